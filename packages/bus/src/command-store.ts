@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import {
+  ClosedConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/nats-core';
+import {
+  CommandRecord,
+  CommandStatus,
+  HEADERS,
+  canTransition,
+  commandKey,
+  commandStatusName,
+  idempotencyKey,
+  isTerminal,
+  subjects,
+  type Command,
+  type CommandError,
+  type CommandProgress,
+  type CommandTransition,
+} from '@molten/contracts';
+import { sleep } from '@molten/kit';
+import type { Bus } from './connect.js';
+import { encodeBus } from './messages.js';
+
+export interface TransitionPatch {
+  message?: string;
+  error?: CommandError;
+  upstreamTaskId?: string;
+  resultJson?: string;
+}
+
+export interface StoredRecord {
+  record: CommandRecord;
+  revision: number;
+}
+
+/**
+ * Command records in the molten-commands bucket. Every change is a compare-and-set on the
+ * record's revision, so two writers (an adapter accepting, the api timing it out) cannot both
+ * win; each transition is then published on molten.cmd-status.<id>.
+ */
+export class CommandStore {
+  constructor(
+    private readonly bus: Bus,
+    /** Who makes the transitions ("api", an adapter instance). */
+    private readonly by: string,
+  ) {}
+
+  async get(id: string): Promise<StoredRecord | undefined> {
+    const e = await this.bus.kv.commands.get(commandKey(id));
+    if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+    return { record: CommandRecord.decode(e.value), revision: e.revision };
+  }
+
+  /**
+   * Stores a new command as requested. When the id exists already, returns the stored record
+   * with created=false: a command is never stored (or run) twice.
+   */
+  async create(command: Command, now = Date.now()): Promise<{ record: CommandRecord; created: boolean }> {
+    const transition: CommandTransition = {
+      commandId: command.id,
+      status: CommandStatus.COMMAND_STATUS_REQUESTED,
+      atMs: now,
+      message: 'requested',
+      by: this.by,
+      upstreamTaskId: '',
+      resultJson: '',
+    };
+    const record: CommandRecord = {
+      command,
+      status: CommandStatus.COMMAND_STATUS_REQUESTED,
+      transitions: [transition],
+      upstreamTaskId: '',
+      upstreamCallAtMs: 0,
+      resultJson: '',
+      updatedAtMs: now,
+    };
+    try {
+      await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      const existing = await this.get(command.id);
+      if (existing) return { record: existing.record, created: false };
+      throw err;
+    }
+    await this.publishTransition(transition);
+    return { record, created: true };
+  }
+
+  /**
+   * Moves a command to a new status. Returns the updated record, or undefined when the move is
+   * not allowed from where the command is now (someone else got there first).
+   */
+  async transition(id: string, to: CommandStatus, patch: TransitionPatch = {}, now = Date.now()): Promise<CommandRecord | undefined> {
+    let made: CommandTransition | undefined;
+    const record = await this.update(id, (r) => {
+      if (!canTransition(r.status, to)) return undefined;
+      made = {
+        commandId: id,
+        status: to,
+        atMs: now,
+        message: patch.message ?? commandStatusName(to),
+        by: this.by,
+        upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
+        error: patch.error,
+        resultJson: patch.resultJson ?? '',
+      };
+      return {
+        ...r,
+        status: to,
+        transitions: [...r.transitions, made],
+        upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
+        resultJson: patch.resultJson ?? r.resultJson,
+        error: patch.error ?? (isTerminal(to) || to === CommandStatus.COMMAND_STATUS_UNCERTAIN ? r.error : undefined),
+        updatedAtMs: now,
+      };
+    });
+    if (record && made) await this.publishTransition(made);
+    return record;
+  }
+
+  /** Records that the mutating upstream call is about to be made (before it is made). */
+  async markUpstreamCall(id: string, now = Date.now()): Promise<CommandRecord | undefined> {
+    return this.update(id, (r) => (isTerminal(r.status) ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
+  }
+
+  /** Records the upstream's task id without changing the status. */
+  async recordTask(id: string, upstreamTaskId: string, now = Date.now()): Promise<CommandRecord | undefined> {
+    return this.update(id, (r) => ({ ...r, upstreamTaskId, updatedAtMs: now }));
+  }
+
+  async publishProgress(p: CommandProgress): Promise<void> {
+    const { data, headers } = encodeBus('molten.v1.CommandProgress', p);
+    await this.bus.js.publish(subjects.commandProgress(p.commandId), data, { headers });
+  }
+
+  /**
+   * Maps a client's idempotency key to a command id, first writer wins. Returns the id the key
+   * maps to: candidateId when this call made the mapping, the earlier command's id otherwise.
+   */
+  async claimIdempotencyKey(scopeOfKey: string, key: string, candidateId: string): Promise<string> {
+    const hash = createHash('sha256').update(`${scopeOfKey}\u0000${key}`).digest('hex').slice(0, 40);
+    const k = idempotencyKey(hash);
+    try {
+      await retryOnBusError(() => this.bus.kv.commands.create(k, new TextEncoder().encode(candidateId)));
+      return candidateId;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      const e = await this.bus.kv.commands.get(k);
+      if (e && e.operation === 'PUT') return e.string();
+      throw err;
+    }
+  }
+
+  private async update(id: string, change: (r: CommandRecord) => CommandRecord | undefined): Promise<CommandRecord | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await retryOnBusError(() => this.get(id));
+      if (!current) return undefined;
+      const next = change(current.record);
+      if (!next) return undefined;
+      try {
+        await retryOnBusError(() =>
+          this.bus.kv.commands.update(commandKey(id), CommandRecord.encode(next).finish(), current.revision),
+        );
+        return next;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+        // Lost a race with another writer: read again and re-decide.
+      }
+    }
+    throw new Error(`command ${id}: too many concurrent updates`);
+  }
+
+  private async publishTransition(t: CommandTransition): Promise<void> {
+    const { data, headers } = encodeBus('molten.v1.CommandTransition', t, { [HEADERS.correlation]: t.commandId });
+    // The msgID makes a retried publish of the same transition a no-op in the stream.
+    await retryOnBusError(() =>
+      this.bus.js.publish(subjects.commandStatus(t.commandId), data, { headers, msgID: `${t.commandId}-${t.status}` }),
+    );
+  }
+}
+
+export function isWrongLastSequence(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.apiError().err_code === JetStreamApiCodes.StreamWrongLastSequence || /wrong last sequence/i.test(err.message);
+  return /wrong last sequence|key exists/i.test(String((err as Error)?.message));
+}
+
+/**
+ * Retries an operation while the bus is briefly unreachable (a nats-server restart), so a
+ * transition made during the outage lands when the connection is back instead of being lost.
+ */
+export async function retryOnBusError<T>(op: () => Promise<T>, totalMs = 30_000): Promise<T> {
+  const start = Date.now();
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isTransientBusError(err) || Date.now() - start > totalMs) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** Errors that mean "the bus is not there right now", not "the request is wrong". */
+export function isTransientBusError(err: unknown): boolean {
+  if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return false;
+  if (err instanceof TimeoutError || err instanceof NoRespondersError || err instanceof RequestError) return true;
+  if (err instanceof JetStreamApiError) return err.code === 503;
+  return /timeout|no responders|disconnect|reconnect/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`);
+}

@@ -1,0 +1,81 @@
+import { monotonicFactory } from 'ulid';
+import { HEADERS, subjects, type Actor, type Command, type CommandRecord } from '@molten/contracts';
+import type { CommandStore } from './command-store.js';
+import type { Bus } from './connect.js';
+import { encodeBus } from './messages.js';
+
+const nextId = monotonicFactory();
+
+/** A new command id: a ULID, so ids sort by creation time. */
+export function newCommandId(): string {
+  return nextId();
+}
+
+export interface SubmitInput {
+  domain: string;
+  scope: string;
+  action: string;
+  payload: NonNullable<Command['payload']>;
+  actor: Actor;
+  correlationId?: string;
+  /** A client's key: the same key (for the same actor) maps to the same command. */
+  idempotencyKey?: string;
+  /** An adapter must accept it within this time. */
+  acceptTimeoutMs: number;
+  /** It must end within this time. */
+  timeoutMs: number;
+}
+
+/** The command was stored but could not be published: the bus is unreachable. */
+export class CommandNotPublishedError extends Error {
+  override name = 'CommandNotPublishedError';
+}
+
+/**
+ * Stores a command as requested and publishes it to its adapter's work queue, with its id as
+ * Nats-Msg-Id. A repeated idempotency key returns the first command (duplicate=true) and
+ * publishes nothing.
+ */
+export async function submitCommand(
+  bus: Bus,
+  store: CommandStore,
+  input: SubmitInput,
+  now = Date.now(),
+): Promise<{ record: CommandRecord; duplicate: boolean }> {
+  let id = newCommandId();
+  if (input.idempotencyKey) {
+    const owner = `${input.actor.kind}:${input.actor.name}`;
+    const mapped = await store.claimIdempotencyKey(owner, input.idempotencyKey, id);
+    if (mapped !== id) {
+      const existing = await store.get(mapped);
+      if (existing) return { record: existing.record, duplicate: true };
+      // The key was claimed but its command never got stored (a crash in between): reuse the id.
+      id = mapped;
+    }
+  }
+  const command: Command = {
+    id,
+    correlationId: input.correlationId || id,
+    actor: input.actor,
+    domain: input.domain,
+    scope: input.scope,
+    action: input.action,
+    createdAtMs: now,
+    acceptByMs: now + input.acceptTimeoutMs,
+    deadlineMs: now + input.timeoutMs,
+    idempotencyKey: input.idempotencyKey ?? '',
+    payload: input.payload,
+  };
+  const { record, created } = await store.create(command, now);
+  if (!created) return { record, duplicate: true };
+  const { data, headers } = encodeBus('molten.v1.Command', command, {
+    [HEADERS.deadline]: String(command.deadlineMs),
+    [HEADERS.correlation]: command.correlationId,
+  });
+  try {
+    await bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: id });
+  } catch (err) {
+    throw new CommandNotPublishedError(`command ${id} could not be queued: ${(err as Error).message}`, { cause: err });
+  }
+  return { record, duplicate: false };
+}

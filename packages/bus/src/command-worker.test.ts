@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/nats-core';
+import { CommandStatus, commandStatusName, subjects, type CommandRecord } from '@molten/contracts';
+import { testLogger, waitFor } from '@molten/testkit';
+import { CommandStore } from './command-store.js';
+import { submitCommand } from './command-submit.js';
+import { CommandWorker, type CommandHandler } from './command-worker.js';
+import type { Bus } from './connect.js';
+import { followEvents, type BusEvent } from './event-follower.js';
+import { busFixture } from './test/fixtures.js';
+
+const actor = { kind: 'user', name: 'tester', role: 'operator' };
+
+describe('command worker', () => {
+  let fx: Awaited<ReturnType<typeof busFixture>>;
+  let bus: Bus;
+  let store: CommandStore;
+  const events: BusEvent[] = [];
+  let follower: { stop(): Promise<void> };
+
+  beforeAll(async () => {
+    fx = await busFixture();
+    bus = await fx.connect('api');
+    store = new CommandStore(bus, 'api');
+    follower = followEvents(bus, { afterSeq: 0, filter: subjects.all.commandStatus, log: testLogger() }, (e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 200));
+  });
+  afterAll(async () => {
+    await follower.stop();
+    await fx.dispose();
+  });
+
+  const submit = (scope: string, vmid: number, extra: { idempotencyKey?: string; acceptTimeoutMs?: number } = {}) =>
+    submitCommand(bus, store, {
+      domain: 'proxmox',
+      scope,
+      action: 'vm-stop',
+      payload: { $case: 'power', value: { vmid, action: 'stop', node: 'pve1', type: 'qemu' } },
+      actor,
+      acceptTimeoutMs: extra.acceptTimeoutMs ?? 10_000,
+      timeoutMs: 60_000,
+      idempotencyKey: extra.idempotencyKey,
+    });
+
+  const statusesOf = (id: string) =>
+    events.filter((e) => e.type === 'molten.v1.CommandTransition' && (e.value as { commandId: string }).commandId === id).map((e) => commandStatusName((e.value as { status: CommandStatus }).status));
+
+  it('runs a command once and publishes requested, accepted, running, succeeded', async () => {
+    const calls: number[] = [];
+    const handler: CommandHandler = {
+      async execute(ctx) {
+        await ctx.beforeUpstreamCall();
+        const p = ctx.command.payload;
+        calls.push(p?.$case === 'power' ? p.value.vmid : 0);
+        await ctx.running('UPID:pve1:1');
+        return { status: 'succeeded', message: 'stopped', resultJson: '{"status":"stopped"}' };
+      },
+      async resume() {
+        throw new Error('not expected');
+      },
+    };
+    const worker = new CommandWorker(bus, { domain: 'proxmox', scope: 'a', instance: 'w1', handler, log: testLogger() });
+    await worker.start();
+    const { record } = await submit('a', 101);
+    await waitFor(async () => (await store.get(record.command!.id))?.record.status === CommandStatus.COMMAND_STATUS_SUCCEEDED, { message: 'command succeeded' });
+    await waitFor(() => statusesOf(record.command!.id).length === 4, { message: 'four transitions' });
+    expect(statusesOf(record.command!.id)).toEqual(['requested', 'accepted', 'running', 'succeeded']);
+    const stored = (await store.get(record.command!.id))!.record;
+    expect(stored.upstreamTaskId).toBe('UPID:pve1:1');
+    expect(stored.resultJson).toBe('{"status":"stopped"}');
+    expect(stored.upstreamCallAtMs).toBeGreaterThan(0);
+    expect(calls).toEqual([101]);
+    await worker.stop();
+  });
+
+  it('maps a repeated idempotency key to the same command and queues it once', async () => {
+    const a = await submit('b', 102, { idempotencyKey: 'k-1' });
+    const b = await submit('b', 102, { idempotencyKey: 'k-1' });
+    expect(b.duplicate).toBe(true);
+    expect(b.record.command!.id).toBe(a.record.command!.id);
+    const info = await bus.jsm.streams.info('MOLTEN_CMD', { subjects_filter: 'molten.cmd.proxmox.b.>' });
+    expect(info.state.subjects).toEqual({ 'molten.cmd.proxmox.b.vm-stop': 1 });
+  });
+
+  it('resumes instead of re-running a command whose replica stopped mid-task', async () => {
+    let executes = 0;
+    let resumes = 0;
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    const first: CommandHandler = {
+      async execute(ctx) {
+        executes++;
+        await ctx.beforeUpstreamCall();
+        await ctx.running('UPID:task-1');
+        await Promise.race([blocked, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+        return { status: 'succeeded', message: 'done by first' };
+      },
+      async resume() {
+        throw new Error('first replica does not resume');
+      },
+    };
+    const second: CommandHandler = {
+      async execute() {
+        executes++;
+        return { status: 'failed', message: 'must not execute again' };
+      },
+      async resume(ctx) {
+        resumes++;
+        expect(ctx.record.upstreamTaskId).toBe('UPID:task-1');
+        return { status: 'succeeded', message: 'followed the recorded task' };
+      },
+    };
+    const w1 = new CommandWorker(bus, { domain: 'proxmox', scope: 'c', instance: 'w1', handler: first, log: testLogger(), ackWaitMs: 2_000 });
+    await w1.start();
+    const { record } = await submit('c', 103);
+    await waitFor(async () => (await store.get(record.command!.id))?.record.status === CommandStatus.COMMAND_STATUS_RUNNING);
+    await w1.stop(100); // hands the running command back
+    const w2 = new CommandWorker(bus, { domain: 'proxmox', scope: 'c', instance: 'w2', handler: second, log: testLogger() });
+    await w2.start();
+    const done = await waitFor(async () => {
+      const r = (await store.get(record.command!.id))?.record;
+      return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+    });
+    release();
+    expect(executes).toBe(1);
+    expect(resumes).toBe(1);
+    expect(done.transitions.at(-1)!.message).toBe('followed the recorded task');
+    await w2.stop();
+  });
+
+  it('times out a command accepted after its accept deadline, without running it', async () => {
+    let ran = false;
+    const { record } = await submit('d', 104, { acceptTimeoutMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    const w = new CommandWorker(bus, {
+      domain: 'proxmox', scope: 'd', instance: 'w', log: testLogger(),
+      handler: { execute: async () => ((ran = true), { status: 'succeeded', message: '' }), resume: async () => ({ status: 'succeeded', message: '' }) },
+    });
+    await w.start();
+    const r = await waitFor(async () => {
+      const s = (await store.get(record.command!.id))?.record;
+      return s?.status === CommandStatus.COMMAND_STATUS_TIMED_OUT ? s : undefined;
+    });
+    expect(ran).toBe(false);
+    expect(r.error?.code).toBe('no_adapter');
+    await w.stop();
+  });
+
+  it('terminates a malformed command instead of redelivering it, and keeps working', async () => {
+    const seen: string[] = [];
+    const w = new CommandWorker(bus, {
+      domain: 'proxmox', scope: 'e', instance: 'w', log: testLogger(),
+      handler: { execute: async (ctx) => (seen.push(ctx.command.id), { status: 'succeeded', message: '' }), resume: async () => ({ status: 'succeeded', message: '' }) },
+    });
+    await w.start();
+    const h = headers();
+    h.set('molten-type', 'molten.v1.Command');
+    await bus.js.publish('molten.cmd.proxmox.e.vm-stop', new Uint8Array([1, 2, 3]), { headers: h });
+    await bus.js.publish('molten.cmd.proxmox.e.vm-stop', new TextEncoder().encode('{"vmid":101}'));
+    const { record } = await submit('e', 105);
+    await waitFor(() => seen.includes(record.command!.id), { message: 'the valid command ran' });
+    // Nothing is pending or waiting for an ack: the malformed ones will not come back.
+    await waitFor(async () => {
+      const c = await bus.jsm.consumers.info('MOLTEN_CMD', w.durable);
+      return c.num_pending === 0 && c.num_ack_pending === 0 && c.num_redelivered === 0;
+    }, { message: 'nothing left to redeliver' });
+    await w.stop();
+  });
+
+  it('refuses a transition that the lifecycle does not allow', async () => {
+    const { record } = await submit('f', 106);
+    const id = record.command!.id;
+    expect(await store.transition(id, CommandStatus.COMMAND_STATUS_TIMED_OUT)).toBeDefined();
+    expect(await store.transition(id, CommandStatus.COMMAND_STATUS_ACCEPTED)).toBeUndefined();
+    const r: CommandRecord = (await store.get(id))!.record;
+    expect(r.status).toBe(CommandStatus.COMMAND_STATUS_TIMED_OUT);
+  });
+});

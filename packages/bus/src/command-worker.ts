@@ -1,0 +1,278 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import {
+  CommandStatus,
+  STREAMS,
+  isTerminal,
+  parseCommandSubject,
+  subjects,
+  type Command,
+  type CommandError,
+  type CommandRecord,
+} from '@molten/contracts';
+import { Backoff, sleep, type Logger } from '@molten/kit';
+import { CommandStore } from './command-store.js';
+import type { Bus } from './connect.js';
+import { MalformedMessageError, decodeBus } from './messages.js';
+
+export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'uncertain';
+
+export interface CommandOutcome {
+  status: OutcomeStatus;
+  message: string;
+  error?: CommandError;
+  resultJson?: string;
+  upstreamTaskId?: string;
+}
+
+export interface CommandContext {
+  command: Command;
+  /** The record as it was when this delivery started. */
+  record: CommandRecord;
+  /** Aborted when the worker stops: stop waiting, return; the command is handed to another replica. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Call right before the mutating upstream call, so a crash after it is never followed by a second call. */
+  beforeUpstreamCall(): Promise<void>;
+  /** The upstream took the work: records its task id and moves the command to running. */
+  running(upstreamTaskId: string, message?: string): Promise<void>;
+  /** Streamed output (an agent's text, a task's log). */
+  progress(stream: string, text: string): Promise<void>;
+}
+
+export interface CommandHandler {
+  /** Runs a command that has not reached the upstream yet. */
+  execute(ctx: CommandContext): Promise<CommandOutcome>;
+  /**
+   * Picks up a command whose upstream call was already made (or may have been): follow the
+   * recorded task, or reconcile from real state when no task id was recorded. Never re-send.
+   */
+  resume(ctx: CommandContext): Promise<CommandOutcome>;
+}
+
+export interface CommandWorkerOptions {
+  domain: string;
+  scope: string;
+  instance: string;
+  handler: CommandHandler;
+  log: Logger;
+  /** Commands run at once by this replica (default 32). */
+  concurrency?: number;
+  /** Redelivery delay of an unacknowledged command (default 30 s); in-progress acks extend it. */
+  ackWaitMs?: number;
+  /** How soon an uncertain command is looked at again (default 5 s). */
+  reconcileEveryMs?: number;
+  /** How long past its deadline an uncertain command keeps being reconciled (default 10 min). */
+  reconcileForMs?: number;
+}
+
+const OUTCOME_STATUS: Record<OutcomeStatus, CommandStatus> = {
+  succeeded: CommandStatus.COMMAND_STATUS_SUCCEEDED,
+  failed: CommandStatus.COMMAND_STATUS_FAILED,
+  timed_out: CommandStatus.COMMAND_STATUS_TIMED_OUT,
+  uncertain: CommandStatus.COMMAND_STATUS_UNCERTAIN,
+};
+
+/**
+ * Takes commands for one domain and scope from the shared durable consumer: every replica of
+ * an adapter pulls from the same consumer, so each command goes to one replica, and a command
+ * whose replica died is redelivered to another, which resumes it instead of running it again.
+ */
+export class CommandWorker {
+  readonly durable: string;
+  readonly #store: CommandStore;
+  readonly #o: Required<Omit<CommandWorkerOptions, 'handler' | 'log'>> & Pick<CommandWorkerOptions, 'handler' | 'log'>;
+  #messages: ConsumerMessages | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+
+  constructor(
+    private readonly bus: Bus,
+    opts: CommandWorkerOptions,
+  ) {
+    this.#o = { concurrency: 32, ackWaitMs: 30_000, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
+    this.durable = `cmd-${opts.domain}-${opts.scope}`;
+    this.#store = new CommandStore(bus, opts.instance);
+  }
+
+  get store(): CommandStore {
+    return this.#store;
+  }
+
+  async start(): Promise<void> {
+    const { domain, scope, ackWaitMs } = this.#o;
+    const config = {
+      durable_name: this.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subjects.commandsFor(domain, scope),
+      ack_wait: nanos(ackWaitMs),
+      max_ack_pending: 10_000,
+      max_deliver: -1,
+    };
+    try {
+      await this.bus.jsm.consumers.add(STREAMS.commands, config);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError)) throw err;
+      await this.bus.jsm.consumers.update(STREAMS.commands, this.durable, config);
+    }
+    this.#running = true;
+    this.#loop = this.#consume();
+  }
+
+  /** Stops taking commands; waits up to timeoutMs for those in flight, then hands the rest back. */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.#running = false;
+    await this.#messages?.close().catch(() => {});
+    const all = Promise.allSettled([...this.#inflight]);
+    const timedOut = await Promise.race([all.then(() => false), sleep(timeoutMs).then(() => true)]);
+    if (timedOut) {
+      this.#o.log.warn({ inflight: this.#inflight.size }, 'commands still running at shutdown; handing them back');
+      this.#abort.abort();
+      await Promise.race([all, sleep(2_000)]);
+    }
+    await this.#loop?.catch(() => {});
+  }
+
+  async #consume(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
+    while (this.#running) {
+      try {
+        const consumer = await this.bus.js.consumers.get(STREAMS.commands, this.durable);
+        this.#messages = await consumer.consume({ max_messages: this.#o.concurrency });
+        backoff.reset();
+        for await (const m of this.#messages) {
+          while (this.#inflight.size >= this.#o.concurrency) await Promise.race(this.#inflight);
+          const p = this.#handle(m).finally(() => this.#inflight.delete(p));
+          this.#inflight.add(p);
+          if (!this.#running) break;
+        }
+      } catch (err) {
+        if (!this.#running) break;
+        this.#o.log.warn({ err }, 'command consumer failed; retrying');
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  async #handle(m: JsMsg): Promise<void> {
+    const log = this.#o.log;
+    let command: Command;
+    try {
+      const address = parseCommandSubject(m.subject);
+      if (!address || address.domain !== this.#o.domain || address.scope !== this.#o.scope) {
+        throw new MalformedMessageError(m.subject, 'not a command subject of this worker');
+      }
+      command = decodeBus(m, ['molten.v1.Command']).value;
+      if (command.domain !== address.domain || command.scope !== address.scope || command.action !== address.action) {
+        throw new MalformedMessageError(m.subject, `command ${command.id} says ${command.domain}.${command.scope}.${command.action}`);
+      }
+    } catch (err) {
+      const reason = err instanceof MalformedMessageError ? err.reason : String(err);
+      log.warn({ subject: m.subject, seq: m.seq, reason }, 'dropping malformed command');
+      m.term(reason);
+      // nats-server 2.9 keeps a terminated work-queue message pending forever (it would fill
+      // max_ack_pending); removing it from the stream lets the consumer move on.
+      await this.bus.jsm.streams.deleteMessage(STREAMS.commands, m.seq, false).catch(() => {});
+      return;
+    }
+
+    const clog = log.child({ commandId: command.id, action: command.action });
+    const keepAlive = setInterval(() => m.working(), Math.max(1_000, this.#o.ackWaitMs / 3));
+    try {
+      await this.#run(m, command, clog);
+    } catch (err) {
+      if (this.#abort.signal.aborted) {
+        m.nak();
+        return;
+      }
+      clog.error({ err }, 'command handling failed; it will be redelivered');
+      m.nak(this.#o.reconcileEveryMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async #run(m: JsMsg, command: Command, log: Logger): Promise<void> {
+    const store = this.#store;
+    let stored = await store.get(command.id);
+    if (!stored) {
+      // Published without going through the api: store it now so it has a record like any other.
+      await store.create(command);
+      stored = await store.get(command.id);
+      if (!stored) throw new Error('command record vanished');
+    }
+    let record = stored.record;
+    if (isTerminal(record.status)) {
+      log.debug({ status: record.status }, 'command already finished; acknowledging');
+      m.ack();
+      return;
+    }
+
+    if (record.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
+      if (Date.now() > command.acceptByMs) {
+        await store.transition(command.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
+          message: `no adapter accepted the command before its deadline (${this.#o.domain} adapter for "${this.#o.scope}" came too late)`,
+          error: { code: 'no_adapter', message: 'accepted too late', upstreamStatus: '', remedy: '', privilege: '', fields: {} },
+        });
+        m.ack();
+        return;
+      }
+      const accepted = await store.transition(command.id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: `accepted by ${this.#o.instance}` });
+      if (!accepted) {
+        const now = await store.get(command.id);
+        if (!now || isTerminal(now.record.status)) {
+          m.ack();
+          return;
+        }
+        record = now.record;
+      } else {
+        record = accepted;
+      }
+    }
+
+    const started = record.upstreamCallAtMs > 0 || record.upstreamTaskId !== '';
+    let progressSeq = 0;
+    const ctx: CommandContext = {
+      command,
+      record,
+      signal: this.#abort.signal,
+      log,
+      beforeUpstreamCall: async () => {
+        await store.markUpstreamCall(command.id);
+      },
+      running: async (upstreamTaskId, message) => {
+        const r = await store.transition(command.id, CommandStatus.COMMAND_STATUS_RUNNING, {
+          upstreamTaskId,
+          message: message ?? `running (${upstreamTaskId})`,
+        });
+        if (!r) await store.recordTask(command.id, upstreamTaskId);
+      },
+      progress: async (stream, text) => {
+        await store.publishProgress({ commandId: command.id, seq: ++progressSeq, atMs: Date.now(), stream, text });
+      },
+    };
+
+    const outcome = started ? await this.#o.handler.resume(ctx) : await this.#o.handler.execute(ctx);
+    if (this.#abort.signal.aborted) {
+      m.nak();
+      return;
+    }
+    await store.transition(command.id, OUTCOME_STATUS[outcome.status], {
+      message: outcome.message,
+      error: outcome.error,
+      resultJson: outcome.resultJson,
+      upstreamTaskId: outcome.upstreamTaskId,
+    });
+    log.info({ status: outcome.status, message: outcome.message }, 'command finished');
+
+    if (outcome.status === 'uncertain' && Date.now() < command.deadlineMs + this.#o.reconcileForMs) {
+      // Keep it: it comes back after a while and resume() reconciles it from real state.
+      m.nak(this.#o.reconcileEveryMs);
+      return;
+    }
+    m.ack();
+  }
+}

@@ -1,0 +1,46 @@
+import { KIND_TYPES, HEADERS, subjects, type MessageOf, type StateAddress, type StateKind } from '@molten/contracts';
+import type { Bus } from './connect.js';
+import { encodeBus } from './messages.js';
+
+type KindType<K extends StateKind> = (typeof KIND_TYPES)[K];
+
+/**
+ * Publishes the last-known state of an adapter's resources: each change is written to the
+ * molten-state bucket (the snapshot the api hydrates from) and published on its state subject
+ * (the events stream the api and other services follow).
+ */
+export class StatePublisher {
+  constructor(
+    private readonly bus: Bus,
+    readonly domain: string,
+    readonly scope: string,
+  ) {}
+
+  address(kind: StateKind, id: string): StateAddress {
+    return { domain: this.domain, scope: this.scope, kind, id };
+  }
+
+  async put<K extends StateKind>(kind: K, id: string, value: MessageOf<KindType<K>>): Promise<void> {
+    const a = this.address(kind, id);
+    const { data, headers } = encodeBus(KIND_TYPES[kind], value);
+    await Promise.all([this.bus.kv.state.put(subjects.stateKey(a), data), this.bus.js.publish(subjects.state(a), data, { headers })]);
+  }
+
+  async remove(kind: StateKind, id: string): Promise<void> {
+    const a = this.address(kind, id);
+    const type = KIND_TYPES[kind];
+    const { headers } = encodeBus(type, {} as never, { [HEADERS.op]: 'DEL' });
+    await Promise.all([
+      this.bus.kv.state.delete(subjects.stateKey(a)),
+      this.bus.js.publish(subjects.state(a), new Uint8Array(), { headers }),
+    ]);
+  }
+
+  /** Everything this publisher's scope has in the snapshot, as keys (to find what disappeared). */
+  async keys(kind?: StateKind): Promise<string[]> {
+    const filter = `${this.domain}.${this.scope}.${kind ?? '*'}.*`;
+    const out: string[] = [];
+    for await (const k of await this.bus.kv.state.keys(filter)) out.push(k);
+    return out;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Values that must never reach a log line, an event, an API answer or an error message.
+ * Config loaders register every secret they read; scrub() replaces them wherever they appear.
+ */
+const secrets = new Set<string>();
+
+export function registerSecret(value: string | undefined): void {
+  // Very short values would scrub ordinary words; tokens are never this short.
+  if (value && value.length >= 6) secrets.add(value);
+}
+
+export function scrub(text: string): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join('***');
+  }
+  // Credentials in URLs (https://user:pass@host) and bearer/PVE token headers.
+  return out
+    .replace(/(\/\/[^/:@\s]+):[^@/\s]+@/g, '$1:***@')
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***')
+    .replace(/(PVEAPIToken=[^=\s]+=)[^\s"']+/g, '$1***');
+}
+
+/** Deep-scrubs strings in a JSON-like value (for log objects and error details). */
+export function scrubValue<T>(value: T): T {
+  if (typeof value === 'string') return scrub(value) as T;
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubValue(v);
+    return out as T;
+  }
+  return value;
+}

@@ -1,0 +1,4 @@
+export * from './logger.js';
+export * from './nats-server.js';
+export * from './ports.js';
+export * from './wait.js';
