@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { env, loadEnv, secret } from '@molten/kit';
+
+const schema = z
+  .object({
+    NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('nats://127.0.0.1:4222')),
+    MOLTEN_CLUSTER: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().regex(/^[A-Za-z0-9_-]+$/, 'may only hold letters, digits, "-" and "_"').default('homelab'),
+    ),
+    PVE_URL: env.url(['https', 'http']),
+    PVE_TOKEN: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^[^@\s]+@[^!\s]+![^=\s]+=\S+$/, 'must look like user@realm!tokenid=secret (e.g. molten@pve!molten=xxxxxxxx-…)')
+        .optional(),
+    ),
+    PVE_CA_FILE: env.string(),
+    PVE_FINGERPRINT: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'must be a SHA-256 fingerprint (64 hex digits, colons optional)').optional(),
+    ),
+    PVE_INSECURE_TLS: env.flag(false),
+    PVE_POLL_MS: env.int(200, 3_600_000, 2000),
+    PVE_TIMEOUT_MS: env.int(500, 120_000, 10_000),
+    PROXMOX_MCP_URL: env.url(['http', 'https']),
+    PROXMOX_MCP_API_KEY: env.string(),
+    MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
+    MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
+    MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1000, 32),
+    MOLTEN_DEMO: env.flag(false),
+    MOLTEN_INSTANCE: env.string(),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.PVE_URL && !c.PROXMOX_MCP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['PVE_URL'], message: 'set PVE_URL (https://host:8006) with PVE_TOKEN, or PROXMOX_MCP_URL; `npm start` without either runs the simulators' });
+    }
+    if (c.PVE_URL && !c.PVE_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['PVE_TOKEN'], message: 'is required with PVE_URL: user@realm!tokenid=secret (see the README for the pveum commands that create it)' });
+    }
+  });
+
+export type ProxmoxAdapterConfig = z.infer<typeof schema>;
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): ProxmoxAdapterConfig {
+  const c = loadEnv(schema, source);
+  secret(c.PVE_TOKEN?.split('=').slice(1).join('='));
+  secret(c.PVE_TOKEN);
+  secret(c.PROXMOX_MCP_API_KEY);
+  return c;
+}

@@ -1,0 +1,71 @@
+import type { Capability, ClusterStatus, Guest, Node, Storage } from '@molten/contracts';
+
+export type GuestType = 'qemu' | 'lxc';
+export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+
+export interface GuestRef {
+  vmid: number;
+  node: string;
+  type: GuestType;
+}
+
+export interface ClusterRead {
+  guests: Guest[];
+  nodes: Node[];
+  storage: Storage[];
+}
+
+export interface NodeDetails {
+  node: Partial<Node>;
+  /** vmid → qmpstatus for the node's qemu VMs. */
+  qmpstatus: Map<number, string>;
+}
+
+export interface TaskOutcome {
+  /** "ok", "failed", or "lost": the task could not be read before the deadline. */
+  result: 'ok' | 'failed' | 'lost' | 'deadline';
+  /** The upstream's exit status ("OK", "WARNINGS: 2", the error text). */
+  exitstatus: string;
+}
+
+/**
+ * How the proxmox-adapter talks to a cluster. The pve driver speaks the Proxmox VE API; the
+ * proxmox-mcp driver goes through ProxmoxMCP-Plus. Both produce the same state messages, so
+ * nothing above the driver knows which one is in use.
+ */
+export interface ClusterDriver {
+  readonly kind: 'proxmox-ve' | 'proxmox-mcp';
+  /** Where the upstream is, without credentials. */
+  readonly endpoint: string;
+  readonly transport: string;
+  /** Reads every guest, node and storage of the cluster; one poll. */
+  readResources(): Promise<ClusterRead>;
+  readClusterStatus(): Promise<Pick<ClusterStatus, 'name' | 'standalone' | 'quorate' | 'version' | 'nodes'>>;
+  /**
+   * Slow-changing node details (versions, CPU model, load) and the QMP status of its running
+   * VMs (which the one-request poll does not carry); optional.
+   */
+  readNodeDetails?(node: string): Promise<NodeDetails>;
+  /** Reads one guest now (after a command, not waiting for the next poll). */
+  readGuest(ref: GuestRef): Promise<Guest | undefined>;
+  version(): Promise<string>;
+  /** What the driver can do, and why not where it cannot. */
+  capabilities(): Capability[];
+  /** The one mutating call: starts a power action and returns the upstream's task id. */
+  startPower(ref: GuestRef, action: PowerAction): Promise<string>;
+  /** Follows a task to its end (or the deadline, or the signal). */
+  followTask(taskId: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome>;
+  /** Looks for a task this action may have started since sinceMs (to reconcile a lost answer). */
+  findTask(ref: GuestRef, action: PowerAction, sinceMs: number): Promise<string | undefined>;
+  /** Turns a task's failure text into a classified error. */
+  taskError(exitstatus: string): import('./upstream-error.js').UpstreamError;
+  close(): Promise<void>;
+}
+
+/** The guest state each action aims for: used to reconcile when the task is lost. */
+export const TARGET_STATUS: Record<PowerAction, 'running' | 'stopped'> = {
+  start: 'running',
+  stop: 'stopped',
+  shutdown: 'stopped',
+  reboot: 'running',
+};

@@ -1,0 +1,121 @@
+import { CommandWorker, Lease, StatePublisher, connectBus, startHeartbeat } from '@molten/bus';
+import { decodeMessage, subjects } from '@molten/contracts';
+import { createLogger, instanceId, onShutdown } from '@molten/kit';
+import { ClusterPoller } from './cluster-poller.js';
+import { loadConfig } from './config.js';
+import type { ClusterDriver, GuestRef } from './driver.js';
+import { PowerHandler } from './power-handler.js';
+import { PveDriver } from './pve/pve-driver.js';
+import { UpstreamHealthTracker } from './upstream-health.js';
+
+const log = createLogger('proxmox-adapter');
+const VERSION = '0.1.0';
+
+async function main() {
+  const config = loadConfig();
+  const instance = instanceId();
+  const cluster = config.MOLTEN_CLUSTER;
+  const shutdown = onShutdown(log);
+
+  const driver: ClusterDriver = new PveDriver(cluster, {
+    url: config.PVE_URL!,
+    token: config.PVE_TOKEN!,
+    timeoutMs: config.PVE_TIMEOUT_MS,
+    tls: { caFile: config.PVE_CA_FILE, fingerprint: config.PVE_FINGERPRINT, insecure: config.PVE_INSECURE_TLS },
+  });
+  shutdown.add('driver', () => driver.close());
+
+  const bus = await connectBus({ servers: config.NATS_URL, name: `proxmox-adapter-${instance}`, log, provision: { leaseTtlMs: config.MOLTEN_LEASE_TTL_MS } });
+  shutdown.add('bus', () => bus.close());
+  const publisher = new StatePublisher(bus, 'proxmox', cluster);
+
+  const serverId = `pve-${cluster}`;
+  const health = new UpstreamHealthTracker(
+    {
+      id: serverId,
+      name: `Proxmox VE (${cluster})`,
+      kind: driver.kind,
+      scope: cluster,
+      endpoint: driver.endpoint,
+      transport: driver.transport,
+      demo: config.MOLTEN_DEMO,
+      reporter: instance,
+      pollMs: config.PVE_POLL_MS,
+    },
+    () => driver.capabilities(),
+  );
+
+  const poller = new ClusterPoller({ cluster, driver, bus, publisher, health, log, pollMs: config.PVE_POLL_MS, demo: config.MOLTEN_DEMO });
+  const lease = new Lease(bus.kv.leases, {
+    domain: 'proxmox',
+    scope: cluster,
+    what: 'poll',
+    holder: instance,
+    ttlMs: config.MOLTEN_LEASE_TTL_MS,
+    log,
+    onChange: (leader) => {
+      if (leader) {
+        log.info({ cluster }, 'polling the cluster');
+        void publisher.put('server', serverId, health.descriptor()).catch(() => {});
+        void poller.hydrate().then(() => poller.start(), (err) => {
+          log.error({ err }, 'could not read the last snapshot; polling anyway');
+          poller.start();
+        });
+      } else {
+        log.info({ cluster }, 'another replica polls the cluster');
+        void poller.stop();
+      }
+    },
+  });
+  const hb = startHeartbeat(bus, {
+    domain: 'proxmox',
+    instance,
+    version: VERSION,
+    intervalMs: config.MOLTEN_HEARTBEAT_MS,
+    upstreams: () => [health.health(lease.leader)],
+  });
+  shutdown.add('heartbeat', () => hb.stop());
+  // The leader publishes the upstream's descriptor whenever its health changes, and when it
+  // takes over.
+  health.onChange(() => {
+    if (lease.leader) void publisher.put('server', serverId, health.descriptor()).catch((err) => log.warn({ err }, 'descriptor not published'));
+    hb.beat();
+  });
+
+  const locate = async (vmid: number): Promise<GuestRef | undefined> => {
+    const known = poller.locate(vmid);
+    if (known) return known;
+    for (const type of ['qemu', 'lxc'] as const) {
+      const e = await bus.kv.state.get(subjects.stateKey({ domain: 'proxmox', scope: cluster, kind: type, id: String(vmid) }));
+      if (e && e.operation === 'PUT' && e.length > 0) {
+        const g = decodeMessage('molten.v1.Guest', e.value);
+        return { vmid, node: g.node, type };
+      }
+    }
+    return undefined;
+  };
+
+  const worker = new CommandWorker(bus, {
+    domain: 'proxmox',
+    scope: cluster,
+    instance,
+    log,
+    concurrency: config.MOLTEN_COMMAND_CONCURRENCY,
+    handler: new PowerHandler({ driver, locate, publishGuest: (g) => poller.publishGuest(g) }),
+  });
+
+
+  lease.start();
+  shutdown.add('lease', async () => {
+    await poller.stop();
+    await lease.stop();
+  });
+  await worker.start();
+  shutdown.add('commands', () => worker.stop(8_000));
+  log.info({ cluster, instance, endpoint: driver.endpoint, pollMs: config.PVE_POLL_MS }, 'proxmox-adapter running');
+}
+
+main().catch((err) => {
+  log.fatal({ err }, 'proxmox-adapter failed to start');
+  process.exit(1);
+});

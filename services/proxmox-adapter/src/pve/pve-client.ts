@@ -1,0 +1,169 @@
+import { fetch, type Agent } from 'undici';
+import { z } from 'zod';
+import { UpstreamError } from '../upstream-error.js';
+import { pveHttpError, pveTransportError } from './pve-errors.js';
+import {
+  clusterStatusRow,
+  envelope,
+  guestCurrent,
+  nodeStatus,
+  resourceRow,
+  storageRow,
+  taskListRow,
+  taskLogLine,
+  taskStatus,
+  version,
+} from './pve-schemas.js';
+import { parseUpid } from './upid.js';
+import { tlsDispatcher, type TlsTrust } from './tls-dispatcher.js';
+
+const upidString = z.string().refine((s) => parseUpid(s) !== undefined, 'not a UPID');
+
+export type GuestType = 'qemu' | 'lxc';
+export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+
+export interface PveClientOptions {
+  /** https://host:8006 (a path, if any, is ignored). */
+  url: string;
+  /** user@realm!tokenid=secret */
+  token: string;
+  tls?: TlsTrust;
+  timeoutMs?: number;
+}
+
+/**
+ * A thin typed client for the Proxmox VE API: the dozen endpoints Molten needs, each answer
+ * checked with zod. It never retries: a POST that got no answer is reported with
+ * outcomeUnknown for the caller to reconcile, never sent again.
+ */
+export class PveClient {
+  readonly endpoint: string;
+  readonly #base: string;
+  readonly #auth: string;
+  readonly #dispatcher: Agent;
+  readonly #timeoutMs: number;
+  /** Time of the last request's answer, in ms (for health latency). */
+  lastLatencyMs = 0;
+  requests = 0;
+
+  constructor(o: PveClientOptions) {
+    const u = new URL(o.url);
+    this.endpoint = `${u.protocol}//${u.host}`;
+    this.#base = `${this.endpoint}/api2/json`;
+    this.#auth = `PVEAPIToken=${o.token}`;
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#dispatcher = tlsDispatcher(o.tls ?? {}, { timeoutMs: this.#timeoutMs });
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+
+  version() {
+    return this.#get('/version', version);
+  }
+
+  /** Every node, guest, storage (and pool, sdn) of the cluster in one request. */
+  clusterResources(type?: 'vm' | 'storage' | 'node') {
+    return this.#get(`/cluster/resources${type ? `?type=${type}` : ''}`, resourceRow.array());
+  }
+
+  clusterStatus() {
+    return this.#get('/cluster/status', clusterStatusRow.array());
+  }
+
+  nodeStatus(node: string) {
+    return this.#get(`/nodes/${enc(node)}/status`, nodeStatus);
+  }
+
+  nodeStorage(node: string) {
+    return this.#get(`/nodes/${enc(node)}/storage`, storageRow.array());
+  }
+
+  /** The guests of one node; with full=1 qemu rows carry qmpstatus (paused, prelaunch, …). */
+  nodeGuests(node: string, type: GuestType) {
+    return this.#get(`/nodes/${enc(node)}/${type}${type === 'qemu' ? '?full=1' : ''}`, guestCurrent.array());
+  }
+
+  guestStatus(node: string, type: GuestType, vmid: number) {
+    return this.#get(`/nodes/${enc(node)}/${type}/${vmid}/status/current`, guestCurrent);
+  }
+
+  /** Starts a power action; returns the task's UPID. Never retried. */
+  async power(node: string, type: GuestType, vmid: number, action: PowerAction, params: Record<string, string | number> = {}): Promise<string> {
+    const upid = await this.#request('POST', `/nodes/${enc(node)}/${type}/${vmid}/status/${action}`, envelope(upidString), params);
+    return upid;
+  }
+
+  taskStatus(upid: string) {
+    const node = parseUpid(upid)?.node;
+    if (!node) throw new UpstreamError({ code: 'invalid', message: `not a Proxmox task id: ${upid}` });
+    return this.#get(`/nodes/${enc(node)}/tasks/${encodeURIComponent(upid)}/status`, taskStatus);
+  }
+
+  taskLog(upid: string, limit = 50) {
+    const node = parseUpid(upid)?.node ?? '';
+    return this.#get(`/nodes/${enc(node)}/tasks/${encodeURIComponent(upid)}/log?limit=${limit}`, taskLogLine.array());
+  }
+
+  tasks(node: string, filter: { vmid?: number; typefilter?: string; since?: number; limit?: number; source?: 'all' | 'active' | 'archive' } = {}) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
+    return this.#get(`/nodes/${enc(node)}/tasks?${q}`, taskListRow.array());
+  }
+
+  async #get<T extends z.ZodType>(path: string, data: T): Promise<z.infer<T>> {
+    return this.#request('GET', path, envelope(data));
+  }
+
+  async #request<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>): Promise<z.infer<T>> {
+    const started = performance.now();
+    this.requests++;
+    let res: Awaited<ReturnType<typeof fetch>>;
+    let text: string;
+    try {
+      res = await fetch(`${this.#base}${path}`, {
+        method,
+        dispatcher: this.#dispatcher,
+        headers: {
+          authorization: this.#auth,
+          accept: 'application/json',
+          ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        body: method === 'POST' ? new URLSearchParams(Object.entries(params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString() : undefined,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw pveTransportError(err, this.endpoint, { mutating: method === 'POST' });
+    } finally {
+      this.lastLatencyMs = performance.now() - started;
+    }
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const fields = (body as { errors?: Record<string, string> } | undefined)?.errors ?? {};
+      throw pveHttpError(res.status, res.statusText, typeof fields === 'object' && fields ? fields : {});
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UpstreamError({
+        code: 'upstream',
+        status: res.status,
+        message: `unexpected answer from ${method} ${path.split('?')[0]}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'not JSON'}`,
+        outcomeUnknown: method === 'POST',
+      });
+    }
+    return parsed.data.data as z.infer<T>;
+  }
+}
+
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+
+/**
+ * zod schemas that accept what Proxmox really sends: booleans as 0/1 (or true/false, or "1"),
+ * numbers that are sometimes strings (vmid on older lxc lists), keys omitted rather than null,
+ * and unknown keys let through (new PVE versions add fields).
+ */
+export const bool01 = z
+  .union([z.boolean(), z.number(), z.string()])
+  .transform((v) => v === true || v === 1 || v === '1' || v === 'true');
+export const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?(e[-+]?\d+)?$/i).transform(Number)]);
+const optNum = num.optional();
+
+export const resourceRow = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    node: z.string().optional(),
+    status: z.string().optional(),
+    name: z.string().optional(),
+    vmid: num.optional(),
+    cpu: optNum,
+    maxcpu: optNum,
+    mem: optNum,
+    maxmem: optNum,
+    disk: optNum,
+    maxdisk: optNum,
+    uptime: optNum,
+    netin: optNum,
+    netout: optNum,
+    diskread: optNum,
+    diskwrite: optNum,
+    template: bool01.optional(),
+    tags: z.string().optional(),
+    lock: z.string().optional(),
+    hastate: z.string().optional(),
+    pool: z.string().optional(),
+    level: z.string().optional(),
+    storage: z.string().optional(),
+    plugintype: z.string().optional(),
+    content: z.string().optional(),
+    shared: bool01.optional(),
+  })
+  .passthrough();
+export type ResourceRow = z.infer<typeof resourceRow>;
+
+export const clusterStatusRow = z
+  .object({
+    type: z.string(),
+    id: z.string(),
+    name: z.string(),
+    nodes: optNum,
+    quorate: bool01.optional(),
+    version: optNum,
+    nodeid: optNum,
+    ip: z.string().optional(),
+    online: bool01.optional(),
+    local: bool01.optional(),
+    level: z.string().optional(),
+  })
+  .passthrough();
+
+export const nodeStatus = z
+  .object({
+    cpu: optNum,
+    cpuinfo: z.object({ model: z.string().optional(), cpus: optNum, cores: optNum, sockets: optNum }).passthrough().optional(),
+    memory: z.object({ total: optNum, used: optNum, free: optNum }).passthrough().optional(),
+    rootfs: z.object({ total: optNum, used: optNum, avail: optNum }).passthrough().optional(),
+    uptime: optNum,
+    loadavg: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    pveversion: z.string().optional(),
+    kversion: z.string().optional(),
+  })
+  .passthrough();
+
+export const guestCurrent = z
+  .object({
+    vmid: num.optional(),
+    name: z.string().optional(),
+    status: z.string(),
+    qmpstatus: z.string().optional(),
+    cpu: optNum,
+    cpus: optNum,
+    mem: optNum,
+    maxmem: optNum,
+    disk: optNum,
+    maxdisk: optNum,
+    uptime: optNum,
+    netin: optNum,
+    netout: optNum,
+    diskread: optNum,
+    diskwrite: optNum,
+    tags: z.string().optional(),
+    lock: z.string().optional(),
+    template: bool01.optional(),
+    ha: z.object({ managed: bool01.optional(), state: z.string().optional() }).passthrough().optional(),
+  })
+  .passthrough();
+export type GuestCurrent = z.infer<typeof guestCurrent>;
+
+export const storageRow = z
+  .object({
+    storage: z.string(),
+    type: z.string().optional(),
+    content: z.string().optional(),
+    active: bool01.optional(),
+    enabled: bool01.optional(),
+    shared: bool01.optional(),
+    total: optNum,
+    used: optNum,
+    avail: optNum,
+    used_fraction: optNum,
+  })
+  .passthrough();
+
+export const taskStatus = z
+  .object({
+    status: z.string(),
+    exitstatus: z.string().optional(),
+    upid: z.string().optional(),
+    type: z.string().optional(),
+    id: z.string().optional(),
+    user: z.string().optional(),
+    node: z.string().optional(),
+    starttime: optNum,
+    endtime: optNum,
+  })
+  .passthrough();
+export type TaskStatus = z.infer<typeof taskStatus>;
+
+export const taskListRow = z
+  .object({
+    upid: z.string(),
+    type: z.string(),
+    id: z.string().optional(),
+    user: z.string().optional(),
+    node: z.string().optional(),
+    starttime: num,
+    endtime: optNum,
+    status: z.string().optional(),
+  })
+  .passthrough();
+
+export const taskLogLine = z.object({ n: num, t: z.string() }).passthrough();
+
+export const version = z.object({ version: z.string(), release: z.string().optional(), repoid: z.string().optional() }).passthrough();
+
+/** The {"data": …} envelope every /api2/json answer has. */
+export const envelope = <T extends z.ZodType>(data: T) =>
+  z.object({ data, errors: z.record(z.string(), z.string()).optional() }).passthrough();
+
+/** Proxmox's `;`-separated tags (older versions used `,` or spaces too). */
+export function splitTags(tags: string | undefined): string[] {
+  return (tags ?? '')
+    .split(/[;, ]+/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
