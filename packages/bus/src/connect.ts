@@ -11,6 +11,8 @@ export interface Bus {
   jsm: JetStreamManager;
   kv: { state: KV; commands: KV; leases: KV };
   log: Logger;
+  /** False while the connection is lost and being re-established. */
+  connected(): boolean;
   /** Drains the connection: in-flight messages are delivered, then it closes. */
   close(): Promise<void>;
 }
@@ -40,10 +42,16 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
     pingInterval: 10_000,
   });
   log.info({ server: nc.getServer() }, 'connected to NATS');
+  let connected = true;
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') log.warn({ server: s.server }, 'NATS connection lost; reconnecting');
-      else if (s.type === 'reconnect') log.info({ server: s.server }, 'NATS reconnected');
+      if (s.type === 'disconnect') {
+        connected = false;
+        log.warn({ server: s.server }, 'NATS connection lost; reconnecting');
+      } else if (s.type === 'reconnect') {
+        connected = true;
+        log.info({ server: s.server }, 'NATS reconnected');
+      }
       else if (s.type === 'error') log.warn({ err: s.error }, 'NATS error');
     }
   })();
@@ -63,6 +71,7 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
     jsm,
     kv,
     log,
+    connected: () => connected && !nc.isClosed(),
     async close() {
       if (nc.isClosed()) return;
       try {

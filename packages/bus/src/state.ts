@@ -1,6 +1,6 @@
 import { KIND_TYPES, HEADERS, subjects, type MessageOf, type StateAddress, type StateKind } from '@molten/contracts';
 import type { Bus } from './connect.js';
-import { encodeBus } from './messages.js';
+import { busHeaders, encodeBus } from './messages.js';
 
 type KindType<K extends StateKind> = (typeof KIND_TYPES)[K];
 
@@ -28,8 +28,7 @@ export class StatePublisher {
 
   async remove(kind: StateKind, id: string): Promise<void> {
     const a = this.address(kind, id);
-    const type = KIND_TYPES[kind];
-    const { headers } = encodeBus(type, {} as never, { [HEADERS.op]: 'DEL' });
+    const headers = busHeaders(KIND_TYPES[kind], { [HEADERS.op]: 'DEL' });
     await Promise.all([
       this.bus.kv.state.delete(subjects.stateKey(a)),
       this.bus.js.publish(subjects.state(a), new Uint8Array(), { headers }),

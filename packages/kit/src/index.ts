@@ -4,3 +4,4 @@ export * from './logger.js';
 export * from './secrets.js';
 export * from './shutdown.js';
 export * from './executable.js';
+export * from './is-main.js';

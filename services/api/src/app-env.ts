@@ -1,0 +1,9 @@
+import type { Principal } from './auth/tokens.js';
+
+export interface AppEnv {
+  Variables: {
+    principal: Principal | undefined;
+    via: 'bearer' | 'session' | undefined;
+    requestId: string;
+  };
+}

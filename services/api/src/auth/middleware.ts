@@ -1,0 +1,54 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { ApiError } from '../errors.js';
+import type { AppEnv } from '../app-env.js';
+import { roleAllows, type Role, type TokenRegistry } from './tokens.js';
+
+export const SESSION_COOKIE = 'molten_session';
+
+/**
+ * Finds who is calling: a bearer token, or the dashboard's session cookie. Sets the principal
+ * (or leaves it unset); requireRole() turns that into 401/403.
+ */
+export function authenticate(tokens: TokenRegistry): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (header) {
+      const m = /^Bearer\s+(\S+)$/i.exec(header);
+      const p = m ? tokens.verify(m[1]!) : undefined;
+      if (!p) throw new ApiError(401, 'unauthorized', m ? 'the token is not valid' : 'use "Authorization: Bearer <token>"', undefined, { 'WWW-Authenticate': 'Bearer realm="molten"' });
+      c.set('principal', p);
+      c.set('via', 'bearer');
+    } else {
+      const cookie = getCookie(c, SESSION_COOKIE);
+      const p = cookie ? tokens.verifySession(cookie) : undefined;
+      if (p) {
+        c.set('principal', p);
+        c.set('via', 'session');
+      }
+    }
+    await next();
+  };
+}
+
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    assertRole(c, role);
+    await next();
+  };
+}
+
+export function assertRole(c: Context<AppEnv>, role: Role): void {
+  const p = c.get('principal');
+  if (!p) {
+    throw new ApiError(401, 'unauthorized', 'sign in, or send "Authorization: Bearer <token>" (the operator token is printed by npm start and kept in the data directory)', undefined, {
+      'WWW-Authenticate': 'Bearer realm="molten"',
+    });
+  }
+  if (!roleAllows(p.role, role)) throw new ApiError(403, 'forbidden', `this needs the ${role} role; the token used has the ${p.role} role`);
+  // A session cookie is only good from our own pages: refuse cross-site mutating requests.
+  if (c.get('via') === 'session' && c.req.method !== 'GET') {
+    const origin = c.req.header('origin');
+    if (origin && origin !== new URL(c.req.url).origin) throw new ApiError(403, 'forbidden', 'cross-site request refused');
+  }
+}

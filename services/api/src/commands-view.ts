@@ -1,0 +1,92 @@
+import { CommandStatus, commandStatusName, isTerminal, type CommandProgress, type CommandRecord, type CommandTransition } from '@molten/contracts';
+
+/**
+ * Recent commands, newest first, kept current from the command transitions on the events
+ * stream. Records the api has not seen (submitted elsewhere) are read from the store on demand.
+ */
+export class CommandsView {
+  readonly #records = new Map<string, CommandRecord>();
+  readonly #limit: number;
+  readonly #progress = new Map<string, CommandProgress[]>();
+
+  constructor(limit = 2_000) {
+    this.#limit = limit;
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  put(record: CommandRecord): void {
+    const id = record.command!.id;
+    const existing = this.#records.get(id);
+    // Never let an older copy (from the snapshot) overwrite a newer one (from events).
+    if (existing && existing.transitions.length > record.transitions.length) return;
+    this.#records.set(id, record);
+    this.#trim();
+  }
+
+  get(id: string): CommandRecord | undefined {
+    return this.#records.get(id);
+  }
+
+  /** Applies a transition; returns the updated record, or undefined when the command is unknown. */
+  apply(t: CommandTransition): CommandRecord | undefined {
+    const r = this.#records.get(t.commandId);
+    if (!r) return undefined;
+    if (r.transitions.some((x) => x.status === t.status && x.atMs === t.atMs)) return r;
+    const next: CommandRecord = {
+      ...r,
+      status: t.status,
+      transitions: [...r.transitions, t],
+      upstreamTaskId: t.upstreamTaskId || r.upstreamTaskId,
+      resultJson: t.resultJson || r.resultJson,
+      error: t.error ?? (isTerminal(t.status) || t.status === CommandStatus.COMMAND_STATUS_UNCERTAIN ? r.error : undefined),
+      updatedAtMs: t.atMs,
+    };
+    this.#records.set(t.commandId, next);
+    return next;
+  }
+
+  addProgress(p: CommandProgress): void {
+    const list = this.#progress.get(p.commandId) ?? [];
+    list.push(p);
+    if (list.length > 500) list.splice(0, list.length - 500);
+    this.#progress.set(p.commandId, list);
+  }
+
+  progress(id: string): CommandProgress[] {
+    return this.#progress.get(id) ?? [];
+  }
+
+  /** Newest first (ids are ULIDs, so they sort by creation time). */
+  recent(o: { limit?: number; status?: string; domain?: string; scope?: string; vmid?: number } = {}): CommandRecord[] {
+    const out: CommandRecord[] = [];
+    const ids = [...this.#records.keys()].sort().reverse();
+    for (const id of ids) {
+      const r = this.#records.get(id)!;
+      if (o.status && commandStatusName(r.status) !== o.status) continue;
+      if (o.domain && r.command!.domain !== o.domain) continue;
+      if (o.scope && r.command!.scope !== o.scope) continue;
+      if (o.vmid !== undefined && !(r.command!.payload?.$case === 'power' && r.command!.payload.value.vmid === o.vmid)) continue;
+      out.push(r);
+      if (out.length >= (o.limit ?? 50)) break;
+    }
+    return out;
+  }
+
+  /** Commands not finished yet (for deadline sweeps and conflict checks). */
+  open(): CommandRecord[] {
+    return [...this.#records.values()].filter((r) => !isTerminal(r.status));
+  }
+
+  #trim(): void {
+    if (this.#records.size <= this.#limit) return;
+    const ids = [...this.#records.keys()].sort();
+    for (const id of ids.slice(0, this.#records.size - this.#limit)) {
+      if (!isTerminal(this.#records.get(id)!.status)) continue;
+      this.#records.delete(id);
+      this.#progress.delete(id);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import {
+  commandStatusName,
+  serverStatusName,
+  type CommandError,
+  type CommandRecord,
+  type Guest,
+  type Node,
+  type Storage,
+  type UpstreamServer,
+} from '@molten/contracts';
+import type { StateEntry } from './state-view.js';
+
+/** How fresh a cluster's data is: the last good read of its upstream, and whether that is too old. */
+export interface Freshness {
+  lastSeenMs: number;
+  stale: boolean;
+}
+
+const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+
+/** A guest as the REST API shows it: Proxmox's field names and units, plus cluster, lastSeen, stale. */
+export function guestJson(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Date.now()) {
+  const g = e.value as Guest;
+  // Uptime grows between publishes (it is not a change worth an event): extrapolate it up to
+  // the last moment the cluster was seen.
+  const until = f.stale ? f.lastSeenMs : now;
+  const uptime = g.status === 'running' && g.uptime > 0 ? g.uptime + Math.max(0, Math.floor((until - e.receivedAtMs) / 1000)) : g.uptime;
+  return {
+    vmid: g.vmid,
+    name: g.name,
+    node: g.node,
+    type: g.type,
+    status: g.status,
+    ...(g.qmpstatus !== undefined ? { qmpstatus: g.qmpstatus } : {}),
+    cpu: g.cpu,
+    maxcpu: g.maxcpu,
+    mem: g.mem,
+    maxmem: g.maxmem,
+    disk: g.disk,
+    maxdisk: g.maxdisk,
+    uptime,
+    tags: g.tags,
+    ...(g.lock ? { lock: g.lock } : {}),
+    template: g.template,
+    ...(g.hastate ? { hastate: g.hastate } : {}),
+    ...(g.pool ? { pool: g.pool } : {}),
+    netin: g.netin,
+    netout: g.netout,
+    diskread: g.diskread,
+    diskwrite: g.diskwrite,
+    ...(g.imprecise.length ? { imprecise: g.imprecise } : {}),
+    cluster: g.cluster,
+    lastSeen: iso(f.lastSeenMs),
+    stale: f.stale,
+  };
+}
+export type GuestJson = ReturnType<typeof guestJson>;
+
+export function nodeJson(e: StateEntry<'node'>, f: Freshness) {
+  const n = e.value as Node;
+  return {
+    node: n.node,
+    status: n.status,
+    cpu: n.cpu,
+    maxcpu: n.maxcpu,
+    mem: n.mem,
+    maxmem: n.maxmem,
+    disk: n.disk,
+    maxdisk: n.maxdisk,
+    uptime: n.uptime,
+    level: n.level,
+    ...(n.ip ? { ip: n.ip } : {}),
+    ...(n.nodeid !== undefined ? { nodeid: n.nodeid } : {}),
+    ...(n.pveversion ? { pveversion: n.pveversion } : {}),
+    ...(n.cpuModel ? { cpuModel: n.cpuModel } : {}),
+    loadavg: n.loadavg,
+    ...(n.imprecise.length ? { imprecise: n.imprecise } : {}),
+    cluster: n.cluster,
+    lastSeen: iso(f.lastSeenMs),
+    stale: f.stale,
+  };
+}
+
+export function storageJson(e: StateEntry<'storage'>, f: Freshness) {
+  const s = e.value as Storage;
+  return {
+    id: s.id,
+    storage: s.storage,
+    node: s.node,
+    type: s.type,
+    content: s.content,
+    status: s.status,
+    shared: s.shared,
+    used: s.used,
+    total: s.total,
+    avail: Math.max(0, s.total - s.used),
+    used_fraction: s.total > 0 ? s.used / s.total : 0,
+    ...(s.imprecise.length ? { imprecise: s.imprecise } : {}),
+    cluster: s.cluster,
+    lastSeen: iso(f.lastSeenMs),
+    stale: f.stale,
+  };
+}
+
+function errorJson(e: CommandError | undefined) {
+  if (!e || (!e.code && !e.message)) return undefined;
+  return {
+    code: e.code,
+    message: e.message,
+    ...(e.upstreamStatus ? { upstreamStatus: e.upstreamStatus } : {}),
+    ...(e.remedy ? { remedy: e.remedy } : {}),
+    ...(e.privilege ? { privilege: e.privilege } : {}),
+    ...(Object.keys(e.fields ?? {}).length ? { fields: e.fields } : {}),
+  };
+}
+
+function parseResult(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A command record as the REST API and the SSE stream show it. */
+export function commandJson(r: CommandRecord) {
+  const c = r.command!;
+  const p = c.payload;
+  const first = r.transitions[0];
+  const last = r.transitions.at(-1);
+  const terminal = ['succeeded', 'failed', 'timed_out'].includes(commandStatusName(r.status));
+  return {
+    id: c.id,
+    correlationId: c.correlationId,
+    actor: c.actor ?? { kind: 'service', name: 'unknown', role: '' },
+    domain: c.domain,
+    scope: c.scope,
+    action: c.action,
+    target:
+      p?.$case === 'power'
+        ? { kind: 'guest', cluster: c.scope, vmid: p.value.vmid, node: p.value.node, type: p.value.type, action: p.value.action }
+        : p?.$case === 'toolCall'
+          ? { kind: 'tool', serverId: p.value.serverId, tool: p.value.tool, arguments: parseResult(p.value.argumentsJson) }
+          : p?.$case === 'agentRun'
+            ? { kind: 'agent', gateway: c.scope, agentId: p.value.agentId, message: p.value.message, sessionKey: p.value.sessionKey || undefined }
+            : undefined,
+    status: commandStatusName(r.status),
+    message: last?.message ?? '',
+    createdAt: iso(c.createdAtMs),
+    updatedAt: iso(r.updatedAtMs),
+    acceptBy: iso(c.acceptByMs),
+    deadline: iso(c.deadlineMs),
+    durationMs: terminal && first && last ? last.atMs - first.atMs : undefined,
+    ...(r.upstreamTaskId ? { upstreamTaskId: r.upstreamTaskId } : {}),
+    ...(r.resultJson ? { result: parseResult(r.resultJson) } : {}),
+    ...(errorJson(r.error) ? { error: errorJson(r.error) } : {}),
+    transitions: r.transitions.map((t) => ({
+      status: commandStatusName(t.status),
+      at: iso(t.atMs),
+      message: t.message,
+      by: t.by,
+      ...(t.upstreamTaskId ? { upstreamTaskId: t.upstreamTaskId } : {}),
+    })),
+  };
+}
+export type CommandJson = ReturnType<typeof commandJson>;
+
+export function serverJson(s: UpstreamServer, o: { lastSeenMs: number; stale: boolean; adapterAlive: boolean; includeTools?: boolean }) {
+  const status = o.adapterAlive ? serverStatusName(s.status) : 'down';
+  return {
+    id: s.id,
+    name: s.name,
+    kind: s.kind,
+    domain: s.domain,
+    scope: s.scope,
+    endpoint: s.endpoint,
+    transport: s.transport,
+    status,
+    statusReason: o.adapterAlive ? s.statusReason : `no ${s.domain} adapter is running (last report: ${s.statusReason || 'none'})`,
+    ...(s.remedy || !o.adapterAlive ? { remedy: o.adapterAlive ? s.remedy : `Start the ${adapterName(s.domain)} service and check that it can reach NATS.` } : {}),
+    reachable: o.adapterAlive && s.reachable,
+    authenticated: o.adapterAlive && s.authenticated,
+    usable: o.adapterAlive && s.usable,
+    latencyMs: s.latencyMs,
+    lastSeen: iso(o.lastSeenMs),
+    statusSince: iso(s.statusSinceMs),
+    stale: o.stale,
+    version: s.version,
+    demo: s.demo,
+    toolCount: s.tools.length,
+    ...(o.includeTools === false
+      ? {}
+      : {
+          tools: s.tools.map((t) => ({
+            name: t.name,
+            ...(t.title ? { title: t.title } : {}),
+            description: t.description,
+            inputSchema: parseResult(t.inputSchemaJson) ?? { type: 'object' },
+          })),
+        }),
+    capabilities: s.capabilities.map((c) => ({ action: c.action, available: c.available, ...(c.reason ? { reason: c.reason } : {}), ...(c.privilege ? { privilege: c.privilege } : {}) })),
+    ...(s.methods.length ? { methods: s.methods } : {}),
+    reporter: s.reporter,
+  };
+}
+
+export function adapterName(domain: string): string {
+  return domain === 'proxmox' ? 'proxmox-adapter' : domain === 'mcp' ? 'homelab-adapter' : domain === 'moltbot' ? 'moltbot-adapter' : `${domain} adapter`;
+}

@@ -1,0 +1,55 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { ApiError, badRequest } from './errors.js';
+
+function firstIssue(err: z.ZodError, where: string): ApiError {
+  const issue = err.issues[0]!;
+  const field = issue.path.join('.') || where;
+  const message = issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
+  return badRequest(field, message, { issues: err.issues.map((i) => ({ field: i.path.join('.') || where, message: i.message })) });
+}
+
+/** Parses path or query parameters with a zod schema; a 400 names the first bad field. */
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown, where = 'params'): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw firstIssue(r.error, where);
+  return r.data;
+}
+
+/** Parses a JSON body (an empty body counts as {}); bad JSON and bad fields are 400s. */
+export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  let json: unknown = {};
+  if (text.trim()) {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/(.+\+)?json\b/i.test(type)) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+    }
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw badRequest('body', `the body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw firstIssue(r.error, 'body');
+  return r.data;
+}
+
+export const vmidParam = z.coerce
+  .number({ message: 'vmid must be a number' })
+  .int('vmid must be an integer')
+  .min(100, 'vmid must be from 100 to 999999999')
+  .max(999_999_999, 'vmid must be from 100 to 999999999');
+
+export const clusterQuery = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'cluster must be an id of letters, digits, "-" and "_"')
+  .optional();
+
+export const idempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(200, 'Idempotency-Key must be at most 200 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces')
+  .optional();
