@@ -1,21 +1,31 @@
 import { CommandWorker, Lease, StatePublisher, connectBus, startHeartbeat } from '@molten/bus';
 import { decodeMessage, subjects } from '@molten/contracts';
-import { createLogger, instanceId, onShutdown } from '@molten/kit';
+import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { ClusterPoller } from './cluster-poller.js';
-import { loadConfig } from './config.js';
+import { loadConfig, type ProxmoxAdapterConfig } from './config.js';
 import type { ClusterDriver, GuestRef } from './driver.js';
 import { PowerHandler } from './power-handler.js';
 import { PveDriver } from './pve/pve-driver.js';
 import { UpstreamHealthTracker } from './upstream-health.js';
 
-const log = createLogger('proxmox-adapter');
 const VERSION = '0.1.0';
 
-async function main() {
-  const config = loadConfig();
-  const instance = instanceId();
+export interface RunningAdapter {
+  instance: string;
+  poller: ClusterPoller;
+  lease: Lease;
+  worker: CommandWorker;
+  driver: ClusterDriver;
+  /** Stops cleanly: commands handed back or finished, lease released, bus drained. */
+  stop(): Promise<void>;
+}
+
+/** Starts the proxmox-adapter (in this process); main() below is the command-line wrapper. */
+export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Logger): Promise<RunningAdapter> {
+  const instance = config.MOLTEN_INSTANCE ?? instanceId();
   const cluster = config.MOLTEN_CLUSTER;
-  const shutdown = onShutdown(log);
+  const steps: { name: string; run: () => unknown }[] = [];
+  const shutdown = { add: (name: string, run: () => unknown) => steps.push({ name, run }) };
 
   const driver: ClusterDriver = new PveDriver(cluster, {
     url: config.PVE_URL!,
@@ -113,9 +123,31 @@ async function main() {
   await worker.start();
   shutdown.add('commands', () => worker.stop(8_000));
   log.info({ cluster, instance, endpoint: driver.endpoint, pollMs: config.PVE_POLL_MS }, 'proxmox-adapter running');
+  return {
+    instance,
+    poller,
+    lease,
+    worker,
+    driver,
+    async stop() {
+      for (const step of steps.reverse()) {
+        try {
+          await step.run();
+        } catch (err) {
+          log.warn({ step: step.name, err }, 'stop step failed');
+        }
+      }
+    },
+  };
 }
 
-main().catch((err) => {
-  log.fatal({ err }, 'proxmox-adapter failed to start');
-  process.exit(1);
-});
+if (isMain(import.meta.url)) {
+  const log = createLogger('proxmox-adapter');
+  try {
+    const adapter = await startProxmoxAdapter(loadConfig(), log);
+    onShutdown(log).add('adapter', () => adapter.stop());
+  } catch (err) {
+    log.fatal({ err }, 'proxmox-adapter failed to start');
+    process.exit(1);
+  }
+}
