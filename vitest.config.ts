@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['proto/src/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'simulators/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: ['proto/src/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'simulators/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'tests/src/**/*.test.ts', 'examples/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
