@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { freePort, waitForPort } from '@molten/testkit';
+
+/** @modelcontextprotocol/server-everything's entry point, as installed in the workspace. */
+export const EVERYTHING_BIN = fileURLToPath(new URL('../../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+
+/**
+ * The MCP reference server on a free port, in a child process (it binds every interface, which
+ * is fine for tests). Streamable HTTP serves /mcp; SSE serves /sse (+ /message).
+ */
+export async function startEverything(mode: 'streamableHttp' | 'sse'): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [EVERYTHING_BIN, mode], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (d) => (output = (output + d).slice(-4_000)));
+  proc.stderr!.on('data', (d) => (output = (output + d).slice(-4_000)));
+  try {
+    await waitForPort(port, '127.0.0.1', 15_000);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw new Error(`server-everything (${mode}) did not start: ${(err as Error).message}\n${output}`);
+  }
+  return {
+    url: `http://127.0.0.1:${port}${mode === 'sse' ? '/sse' : '/mcp'}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 3_000).unref();
+      }),
+  };
+}
+
+/** Every tool a plain SDK client lists (all pages): what a connection must report. */
+export async function listToolsDirectly(url: string, opts: { sse?: boolean; token?: string } = {}): Promise<Tool[]> {
+  const client = new Client({ name: 'reference', version: '1' });
+  const requestInit = opts.token ? { headers: { Authorization: `Bearer ${opts.token}` } } : undefined;
+  await client.connect(opts.sse ? new SSEClientTransport(new URL(url), { requestInit }) : new StreamableHTTPClientTransport(new URL(url), { requestInit }));
+  try {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools;
+  } finally {
+    await client.close();
+  }
+}
