@@ -42,6 +42,9 @@ export interface ConnectionState {
   retryAtMs?: number;
 }
 
+/** The first answer of a two-phase request: {runId, status:"accepted", acceptedAt}. */
+export type Accepted = Record<string, unknown> & { runId: string };
+
 /** The gateway answered a request with ok:false. */
 export class GatewayRequestError extends Error {
   override name = 'GatewayRequestError';
@@ -62,7 +65,7 @@ export class GatewayConnectionLost extends Error {
   override name = 'GatewayConnectionLost';
   constructor(
     message: string,
-    readonly accepted?: Record<string, unknown>,
+    readonly accepted?: Accepted,
   ) {
     super(message);
   }
@@ -76,7 +79,7 @@ export class GatewayTimeout extends Error {
   override name = 'GatewayTimeout';
   constructor(
     message: string,
-    readonly accepted?: Record<string, unknown>,
+    readonly accepted?: Accepted,
   ) {
     super(message);
   }
@@ -84,7 +87,7 @@ export class GatewayTimeout extends Error {
 
 export interface TwoPhaseAnswer {
   /** The first answer, when the gateway accepted the work ({runId, status:"accepted", acceptedAt}). */
-  accepted?: Record<string, unknown> & { runId: string };
+  accepted?: Accepted;
   /** The answer that ends the request: the second res, or the only one when the gateway refused (or replayed a finished run). */
   final: { ok: boolean; payload: unknown; error?: GatewayError };
 }
@@ -119,7 +122,7 @@ type Pending = {
   timeoutMs: number;
   /** Re-arms the timer with the final timeout when a two-phase request is accepted. */
   rearm?: () => void;
-  twoPhase?: { onAccepted: (accepted: Record<string, unknown> & { runId: string }) => void; finalTimeoutMs: number; accepted?: Record<string, unknown> & { runId: string } };
+  twoPhase?: { onAccepted: (accepted: Accepted) => void; finalTimeoutMs: number; accepted?: Accepted };
 };
 
 type SessionEnd = { kind: 'closed'; restartExpectedMs?: number } | { kind: 'failed' } | { kind: 'refused' } | { kind: 'unavailable'; retryAfterMs?: number } | { kind: 'retry-now' };
@@ -272,7 +275,7 @@ export class GatewayClient {
   async requestTwoPhase(
     method: string,
     params: unknown,
-    opts: { onAccepted: (accepted: Record<string, unknown> & { runId: string }) => void; finalTimeoutMs: number; signal?: AbortSignal },
+    opts: { onAccepted: (accepted: Accepted) => void; finalTimeoutMs: number; signal?: AbortSignal },
   ): Promise<TwoPhaseAnswer> {
     const twoPhase: NonNullable<Pending['twoPhase']> = { onAccepted: opts.onAccepted, finalTimeoutMs: opts.finalTimeoutMs };
     const frame = await this.#call(method, params, { timeoutMs: this.#requestTimeoutMs, signal: opts.signal, twoPhase });
