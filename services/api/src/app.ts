@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
+import { routePath } from 'hono/route';
 import type { Logger } from '@molten/kit';
 import type { AppEnv } from './app-env.js';
 import { authenticate } from './auth/middleware.js';
 import type { TokenRegistry } from './auth/tokens.js';
+import { AGENT_TIMEOUT_MS, TOOL_TIMEOUT_MS } from './commands/submit.js';
 import type { ControlPlane } from './control-plane.js';
 import { ApiError, errorBody, sendError } from './errors.js';
 import { RateLimiter } from './rate-limit.js';
@@ -28,11 +30,15 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
   extra?: (app: Hono<AppEnv>) => void;
+  /** The per-token action limiter; pass one to share it with the gRPC surface. */
+  limiter?: RateLimiter;
+  /** Called once per answered request with its matched route (for metrics). */
+  onResponse?: (r: { method: string; route: string; status: number; ms: number }) => void;
 }
 
 /** The api's HTTP surface. Dependencies come in, so tests call app.request() without a socket. */
 export function createApp(d: AppDeps) {
-  const limiter = new RateLimiter(d.rate.perMinute, d.rate.burst);
+  const limiter = d.limiter ?? new RateLimiter(d.rate.perMinute, d.rate.burst);
   const app = new Hono<AppEnv>();
 
   app.use('*', async (c, next) => {
@@ -45,6 +51,7 @@ export function createApp(d: AppDeps) {
     const started = performance.now();
     await next();
     const ms = Math.round((performance.now() - started) * 10) / 10;
+    d.onResponse?.({ method: c.req.method, route: routePath(c, c.req.routeIndex), status: c.res.status, ms });
     if (c.req.path.startsWith('/api/')) {
       d.log.debug({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
     }
@@ -54,14 +61,14 @@ export function createApp(d: AppDeps) {
   const api = new Hono<AppEnv>()
     .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie, signInLimiter: new RateLimiter(30, 10) }))
     .route('/health', healthRoutes(d.plane))
-    .route('/', infrastructureRoutes({ plane: d.plane, limiter, acceptTimeoutMs: d.acceptTimeoutMs, timeoutMs: d.timeoutMs }))
+    .route('/', infrastructureRoutes({ plane: d.plane, log: d.log, limiter, acceptTimeoutMs: d.acceptTimeoutMs, timeoutMs: d.timeoutMs }))
     .route('/commands', commandRoutes(d.plane))
     .route('/events', eventRoutes(d.plane))
     .route(
       '/servers',
-      serverRoutes({ plane: d.plane, limiter, validateToolArguments: d.validateToolArguments, acceptTimeoutMs: d.acceptTimeoutMs, toolTimeoutMs: 60_000 }),
+      serverRoutes({ plane: d.plane, log: d.log, limiter, validateToolArguments: d.validateToolArguments, acceptTimeoutMs: d.acceptTimeoutMs, toolTimeoutMs: TOOL_TIMEOUT_MS }),
     )
-    .route('/agents', agentRoutes({ plane: d.plane, limiter, acceptTimeoutMs: d.acceptTimeoutMs, agentTimeoutMs: 300_000 }));
+    .route('/agents', agentRoutes({ plane: d.plane, log: d.log, limiter, acceptTimeoutMs: d.acceptTimeoutMs, agentTimeoutMs: AGENT_TIMEOUT_MS }));
   app.route('/api', api);
   d.extra?.(app);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see docs/api.md`), 404));

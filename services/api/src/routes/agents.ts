@@ -4,7 +4,8 @@ import type { Agent, AgentSession, Gateway } from '@molten/contracts';
 import type { AppEnv } from '../app-env.js';
 import { assertRole } from '../auth/middleware.js';
 import type { ControlPlane } from '../control-plane.js';
-import { ApiError, notFound } from '../errors.js';
+import type { Logger } from '@molten/kit';
+import { submitAgentRun } from '../commands/submit-agent-run.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { commandJson } from '../state/json.js';
 import { idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
@@ -23,13 +24,14 @@ const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 export interface AgentRouteDeps {
   plane: ControlPlane;
+  log?: Logger;
   limiter: RateLimiter;
   acceptTimeoutMs: number;
   agentTimeoutMs: number;
 }
 
 /** The agent gateway: its health, agents and sessions; agent tasks as commands. */
-export function agentRoutes({ plane, limiter, acceptTimeoutMs, agentTimeoutMs }: AgentRouteDeps) {
+export function agentRoutes({ plane, limiter, acceptTimeoutMs, agentTimeoutMs, log }: AgentRouteDeps) {
   return new Hono<AppEnv>()
     .get('/', (c) => {
       assertRole(c, 'viewer');
@@ -69,29 +71,11 @@ export function agentRoutes({ plane, limiter, acceptTimeoutMs, agentTimeoutMs }:
       const agentId = parseParams(z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'agentId must be an agent id'), c.req.param('agentId'), 'agentId');
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, runBody);
-      const gateways = plane.state.list('gateway', { domain: 'moltbot' }).map((e) => e.address.scope);
-      const gateway = body.gateway ?? (gateways.includes('default') || gateways.length === 0 ? 'default' : gateways[0]!);
-      const known = plane.state.list('agent', { domain: 'moltbot', scope: gateway });
-      if (known.length > 0 && !known.some((e) => (e.value as Agent).id === agentId)) {
-        throw notFound(`gateway "${gateway}" has no agent "${agentId}"; known: ${known.map((e) => (e.value as Agent).id).join(', ')}`);
-      }
-      const principal = c.get('principal')!;
-      const wait = limiter.take(principal.key);
-      if (wait) throw new ApiError(429, 'rate_limited', `too many runs; try again in ${wait} s`, { retryAfterSeconds: wait }, { 'Retry-After': String(wait) });
-      const down = plane.unavailable('moltbot', gateway);
-      if (down) throw new ApiError(503, 'upstream_unavailable', down.message, down.remedy ? { remedy: down.remedy } : undefined);
-      const timeoutMs = (body.timeoutSeconds ?? agentTimeoutMs / 1000) * 1000;
-      const { record, duplicate } = await plane.submit({
-        domain: 'moltbot',
-        scope: gateway,
-        action: 'agent-run',
-        payload: { $case: 'agentRun', value: { agentId, message: body.message, sessionKey: body.sessionKey ?? '', timeoutS: Math.round(timeoutMs / 1000) } },
-        actor: { kind: 'user', name: principal.name, role: principal.role },
-        correlationId: body.correlationId,
-        idempotencyKey,
-        acceptTimeoutMs,
-        timeoutMs: timeoutMs + 10_000,
-      });
+      const { record, duplicate } = await submitAgentRun(
+        { plane, limiter, acceptTimeoutMs, agentTimeoutMs, log },
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { agentId, message: body.message, sessionKey: body.sessionKey, gateway: body.gateway, timeoutSeconds: body.timeoutSeconds },
+      );
       c.header('Location', `/api/commands/${record.command!.id}`);
       return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
     });

@@ -1,10 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { POWER_ACTIONS, powerActionToken, type ClusterStatus, type Guest } from '@molten/contracts';
+import { POWER_ACTIONS, type ClusterStatus, type Guest } from '@molten/contracts';
+import type { Logger } from '@molten/kit';
 import type { AppEnv } from '../app-env.js';
 import { assertRole } from '../auth/middleware.js';
 import type { ControlPlane } from '../control-plane.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { resolveCluster } from '../commands/cluster.js';
+import { submitPower } from '../commands/submit-power.js';
+import { badRequest, notFound } from '../errors.js';
 import { commandJson, guestJson, nodeJson, storageJson } from '../state/json.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { clusterQuery, idempotencyKeyHeader, parseJsonBody, parseParams, vmidParam } from '../validate.js';
@@ -27,18 +30,15 @@ const powerBody = z
 
 export interface InfrastructureDeps {
   plane: ControlPlane;
+  log?: Logger;
   limiter: RateLimiter;
   acceptTimeoutMs: number;
   timeoutMs: number;
 }
 
 /** The seed's REST surface for one Proxmox cluster: nodes, guests, storage, status, power actions. */
-export function infrastructureRoutes({ plane, limiter, acceptTimeoutMs, timeoutMs }: InfrastructureDeps) {
-  const clusterOf = (requested: string | undefined) => {
-    const cluster = plane.cluster(requested);
-    if (requested && !plane.knowsCluster(cluster)) throw notFound(`no cluster "${cluster}" is known; known clusters: ${plane.state.clusters().join(', ') || 'none yet'}`);
-    return cluster;
-  };
+export function infrastructureRoutes({ plane, limiter, acceptTimeoutMs, timeoutMs, log }: InfrastructureDeps) {
+  const clusterOf = (requested: string | undefined) => resolveCluster(plane, requested);
   const meta = (cluster: string) => {
     const f = plane.freshness('proxmox', cluster);
     return { cluster, stale: f.stale, lastSeen: f.lastSeenMs ? new Date(f.lastSeenMs).toISOString() : null, demo: plane.o.demo };
@@ -88,37 +88,12 @@ export function infrastructureRoutes({ plane, limiter, acceptTimeoutMs, timeoutM
       const q = parseParams(listQuery.pick({ cluster: true }), c.req.query(), 'query');
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, powerBody);
-      const principal = c.get('principal')!;
-      const wait = limiter.take(principal.key);
-      if (wait) throw new ApiError(429, 'rate_limited', `too many actions; try again in ${wait} s`, { retryAfterSeconds: wait }, { 'Retry-After': String(wait) });
-
-      const cluster = clusterOf(q.cluster);
-      const entry = plane.state.guest(cluster, vmid);
-      if (!entry && plane.state.guests(cluster).length > 0) throw notFound(`guest ${vmid} is not in cluster "${cluster}"`);
-      const guest = entry?.value as Guest | undefined;
-      if (guest?.template) throw new ApiError(409, 'conflict', `${vmid} is a template; templates cannot be started or stopped`, { vmid });
-      const open = plane.commands.open().find((r) => r.command!.scope === cluster && r.command!.payload?.$case === 'power' && r.command!.payload.value.vmid === vmid);
-      if (open && (!idempotencyKey || open.command!.idempotencyKey !== idempotencyKey)) {
-        throw new ApiError(409, 'conflict', `guest ${vmid} already has a command in progress (${open.command!.action}, ${open.command!.id}); wait for it to finish`, {
-          commandId: open.command!.id,
-        });
-      }
-      const down = plane.unavailable('proxmox', cluster);
-      if (down) throw new ApiError(503, 'upstream_unavailable', down.message, down.remedy ? { remedy: down.remedy } : undefined);
-
-      const { record, duplicate } = await plane.submit({
-        domain: 'proxmox',
-        scope: cluster,
-        action: powerActionToken(action),
-        payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
-        actor: { kind: 'user', name: principal.name, role: principal.role },
-        correlationId: body.correlationId,
-        idempotencyKey,
-        acceptTimeoutMs,
-        timeoutMs,
-      });
-      const id = record.command!.id;
-      c.header('Location', `/api/commands/${id}`);
+      const { record, duplicate } = await submitPower(
+        { plane, limiter, acceptTimeoutMs, timeoutMs, log },
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { cluster: q.cluster, vmid, action },
+      );
+      c.header('Location', `/api/commands/${record.command!.id}`);
       return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
     })
     .get('/storage', (c) => {
