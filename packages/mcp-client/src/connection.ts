@@ -259,11 +259,10 @@ export class McpConnection {
     return this.#o.pingIntervalMs;
   }
 
-  /** Resolves true once connected (false after timeoutMs or when closed). */
+  /** Resolves true once connected with the tool catalog read (false after timeoutMs or when closed). */
   async whenConnected(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.#live) return true;
-    await this.#waitUp(Date.now() + timeoutMs, signal);
-    return this.#live !== undefined;
+    if (this.#phase !== 'up') await this.#waitUp(Date.now() + timeoutMs, signal);
+    return this.#isUp();
   }
 
   /** Reads the tool catalog now (list_changed and the periodic refresh call this too). */
@@ -532,7 +531,7 @@ export class McpConnection {
   }
 
   async #waitUp(deadline: number, signal?: AbortSignal): Promise<void> {
-    if (this.#live || this.#phase === 'closed') return;
+    if (this.#phase === 'up' || this.#phase === 'closed') return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -754,6 +753,10 @@ export class McpConnection {
   /** A method, not a field read, so that TypeScript does not narrow it across awaits. */
   #isClosed(): boolean {
     return this.#phase === 'closed';
+  }
+
+  #isUp(): boolean {
+    return this.#phase === 'up';
   }
 
   #diagnose(err: unknown): Diagnosis {
