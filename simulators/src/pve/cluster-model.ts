@@ -1,0 +1,544 @@
+import type { Rng } from './rng.js';
+
+/**
+ * The simulated cluster's state: nodes, guests and storage, what pmxcfs, qemu-server and
+ * pve-container would know on a real cluster. HTTP shapes live in views.ts and rrd.ts; this
+ * module holds facts and announces every change.
+ */
+export type GuestType = 'qemu' | 'lxc';
+/** `paused` is a running VM whose QMP status is paused (qemu only). */
+export type GuestPowerState = 'running' | 'stopped' | 'paused';
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+export interface GuestSpec {
+  vmid: number;
+  type: GuestType;
+  node: string;
+  /** `name` (qemu) or `hostname` (lxc); PVE falls back to `VM <vmid>` / `CT<vmid>`. */
+  name?: string;
+  status?: GuestPowerState;
+  /** vCPUs (qemu sockets × cores, lxc cores). */
+  cpus?: number;
+  /** Memory in MiB, as in the guest config. */
+  memory?: number;
+  /** Boot disk / rootfs size in GiB. */
+  diskSize?: number;
+  /** Swap in MiB (lxc). */
+  swap?: number;
+  tags?: readonly string[];
+  template?: boolean;
+  /** A config lock such as `backup`, `snapshot`, `migrate`, `suspended`. */
+  lock?: string;
+  /** Managed by the HA stack: power requests become `hastart`/`hastop` tasks. */
+  ha?: boolean;
+  /** QEMU guest agent enabled in the config. */
+  agent?: boolean;
+  pool?: string;
+  /** The guest OS ignores ACPI shutdown requests (a shutdown times out unless forceStop). */
+  ignoresShutdown?: boolean;
+  /** Seconds the guest has been up, if running. */
+  uptime?: number;
+  /** Typical CPU use (0..1 of its vCPUs) and memory use (0..1 of its memory) while running. */
+  load?: { cpu?: number; mem?: number };
+}
+
+export interface NodeSpec {
+  name: string;
+  ip?: string;
+  sockets?: number;
+  /** Physical cores per socket. */
+  cores?: number;
+  /** Hardware threads (what PVE calls cpus / maxcpu). */
+  threads?: number;
+  memoryGiB?: number;
+  rootfsGiB?: number;
+  cpuModel?: string;
+  /** Seconds since boot. */
+  uptime?: number;
+}
+
+export interface StorageSpec {
+  storage: string;
+  /** Plugin type: dir, lvmthin, nfs, zfspool, pbs, cifs, … */
+  type: string;
+  content: readonly string[];
+  shared?: boolean;
+  sizeGiB: number;
+  usedFraction?: number;
+  /** Further storage.cfg keys shown by GET /storage (path, thinpool, server, export, …). */
+  config?: Readonly<Record<string, string | number>>;
+}
+
+export interface ClusterSpec {
+  /** Undefined for a standalone node (no `type:"cluster"` entry in /cluster/status). */
+  clusterName: string | undefined;
+  nodes: readonly NodeSpec[];
+  guests: readonly GuestSpec[];
+  storages: readonly StorageSpec[];
+}
+
+export interface NodeState {
+  readonly name: string;
+  readonly nodeid: number;
+  readonly ip: string;
+  online: boolean;
+  /** How requests proxied to this node fail while it is offline. */
+  unreachable: { reason: string; delayMs: number };
+  readonly sockets: number;
+  readonly cores: number;
+  readonly maxcpu: number;
+  readonly cpuModel: string;
+  readonly maxmem: number;
+  readonly rootfsTotal: number;
+  rootfsUsed: number;
+  readonly swapTotal: number;
+  readonly bootedAt: number;
+  readonly baseCpu: number;
+  readonly baseMem: number;
+  lastPid: number;
+}
+
+export interface Guest {
+  readonly vmid: number;
+  readonly type: GuestType;
+  node: string;
+  name: string;
+  cpus: number;
+  maxmem: number;
+  maxdisk: number;
+  maxswap: number;
+  tags: string[];
+  template: boolean;
+  lock: string | undefined;
+  /** HA resource with its requested state; undefined when not HA-managed. */
+  ha: { state: 'started' | 'stopped' | 'error' } | undefined;
+  agent: boolean;
+  pool: string | undefined;
+  ignoresShutdown: boolean;
+  running: boolean;
+  /** QMP status `paused` (qemu only; implies running). */
+  paused: boolean;
+  /** A CRIU checkpoint from `lxc suspend` exists (lxc only). */
+  checkpointed: boolean;
+  pid: number | undefined;
+  startedAt: number | undefined;
+  cpu: number;
+  mem: number;
+  readonly cpuBase: number;
+  readonly memBase: number;
+  netin: number;
+  netout: number;
+  diskread: number;
+  diskwrite: number;
+  /** Bytes used inside the container's rootfs (lxc reports it while running). */
+  readonly diskUsed: number;
+}
+
+/** A read-only snapshot of a guest for tests and the control API. */
+export interface GuestView {
+  vmid: number;
+  type: GuestType;
+  node: string;
+  name: string;
+  status: 'running' | 'stopped';
+  /** qemu only: QMP status (`running`, `paused`) or `stopped`. */
+  qmpstatus?: 'running' | 'paused' | 'stopped';
+  lock?: string;
+  tags: string[];
+  template: boolean;
+  /** HA requested state, when HA-managed. */
+  hastate?: 'started' | 'stopped' | 'error';
+  pool?: string;
+  cpus: number;
+  maxmem: number;
+  maxdisk: number;
+  cpu: number;
+  mem: number;
+  /** Seconds. */
+  uptime: number;
+  pid?: number;
+  netin: number;
+  netout: number;
+  diskread: number;
+  diskwrite: number;
+}
+
+export type GuestChange = 'status' | 'load' | 'lock' | 'ha' | 'added' | 'removed';
+
+/** Emitted synchronously whenever the simulated cluster changes; `at` is Date.now(). */
+export type PveSimEvent =
+  | {
+      kind: 'guest';
+      change: GuestChange;
+      at: number;
+      vmid: number;
+      type: GuestType;
+      node: string;
+      status: 'running' | 'stopped';
+      qmpstatus?: 'running' | 'paused' | 'stopped';
+      lock?: string;
+      cpu: number;
+      mem: number;
+    }
+  | { kind: 'node'; change: 'online' | 'offline'; at: number; node: string }
+  | {
+      kind: 'task';
+      change: 'started' | 'finished';
+      at: number;
+      upid: string;
+      node: string;
+      type: string;
+      id: string;
+      user: string;
+      exitstatus?: string;
+    };
+
+export type PveSimListener = (event: PveSimEvent) => void;
+
+const VMID_MIN = 100;
+const VMID_MAX = 999_999_999;
+
+export class ClusterModel {
+  readonly clusterName: string | undefined;
+  readonly #nodes = new Map<string, NodeState>();
+  readonly #guests = new Map<number, Guest>();
+  readonly #byNode = new Map<string, Set<Guest>>();
+  readonly storages: readonly StorageSpec[];
+  readonly #listeners = new Set<PveSimListener>();
+  readonly #rng: Rng;
+  /** Bumped on every change; caches key on it. */
+  version = 0;
+  /** onChange listener failures, reported instead of breaking the simulation. */
+  onListenerError: (err: unknown) => void = () => {};
+
+  constructor(spec: ClusterSpec, rng: Rng, now = Date.now()) {
+    if (spec.nodes.length === 0) throw new Error('a cluster needs at least one node');
+    if (spec.clusterName === undefined && spec.nodes.length > 1) {
+      throw new Error(`a standalone node cannot have ${spec.nodes.length} nodes; give the cluster a name`);
+    }
+    this.clusterName = spec.clusterName;
+    this.#rng = rng;
+    spec.nodes.forEach((n, i) => {
+      if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n.name)) throw new Error(`'${n.name}' is not a valid node name`);
+      if (this.#nodes.has(n.name)) throw new Error(`node '${n.name}' is listed twice`);
+      const sockets = n.sockets ?? 1;
+      const cores = n.cores ?? 8;
+      this.#nodes.set(n.name, {
+        name: n.name,
+        nodeid: spec.clusterName === undefined ? 0 : i + 1,
+        ip: n.ip ?? `192.168.1.${11 + i}`,
+        online: true,
+        unreachable: { reason: 'No route to host', delayMs: 0 },
+        sockets,
+        cores,
+        maxcpu: n.threads ?? sockets * cores * 2,
+        cpuModel: n.cpuModel ?? 'AMD Ryzen 7 5700G with Radeon Graphics',
+        maxmem: Math.round((n.memoryGiB ?? 64) * GiB),
+        rootfsTotal: Math.round((n.rootfsGiB ?? 94) * GiB),
+        rootfsUsed: Math.round((n.rootfsGiB ?? 94) * GiB * rng.between(0.08, 0.3)),
+        swapTotal: 8 * GiB,
+        bootedAt: now - (n.uptime ?? rng.int(3, 60) * 86_400 + rng.int(0, 86_399)) * 1000,
+        baseCpu: rng.between(0.01, 0.04),
+        baseMem: Math.round(rng.between(2.5, 4.5) * GiB),
+        lastPid: rng.int(2_000, 900_000),
+      });
+      this.#byNode.set(n.name, new Set());
+    });
+    this.storages = spec.storages;
+    for (const g of spec.guests) this.#insert(g, now);
+  }
+
+  get nodeNames(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** The node the API is served from (`local: 1` in /cluster/status). */
+  get localNode(): string {
+    return this.#nodes.keys().next().value!;
+  }
+
+  node(name: string): NodeState | undefined {
+    return this.#nodes.get(name);
+  }
+
+  nodes(): IterableIterator<NodeState> {
+    return this.#nodes.values();
+  }
+
+  guest(vmid: number): Guest | undefined {
+    return this.#guests.get(vmid);
+  }
+
+  guests(): IterableIterator<Guest> {
+    return this.#guests.values();
+  }
+
+  get guestCount(): number {
+    return this.#guests.size;
+  }
+
+  guestsOn(node: string): ReadonlySet<Guest> {
+    return this.#byNode.get(node) ?? new Set();
+  }
+
+  /** The guest as the node-local config would show it: same vmid, type and node. */
+  guestOn(node: string, type: GuestType, vmid: number): Guest | undefined {
+    const g = this.#guests.get(vmid);
+    return g && g.node === node && g.type === type ? g : undefined;
+  }
+
+  quorate(): boolean {
+    if (this.clusterName === undefined) return true;
+    let online = 0;
+    for (const n of this.#nodes.values()) if (n.online) online++;
+    return online * 2 > this.#nodes.size;
+  }
+
+  /** A fresh process id on a node (guest processes and task workers share the pid space). */
+  nextPid(node: NodeState): number {
+    node.lastPid += this.#rng.int(1, 400);
+    if (node.lastPid > 4_000_000) node.lastPid = this.#rng.int(2_000, 50_000);
+    return node.lastPid;
+  }
+
+  uptimeOf(g: Guest, now = Date.now()): number {
+    return g.running && g.startedAt !== undefined ? Math.max(0, Math.floor((now - g.startedAt) / 1000)) : 0;
+  }
+
+  view(g: Guest, now = Date.now()): GuestView {
+    const v: GuestView = {
+      vmid: g.vmid,
+      type: g.type,
+      node: g.node,
+      name: g.name,
+      status: g.running ? 'running' : 'stopped',
+      tags: [...g.tags],
+      template: g.template,
+      cpus: g.cpus,
+      maxmem: g.maxmem,
+      maxdisk: g.maxdisk,
+      cpu: g.cpu,
+      mem: g.mem,
+      uptime: this.uptimeOf(g, now),
+      netin: g.netin,
+      netout: g.netout,
+      diskread: g.diskread,
+      diskwrite: g.diskwrite,
+    };
+    if (g.type === 'qemu') v.qmpstatus = !g.running ? 'stopped' : g.paused ? 'paused' : 'running';
+    if (g.lock) v.lock = g.lock;
+    if (g.ha) v.hastate = g.ha.state;
+    if (g.pool) v.pool = g.pool;
+    if (g.pid !== undefined) v.pid = g.pid;
+    return v;
+  }
+
+  addGuest(spec: GuestSpec): Guest {
+    const g = this.#insert(spec, Date.now());
+    this.#emitGuest(g, 'added');
+    return g;
+  }
+
+  removeGuest(vmid: number): boolean {
+    const g = this.#guests.get(vmid);
+    if (!g) return false;
+    this.#guests.delete(vmid);
+    this.#byNode.get(g.node)?.delete(g);
+    this.#emitGuest(g, 'removed');
+    return true;
+  }
+
+  setNodeOnline(name: string, online: boolean, unreachable?: Partial<NodeState['unreachable']>): void {
+    const n = this.#requireNode(name);
+    if (unreachable) n.unreachable = { ...n.unreachable, ...unreachable };
+    if (n.online === online) return;
+    n.online = online;
+    this.#emit({ kind: 'node', change: online ? 'online' : 'offline', at: Date.now(), node: name });
+  }
+
+  // State transitions. Each announces itself; callers decide when they happen.
+
+  powerOn(g: Guest, now = Date.now()): void {
+    const node = this.#requireNode(g.node);
+    g.running = true;
+    g.paused = false;
+    g.checkpointed = false;
+    g.pid = this.nextPid(node);
+    g.startedAt = now;
+    g.cpu = g.cpuBase;
+    g.mem = Math.round(g.maxmem * g.memBase);
+    g.netin = g.netout = g.diskread = g.diskwrite = 0;
+    this.#emitGuest(g, 'status');
+  }
+
+  powerOff(g: Guest): void {
+    g.running = false;
+    g.paused = false;
+    g.pid = undefined;
+    g.startedAt = undefined;
+    g.cpu = 0;
+    g.mem = 0;
+    g.netin = g.netout = g.diskread = g.diskwrite = 0;
+    this.#emitGuest(g, 'status');
+  }
+
+  /** Reboot: a new process, uptime from zero, still running. */
+  restart(g: Guest, now = Date.now()): void {
+    this.powerOn(g, now);
+  }
+
+  setPaused(g: Guest, paused: boolean): void {
+    if (g.type !== 'qemu') throw new Error(`only VMs can be paused; ${g.vmid} is a container`);
+    if (!g.running) throw new Error(`VM ${g.vmid} is not running, so it cannot be ${paused ? 'paused' : 'resumed'}`);
+    if (g.paused === paused) return;
+    g.paused = paused;
+    g.cpu = paused ? 0 : g.cpuBase;
+    this.#emitGuest(g, 'status');
+  }
+
+  setCheckpointed(g: Guest, checkpointed: boolean): void {
+    g.checkpointed = checkpointed;
+  }
+
+  setLock(g: Guest, lock: string | undefined): void {
+    if (g.lock === lock) return;
+    g.lock = lock;
+    this.#emitGuest(g, 'lock');
+  }
+
+  setHaState(g: Guest, state: 'started' | 'stopped' | 'error'): void {
+    if (!g.ha || g.ha.state === state) return;
+    g.ha.state = state;
+    this.#emitGuest(g, 'ha');
+  }
+
+  /** New load figures for a running guest (cpu 0..1, mem in bytes). */
+  setLoad(g: Guest, cpu: number, mem: number): void {
+    if (!g.running) return;
+    const c = Math.min(1, Math.max(0, cpu));
+    const m = Math.round(Math.min(g.maxmem, Math.max(0, mem)));
+    if (c === g.cpu && m === g.mem) return;
+    g.cpu = c;
+    g.mem = m;
+    this.#emitGuest(g, 'load');
+  }
+
+  /** Counters only grow; they change on every poll and are not announced. */
+  addTraffic(g: Guest, d: { netin: number; netout: number; diskread: number; diskwrite: number }): void {
+    g.netin += Math.round(d.netin);
+    g.netout += Math.round(d.netout);
+    g.diskread += Math.round(d.diskread);
+    g.diskwrite += Math.round(d.diskwrite);
+    this.version++;
+  }
+
+  /** Task lifecycle events are announced through the model so listeners see one stream. */
+  announce(event: PveSimEvent): void {
+    this.#emit(event);
+  }
+
+  onChange(listener: PveSimListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #requireNode(name: string): NodeState {
+    const n = this.#nodes.get(name);
+    if (!n) throw new Error(`no node '${name}' in this cluster (nodes: ${this.nodeNames.join(', ')})`);
+    return n;
+  }
+
+  #insert(spec: GuestSpec, now: number): Guest {
+    const { vmid } = spec;
+    if (!Number.isInteger(vmid) || vmid < VMID_MIN || vmid > VMID_MAX) {
+      throw new Error(`vmid ${vmid} is out of range (${VMID_MIN}..${VMID_MAX})`);
+    }
+    if (this.#guests.has(vmid)) throw new Error(`vmid ${vmid} is already used by ${this.#guests.get(vmid)!.name}`);
+    const node = this.#requireNode(spec.node);
+    const status = spec.status ?? 'stopped';
+    if (status === 'paused' && spec.type !== 'qemu') throw new Error(`container ${vmid} cannot be paused (only VMs can)`);
+    if (spec.template && status !== 'stopped') throw new Error(`template ${vmid} cannot be ${status}`);
+    const rng = this.#rng;
+    const memBase = spec.load?.mem ?? (spec.type === 'lxc' ? rng.between(0.1, 0.5) : rng.between(0.3, 0.85));
+    const maxdisk = Math.round((spec.diskSize ?? (spec.type === 'lxc' ? 8 : 32)) * GiB);
+    const g: Guest = {
+      vmid,
+      type: spec.type,
+      node: node.name,
+      name: spec.name ?? (spec.type === 'qemu' ? `VM ${vmid}` : `CT${vmid}`),
+      cpus: spec.cpus ?? (spec.type === 'lxc' ? 1 : 2),
+      maxmem: Math.round((spec.memory ?? (spec.type === 'lxc' ? 512 : 2048)) * MiB),
+      maxdisk,
+      maxswap: Math.round((spec.swap ?? (spec.type === 'lxc' ? 512 : 0)) * MiB),
+      tags: [...(spec.tags ?? [])],
+      template: spec.template ?? false,
+      lock: spec.lock,
+      ha: spec.ha ? { state: status === 'stopped' ? 'stopped' : 'started' } : undefined,
+      agent: spec.agent ?? false,
+      pool: spec.pool,
+      ignoresShutdown: spec.ignoresShutdown ?? false,
+      running: false,
+      paused: false,
+      checkpointed: false,
+      pid: undefined,
+      startedAt: undefined,
+      cpu: 0,
+      mem: 0,
+      cpuBase: spec.load?.cpu ?? rng.between(0.005, 0.25),
+      memBase,
+      netin: 0,
+      netout: 0,
+      diskread: 0,
+      diskwrite: 0,
+      diskUsed: Math.round(maxdisk * rng.between(0.15, 0.7)),
+    };
+    if (status !== 'stopped') {
+      const uptime = spec.uptime ?? rng.int(600, 40 * 86_400);
+      g.running = true;
+      g.paused = status === 'paused';
+      g.pid = this.nextPid(node);
+      g.startedAt = now - uptime * 1000;
+      g.cpu = g.paused ? 0 : g.cpuBase;
+      g.mem = Math.round(g.maxmem * memBase);
+      // Counters as if the guest had been moving a little data all this time.
+      g.netin = Math.round(uptime * rng.between(2_000, 200_000));
+      g.netout = Math.round(uptime * rng.between(1_000, 80_000));
+      g.diskread = Math.round(uptime * rng.between(1_000, 60_000));
+      g.diskwrite = Math.round(uptime * rng.between(2_000, 120_000));
+    }
+    this.#guests.set(vmid, g);
+    this.#byNode.get(node.name)!.add(g);
+    this.version++;
+    return g;
+  }
+
+  #emitGuest(g: Guest, change: GuestChange): void {
+    const e: PveSimEvent = {
+      kind: 'guest',
+      change,
+      at: Date.now(),
+      vmid: g.vmid,
+      type: g.type,
+      node: g.node,
+      status: g.running ? 'running' : 'stopped',
+      cpu: g.cpu,
+      mem: g.mem,
+    };
+    if (g.type === 'qemu') e.qmpstatus = !g.running ? 'stopped' : g.paused ? 'paused' : 'running';
+    if (g.lock) e.lock = g.lock;
+    this.#emit(e);
+  }
+
+  #emit(e: PveSimEvent): void {
+    this.version++;
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { startPveSimulator } from './simulator.js';
+export type { PveSimulator, PveSimulatorOptions, RequestRecord, TaskView } from './simulator.js';
+export { DEMO_TOKEN, DEMO_CLUSTER_NAME } from './presets.js';
+export type { Preset } from './presets.js';
+export { PVE_PRIVILEGES, tokenHeader } from './auth.js';
+export type { PveTokenSpec } from './auth.js';
+export type { GuestSpec, GuestType, GuestPowerState, GuestView, PveSimEvent, PveSimListener } from './cluster-model.js';
+export { DEFAULT_TASK_DURATIONS } from './power.js';
+export type { PowerAction, TaskDurations } from './power.js';
+export type { RequestMatch, TaskMatch } from './faults.js';
+export { UPID_PATTERN, decodeUpid, encodeUpid } from './upid.js';
+export type { UpidParts } from './upid.js';
+export { DEFAULT_PVE_VERSION } from './version.js';

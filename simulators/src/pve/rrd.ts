@@ -1,0 +1,185 @@
+import type { ClusterModel, Guest, NodeState } from './cluster-model.js';
+
+/**
+ * The cluster-wide status that pvestatd broadcasts through pmxcfs ("rrd" data) and that
+ * /cluster/resources, /nodes and /cluster/status read. Two real properties matter to clients:
+ *
+ * - it lags: each node broadcasts every 10 s (`intervalMs`; 0 = always current), while the
+ *   node-local endpoints (/nodes/{n}/qemu, …/status/current) are live;
+ * - it outlives a node: when a node goes offline its last broadcast is still served, frozen,
+ *   until pmxcfs expires it after 5 minutes (`expireMs`); then its guests read `status:"unknown"`
+ *   and lose their figures, and the node row loses its figures too.
+ */
+export interface VmStats {
+  time: number;
+  uptime: number;
+  name: string;
+  /** pvestatd writes the QMP status when there is one: a paused VM reads `paused` here. */
+  status: string;
+  template: 0 | 1;
+  maxcpu: number;
+  cpu: number;
+  maxmem: number;
+  mem: number;
+  maxdisk: number;
+  disk: number;
+  netin: number;
+  netout: number;
+  diskread: number;
+  diskwrite: number;
+  memhost: number;
+}
+
+export interface NodeStats {
+  time: number;
+  uptime: number;
+  level: string;
+  maxcpu: number;
+  cpu: number;
+  maxmem: number;
+  mem: number;
+  maxdisk: number;
+  disk: number;
+}
+
+export interface StorageStats {
+  time: number;
+  maxdisk: number;
+  disk: number;
+}
+
+export interface RrdOptions {
+  intervalMs: number;
+  expireMs: number;
+}
+
+export class Rrd {
+  readonly #vms = new Map<number, VmStats>();
+  readonly #nodes = new Map<string, NodeStats>();
+  readonly #storage = new Map<string, StorageStats>();
+  #timer: NodeJS.Timeout | undefined;
+  #liveStamp = '';
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly metrics: NodeMetrics,
+    private readonly opts: RrdOptions,
+  ) {
+    this.broadcast();
+  }
+
+  start(): void {
+    if (this.opts.intervalMs > 0 && !this.#timer) {
+      this.#timer = setInterval(() => this.broadcast(), this.opts.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Every online node publishes its own, its guests' and its storages' current figures. */
+  broadcast(now = Date.now()): void {
+    for (const node of this.model.nodes()) {
+      if (!node.online) continue;
+      this.#nodes.set(node.name, this.metrics.nodeStats(node, now));
+      for (const g of this.model.guestsOn(node.name)) this.#vms.set(g.vmid, vmStats(this.model, g, now));
+      for (const s of this.model.storages) {
+        const usage = this.metrics.storageUsage(s.storage, node.name);
+        this.#storage.set(`${node.name}/${s.storage}`, { time: now, maxdisk: usage.total, disk: usage.used });
+      }
+    }
+  }
+
+  /** The current dump, as `PVE::Cluster::rrd_dump` returns it (expired entries removed). */
+  dump(now = Date.now()): { vms: ReadonlyMap<number, VmStats>; nodes: ReadonlyMap<string, NodeStats>; storage: ReadonlyMap<string, StorageStats> } {
+    if (this.opts.intervalMs === 0) {
+      // Live mode: rebroadcast when the model changed, at most once per second for uptimes.
+      const stamp = `${this.model.version}:${Math.floor(now / 1000)}`;
+      if (stamp !== this.#liveStamp) {
+        this.broadcast(now);
+        this.#liveStamp = stamp;
+      }
+    }
+    const oldest = now - this.opts.expireMs;
+    for (const [k, v] of this.#vms) if (v.time < oldest) this.#vms.delete(k);
+    for (const [k, v] of this.#nodes) if (v.time < oldest) this.#nodes.delete(k);
+    for (const [k, v] of this.#storage) if (v.time < oldest) this.#storage.delete(k);
+    return { vms: this.#vms, nodes: this.#nodes, storage: this.#storage };
+  }
+}
+
+function vmStats(model: ClusterModel, g: Guest, now: number): VmStats {
+  const running = g.running;
+  return {
+    time: now,
+    uptime: model.uptimeOf(g, now),
+    name: g.name,
+    status: !running ? 'stopped' : g.type === 'qemu' && g.paused ? 'paused' : 'running',
+    template: g.template ? 1 : 0,
+    maxcpu: g.cpus,
+    cpu: running ? g.cpu : 0,
+    maxmem: g.maxmem,
+    mem: running ? g.mem : 0,
+    maxdisk: g.maxdisk,
+    disk: g.type === 'lxc' && running ? g.diskUsed : 0,
+    netin: g.netin,
+    netout: g.netout,
+    diskread: g.diskread,
+    diskwrite: g.diskwrite,
+    memhost: running ? g.mem : 0,
+  };
+}
+
+/** Node-level figures derived from the node and its guests. */
+export class NodeMetrics {
+  constructor(private readonly model: ClusterModel) {}
+
+  cpu(node: NodeState): number {
+    let used = 0;
+    for (const g of this.model.guestsOn(node.name)) if (g.running) used += g.cpu * g.cpus;
+    return Math.min(1, node.baseCpu + used / node.maxcpu);
+  }
+
+  mem(node: NodeState): number {
+    let used = node.baseMem;
+    for (const g of this.model.guestsOn(node.name)) if (g.running) used += g.mem;
+    return Math.min(Math.round(node.maxmem * 0.97), used);
+  }
+
+  uptime(node: NodeState, now = Date.now()): number {
+    return Math.floor((now - node.bootedAt) / 1000);
+  }
+
+  nodeStats(node: NodeState, now: number): NodeStats {
+    return {
+      time: now,
+      uptime: this.uptime(node, now),
+      level: '',
+      maxcpu: node.maxcpu,
+      cpu: this.cpu(node),
+      maxmem: node.maxmem,
+      mem: this.mem(node),
+      maxdisk: node.rootfsTotal,
+      disk: node.rootfsUsed,
+    };
+  }
+
+  /** Storage usage as a node sees it: shared stores read the same everywhere. */
+  storageUsage(storage: string, _node: string): { total: number; used: number } {
+    const s = this.model.storages.find((x) => x.storage === storage);
+    if (!s) return { total: 0, used: 0 };
+    const total = Math.round(s.sizeGiB * 1024 ** 3);
+    // Local stores differ a little per node; shared ones are one volume.
+    const skew = s.shared ? 0 : (hash(`${_node}/${storage}`) % 1000) / 10_000;
+    return { total, used: Math.round(total * Math.min(0.99, (s.usedFraction ?? 0.3) + skew)) };
+  }
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) >>> 0;
+  return h;
+}

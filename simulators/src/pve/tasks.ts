@@ -1,0 +1,406 @@
+import type { ClusterModel } from './cluster-model.js';
+import { encodeUpid } from './upid.js';
+
+/**
+ * Worker tasks as pve-common's `fork_worker` runs them: a task gets a UPID at once, then (for
+ * guest actions) waits for the guest's config lock like `lock_config` (flock, 10 s timeout),
+ * decides its outcome once it holds the lock, works for a while, and ends with `TASK OK`,
+ * `TASK WARNINGS: n` or `TASK ERROR: <text>` as the last log line. Effects are applied when
+ * the task ends successfully.
+ */
+export interface TaskRecord {
+  readonly upid: string;
+  readonly node: string;
+  readonly pid: number;
+  readonly pstart: number;
+  /** Unix seconds. */
+  readonly starttime: number;
+  readonly type: string;
+  readonly id: string;
+  /** `user@realm` or `user@realm!token`. */
+  readonly user: string;
+  status: 'running' | 'stopped';
+  exitstatus?: string;
+  /** Unix seconds. */
+  endtime?: number;
+  readonly log: string[];
+}
+
+export interface WorkerOutcome {
+  /** How long the work takes once it may start. */
+  durationMs: number;
+  /** Lines the worker prints while working. */
+  log?: readonly string[];
+  /** Warnings printed (`WARN: …`); the task ends `WARNINGS: n`, which is a success. */
+  warnings?: readonly string[];
+  /** The worker dies with this text after durationMs; nothing is applied. */
+  error?: string;
+  /** The effect, applied when the task ends successfully. */
+  apply?: () => void;
+}
+
+export interface WorkerSpec {
+  node: string;
+  type: string;
+  id: string;
+  user: string;
+  /** Serialise with other tasks on the same guest config (`lock_config`). */
+  configLock?: { key: string; file: string };
+  /** Runs before waiting for the lock (e.g. `overrule-shutdown` aborting shutdown tasks). */
+  beforeLock?: (task: TaskRecord) => void;
+  /** Decides the outcome once the lock is held. A thrown Error ends the task quickly with its message. */
+  work: (task: TaskRecord) => WorkerOutcome;
+  /** Called once the task has ended, whatever the outcome. */
+  after?: (task: TaskRecord) => void;
+}
+
+export interface TaskRegistryOptions {
+  /** `lock_config`'s flock timeout. */
+  lockTimeoutMs: number;
+  /** How long a worker takes to die on an immediate error. */
+  failFastMs: number;
+  /** Finished tasks kept per node (the task index is finite too). */
+  historyPerNode: number;
+}
+
+interface Running {
+  spec: WorkerSpec;
+  timer: NodeJS.Timeout | undefined;
+  lockKey: string | undefined;
+  waiting: boolean;
+}
+
+interface ConfigLock {
+  holder: string | undefined;
+  queue: { upid: string; grant: () => void; timer: NodeJS.Timeout }[];
+}
+
+export class TaskRegistry {
+  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #byNode = new Map<string, TaskRecord[]>();
+  readonly #running = new Map<string, Running>();
+  readonly #locks = new Map<string, ConfigLock>();
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly opts: TaskRegistryOptions,
+  ) {}
+
+  get failFastMs(): number {
+    return this.opts.failFastMs;
+  }
+
+  get(upid: string): TaskRecord | undefined {
+    return this.#tasks.get(upid);
+  }
+
+  /** A node's tasks, oldest first. */
+  onNode(node: string): readonly TaskRecord[] {
+    return this.#byNode.get(node) ?? [];
+  }
+
+  all(): IterableIterator<TaskRecord> {
+    return this.#tasks.values();
+  }
+
+  spawn(spec: WorkerSpec): TaskRecord {
+    const node = this.model.node(spec.node);
+    if (!node) throw new Error(`no node '${spec.node}'`);
+    const now = Date.now();
+    const pid = this.model.nextPid(node);
+    const pstart = Math.floor((now - node.bootedAt) / 10); // clock ticks (USER_HZ 100) since boot
+    const starttime = Math.floor(now / 1000);
+    const task: TaskRecord = {
+      upid: encodeUpid({ node: spec.node, pid, pstart, starttime, type: spec.type, id: spec.id, user: spec.user }),
+      node: spec.node,
+      pid,
+      pstart,
+      starttime,
+      type: spec.type,
+      id: spec.id,
+      user: spec.user,
+      status: 'running',
+      log: [],
+    };
+    this.#tasks.set(task.upid, task);
+    let list = this.#byNode.get(spec.node);
+    if (!list) this.#byNode.set(spec.node, (list = []));
+    list.push(task);
+    const state: Running = { spec, timer: undefined, lockKey: undefined, waiting: false };
+    this.#running.set(task.upid, state);
+    this.model.announce({ kind: 'task', change: 'started', at: now, upid: task.upid, node: task.node, type: task.type, id: task.id, user: task.user });
+
+    spec.beforeLock?.(task);
+    if (spec.configLock) {
+      this.#acquire(spec.configLock, task, state);
+    } else {
+      this.#begin(task, state);
+    }
+    this.#trim(spec.node);
+    return task;
+  }
+
+  /** Kills a running task like `DELETE /nodes/{node}/tasks/{upid}` (SIGTERM). */
+  abort(upid: string): boolean {
+    const task = this.#tasks.get(upid);
+    const state = this.#running.get(upid);
+    if (!task || !state) return false;
+    this.#finish(task, state, { durationMs: 0, error: 'received interrupt' });
+    return true;
+  }
+
+  running(filter: (t: TaskRecord) => boolean = () => true): TaskRecord[] {
+    return [...this.#running.keys()].map((u) => this.#tasks.get(u)!).filter(filter);
+  }
+
+  /** Stops all timers; running tasks stay running forever (the simulator is being disposed). */
+  close(): void {
+    for (const s of this.#running.values()) clearTimeout(s.timer);
+    for (const l of this.#locks.values()) for (const w of l.queue) clearTimeout(w.timer);
+    this.#locks.clear();
+  }
+
+  #acquire(lock: { key: string; file: string }, task: TaskRecord, state: Running): void {
+    let l = this.#locks.get(lock.key);
+    if (!l) this.#locks.set(lock.key, (l = { holder: undefined, queue: [] }));
+    state.lockKey = lock.key;
+    if (l.holder === undefined) {
+      l.holder = task.upid;
+      this.#begin(task, state);
+      return;
+    }
+    state.waiting = true;
+    const timer = setTimeout(() => {
+      l.queue = l.queue.filter((w) => w.upid !== task.upid);
+      state.lockKey = undefined;
+      this.#finish(task, state, { durationMs: 0, error: `can't lock file '${lock.file}' - got timeout` });
+    }, this.opts.lockTimeoutMs);
+    timer.unref();
+    l.queue.push({
+      upid: task.upid,
+      timer,
+      grant: () => {
+        state.waiting = false;
+        this.#begin(task, state);
+      },
+    });
+  }
+
+  #release(key: string | undefined, upid: string): void {
+    if (key === undefined) return;
+    const l = this.#locks.get(key);
+    if (!l) return;
+    l.queue = l.queue.filter((w) => {
+      if (w.upid !== upid) return true;
+      clearTimeout(w.timer);
+      return false;
+    });
+    if (l.holder !== upid) return;
+    const next = l.queue.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      l.holder = next.upid;
+      next.grant();
+    } else {
+      this.#locks.delete(key);
+    }
+  }
+
+  #begin(task: TaskRecord, state: Running): void {
+    let outcome: WorkerOutcome;
+    try {
+      outcome = state.spec.work(task);
+    } catch (err) {
+      outcome = { durationMs: this.opts.failFastMs, error: (err as Error).message };
+    }
+    task.log.push(...(outcome.log ?? []));
+    state.timer = setTimeout(() => this.#finish(task, state, outcome), Math.max(0, outcome.durationMs));
+    state.timer.unref();
+  }
+
+  #finish(task: TaskRecord, state: Running, outcome: WorkerOutcome): void {
+    if (task.status !== 'running') return;
+    clearTimeout(state.timer);
+    this.#running.delete(task.upid);
+    let error = outcome.error;
+    if (error === undefined && outcome.apply) {
+      try {
+        outcome.apply();
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
+    if (error !== undefined) {
+      task.exitstatus = firstLine(error);
+      task.log.push(`TASK ERROR: ${task.exitstatus}`);
+    } else if (outcome.warnings?.length) {
+      for (const w of outcome.warnings) task.log.push(`WARN: ${w}`);
+      task.exitstatus = `WARNINGS: ${outcome.warnings.length}`;
+      task.log.push(`TASK ${task.exitstatus}`);
+    } else {
+      task.exitstatus = 'OK';
+      task.log.push('TASK OK');
+    }
+    task.status = 'stopped';
+    task.endtime = Math.floor(Date.now() / 1000);
+    this.#release(state.lockKey, task.upid);
+    this.model.announce({
+      kind: 'task',
+      change: 'finished',
+      at: Date.now(),
+      upid: task.upid,
+      node: task.node,
+      type: task.type,
+      id: task.id,
+      user: task.user,
+      exitstatus: task.exitstatus,
+    });
+    state.spec.after?.(task);
+  }
+
+  #trim(node: string): void {
+    const list = this.#byNode.get(node)!;
+    let finished = 0;
+    for (const t of list) if (t.status === 'stopped') finished++;
+    if (finished <= this.opts.historyPerNode) return;
+    let drop = finished - this.opts.historyPerNode;
+    this.#byNode.set(
+      node,
+      list.filter((t) => {
+        if (drop > 0 && t.status === 'stopped') {
+          drop--;
+          this.#tasks.delete(t.upid);
+          return false;
+        }
+        return true;
+      }),
+    );
+  }
+}
+
+const firstLine = (s: string) => s.replace(/\n[\s\S]*$/, '').trimEnd();
+
+/** PVE's status types (pve-common `PVE::UPID::normalize_status_type`). */
+export function statusType(exitstatus: string | undefined): 'ok' | 'warning' | 'error' | 'unknown' {
+  if (!exitstatus) return 'unknown';
+  if (exitstatus === 'OK') return 'ok';
+  if (/^WARNINGS: \d+$/.test(exitstatus)) return 'warning';
+  if (exitstatus === 'unexpected status') return 'unknown';
+  return 'error';
+}
+
+/** Token tasks are shown as `user` + `tokenid` (pve-manager `$convert_token_task`). */
+export function splitTaskUser(user: string): { user: string; tokenid?: string } {
+  const bang = user.indexOf('!');
+  return bang < 0 ? { user } : { user: user.slice(0, bang), tokenid: user.slice(bang + 1) };
+}
+
+/** pve-manager `$check_task_user`: a token sees its own tasks, a user its own and its tokens'. */
+export function ownsTask(task: Pick<TaskRecord, 'user'>, userid: string): boolean {
+  const { user } = splitTaskUser(task.user);
+  return userid === task.user || (task.user.includes('!') && userid === user);
+}
+
+/** GET /nodes/{node}/tasks/{upid}/status. */
+export function taskStatusView(task: TaskRecord): Record<string, unknown> {
+  const { user, tokenid } = splitTaskUser(task.user);
+  const v: Record<string, unknown> = {
+    upid: task.upid,
+    node: task.node,
+    pid: task.pid,
+    pstart: task.pstart,
+    starttime: task.starttime,
+    type: task.type,
+    id: task.id,
+    user,
+    status: task.status,
+  };
+  if (tokenid !== undefined) v.tokenid = tokenid;
+  if (task.status === 'stopped') v.exitstatus = task.exitstatus;
+  return v;
+}
+
+export interface TaskQuery {
+  start?: number;
+  limit?: number;
+  userfilter?: string;
+  typefilter?: string;
+  vmid?: number;
+  errors?: boolean;
+  source?: 'archive' | 'active' | 'all';
+  since?: number;
+  until?: number;
+  statusfilter?: readonly string[];
+}
+
+/**
+ * GET /nodes/{node}/tasks as pve-manager's `node_tasks`: by default only finished tasks
+ * (`source=archive`), newest first; running ones need `source=active|all` and read
+ * `status:"RUNNING"`. `total` counts every match, not just the page.
+ */
+export function queryTasks(
+  tasks: readonly TaskRecord[],
+  q: TaskQuery,
+  caller: { userid: string; auditor: boolean },
+): { rows: Record<string, unknown>[]; total: number } {
+  const start = q.start ?? 0;
+  let limit = q.limit ?? 50;
+  const source = q.source ?? 'archive';
+  let statusfilter: Record<string, boolean> = { ok: true, warning: true, error: true, unknown: true };
+  if (q.statusfilter && !q.errors) {
+    statusfilter = { ok: false, warning: false, error: false, unknown: false };
+    for (const s of q.statusfilter) statusfilter[s.toLowerCase()] = true;
+  } else if (q.errors) {
+    statusfilter.ok = false;
+  }
+  let count = 0;
+  const rows: Record<string, unknown>[] = [];
+  const skip = (t: TaskRecord): boolean => {
+    if (q.userfilter && !t.user.toLowerCase().includes(q.userfilter.toLowerCase())) return true;
+    if (!(caller.auditor || ownsTask(t, caller.userid))) return true;
+    if (q.typefilter && t.type !== q.typefilter) return true;
+    if (q.vmid && (!t.id || t.id !== String(q.vmid))) return true;
+    if (q.since !== undefined && t.starttime < q.since) return true;
+    if (q.until !== undefined && t.starttime > q.until) return true;
+    if (!statusfilter[statusType(t.status === 'stopped' ? t.exitstatus : undefined)]) return true;
+    if (count++ < start) return true;
+    return limit <= 0;
+  };
+  const row = (t: TaskRecord): Record<string, unknown> => {
+    const { user, tokenid } = splitTaskUser(t.user);
+    const r: Record<string, unknown> = {
+      upid: t.upid,
+      node: t.node,
+      pid: t.pid,
+      pstart: t.pstart,
+      starttime: t.starttime,
+      type: t.type,
+      id: t.id,
+      user,
+    };
+    if (tokenid !== undefined) r.tokenid = tokenid;
+    if (t.status === 'stopped') {
+      r.endtime = t.endtime;
+      r.status = t.exitstatus;
+    } else {
+      r.status = 'RUNNING';
+    }
+    return r;
+  };
+  const newestFirst = [...tasks].reverse();
+  if (source === 'active' || source === 'all') {
+    for (const t of newestFirst) {
+      if (t.status !== 'running' || skip(t)) continue;
+      rows.push(row(t));
+      limit--;
+    }
+  }
+  if (source !== 'active') {
+    for (const t of newestFirst) {
+      if (t.status !== 'stopped' || skip(t)) continue;
+      rows.push(row(t));
+      limit--;
+    }
+  }
+  return { rows, total: count };
+}
