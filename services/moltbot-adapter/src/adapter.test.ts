@@ -265,6 +265,10 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
     expect(done.transitions.at(-1)!.message).toBe(`run ${id} finished: completed`);
 
     const p = progress(id);
+    const seqOf = (type: string, pred: (v: never) => boolean) => events.find((e) => e.type === type && pred(e.value as never))!.seq;
+    const runningSeq = seqOf('molten.v1.CommandTransition', (t: CommandTransition) => t.commandId === id && t.status === CommandStatus.COMMAND_STATUS_RUNNING);
+    const firstProgressSeq = seqOf('molten.v1.CommandProgress', (x: CommandProgress) => x.commandId === id);
+    expect(firstProgressSeq).toBeGreaterThan(runningSeq);
     const assistant = p.filter((x) => x.stream === 'assistant');
     expect(assistant.map((x) => x.text).join('')).toBe(chunks.join(''));
     expect(assistant.length).toBeLessThan(chunks.length); // coalesced, not one message per token
@@ -315,6 +319,24 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
     expect(done.transitions.at(-1)!.message).toBe(`run ${id} finished (confirmed with agent.wait)`);
     expect(JSON.parse(done.resultJson)).toMatchObject({ runId: id, status: 'ok', summary: 'completed' });
     expect(sim.agentCalls(id)).toBe(1);
+  });
+
+  it('lets one of two replicas publish the state (lease) while both keep a connection for runs', async () => {
+    const gatewayId = `gw${++n}`;
+    const sim = await startGatewaySimulator({ token: TOKEN, tickIntervalMs: 1_000 });
+    cleanups.push(() => sim.close());
+    const a = await startAdapter(sim, gatewayId, { instance: 'replica-1' });
+    const b = await startAdapter(sim, gatewayId, { instance: 'replica-2' });
+    await waitFor(() => a.client.connected && b.client.connected && sim.clients().length === 2, { message: 'both connected' });
+    await waitFor(() => a.state.leader !== b.state.leader, { message: 'one leader' });
+    const leader = a.state.leader ? 'replica-1' : 'replica-2';
+    await waitFor(async () => (await server(gatewayId))?.status === ServerStatus.SERVER_STATUS_CONNECTED);
+    expect((await server(gatewayId))?.reporter).toBe(leader);
+    expect(new Set(serverEvents(gatewayId).map((v) => v.reporter))).toEqual(new Set([leader]));
+    // The leader goes away cleanly: the other takes over at once and publishes.
+    await (leader === 'replica-1' ? a : b).stopNow();
+    const other = leader === 'replica-1' ? 'replica-2' : 'replica-1';
+    await waitFor(async () => (await server(gatewayId))?.reporter === other, { message: 'the other replica publishes' });
   });
 
   it('resumes a run handed back by a stopping replica with agent.wait on another replica', async () => {

@@ -102,8 +102,8 @@ export class AgentRunner implements CommandHandler {
         signal: ctx.signal,
         onAccepted: (accepted) => {
           runId = accepted.runId;
-          follow.watch(accepted.runId);
           running = ctx.running(accepted.runId, `the gateway accepted the run (runId ${accepted.runId})`);
+          follow.watch(accepted.runId, running);
         },
       });
       await running;
@@ -251,7 +251,16 @@ export class AgentRunner implements CommandHandler {
   /** Streams the run's agent/chat events into command progress while the command waits. */
   #follow(ctx: CommandContext, firstRunId: string) {
     const runIds = new Set([firstRunId]);
-    const progress = new ProgressCoalescer((stream, text) => ctx.progress(stream, text), ctx.log, this.#o.progressIntervalMs);
+    // Output waits for the running transition, so no one sees a run's text before it is "running".
+    let gate: Promise<void> = Promise.resolve();
+    const progress = new ProgressCoalescer(
+      async (stream, text) => {
+        await gate.catch(() => {});
+        await ctx.progress(stream, text);
+      },
+      ctx.log,
+      this.#o.progressIntervalMs,
+    );
     let assistant = '';
     let chat = '';
     let sawAssistant = false;
@@ -299,7 +308,10 @@ export class AgentRunner implements CommandHandler {
       }
     });
     return {
-      watch: (runId: string) => void runIds.add(runId),
+      watch: (runId: string, running?: Promise<void>) => {
+        runIds.add(runId);
+        if (running) gate = running;
+      },
       close: async () => {
         off();
         await progress.close();
