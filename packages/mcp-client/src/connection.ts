@@ -546,7 +546,8 @@ export class McpConnection {
   }
 
   async #liveOrThrow(deadline: number, signal: AbortSignal | undefined, tool: string): Promise<Live> {
-    if (!this.#live) await this.#waitUp(Math.min(deadline, Date.now() + this.#o.connectWaitMs), signal);
+    // A server that refuses the credentials will not accept them a few seconds later: no waiting.
+    if (!this.#live && this.#failure?.status !== 'auth_failed') await this.#waitUp(Math.min(deadline, Date.now() + this.#o.connectWaitMs), signal);
     if (signal?.aborted) throw new McpCallError('aborted', `calling ${tool}: cancelled before it was sent`, 'no');
     if (this.#live) return this.#live;
     const h = this.health;

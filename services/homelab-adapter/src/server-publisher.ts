@@ -43,7 +43,7 @@ export class ServerPublisher {
       ttlMs: o.leaseTtlMs,
       log: o.log,
       onChange: (leader) => {
-        o.log.info({ server: o.who.name, leader }, leader ? 'publishing this server' : 'another replica publishes this server');
+        if (!this.#stopped) o.log.info({ server: o.who.name, leader }, leader ? 'publishing this server' : 'another replica publishes this server');
         if (leader) this.publishNow();
         o.onLeaderChange?.(leader);
       },

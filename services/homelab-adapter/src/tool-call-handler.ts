@@ -67,7 +67,8 @@ export class ToolCallHandler implements CommandHandler {
     const { tool: toolName, args } = parsed;
     if (this.#budget(ctx) <= 0) return timedOut(`the deadline passed before ${toolName} could be called; nothing was sent`);
 
-    if (!conn.health.usable) await conn.whenConnected(Math.min(this.#o.connectWaitMs, this.#budget(ctx)), ctx.signal);
+    // Starting up or reconnecting: worth a short wait. Refused credentials: not.
+    if (!conn.health.usable && conn.health.status !== 'auth_failed') await conn.whenConnected(Math.min(this.#o.connectWaitMs, this.#budget(ctx)), ctx.signal);
     const tool = conn.tool(toolName);
     if (!tool) {
       if (!conn.toolsKnown || !conn.health.usable) {
