@@ -394,8 +394,8 @@ export class GatewayClient {
       const d = diagnoseConnectError(error, ctx);
       this.#fail(d);
       this.#log.warn({ code: error.code, detail: (error.details as { code?: string } | undefined)?.code, reason: d.reason }, 'the gateway refused the connection');
-      if (d.phase === 'connecting') return { kind: 'unavailable', retryAfterMs: error.retryAfterMs };
-      return d.phase === 'down' ? { kind: 'failed' } : { kind: 'refused' };
+      // The gateway answered and said no: retrying fast would only repeat the answer.
+      return d.phase === 'connecting' ? { kind: 'unavailable', retryAfterMs: error.retryAfterMs } : { kind: 'refused' };
     }
 
     const parsed = helloOk.safeParse(res.payload);
