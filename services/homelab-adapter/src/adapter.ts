@@ -7,6 +7,9 @@ import { DOMAIN, upstreamHealth, type ServerIdentity } from './server-descriptor
 import { ServerPublisher } from './server-publisher.js';
 import { ToolCallHandler } from './tool-call-handler.js';
 
+// The package's entry point: what a launcher or a system test needs to run the adapter in-process.
+export { loadConfig, DEMO_HOMELAB_MCP_URL, type HomelabAdapterConfig, type McpServerSpec } from './config.js';
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Knobs tests turn; production uses the defaults. */

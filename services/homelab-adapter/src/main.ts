@@ -2,9 +2,6 @@ import { ConfigError, createLogger, isMain, onShutdown } from '@molten/kit';
 import { startHomelabAdapter } from './adapter.js';
 import { loadConfig } from './config.js';
 
-export { startHomelabAdapter, VERSION, type AdapterTuning, type HomelabAdapter, type ServerRuntime } from './adapter.js';
-export { loadConfig, DEMO_HOMELAB_MCP_URL, type HomelabAdapterConfig, type McpServerSpec } from './config.js';
-
 if (isMain(import.meta.url)) {
   const log = createLogger('homelab-adapter');
   let config;
