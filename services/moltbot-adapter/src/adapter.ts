@@ -7,6 +7,12 @@ import { DeviceIdentity } from './device-identity.js';
 import { GatewayClient, type GatewayClientOptions } from './gateway-client.js';
 import { DOMAIN, GatewayState } from './gateway-state.js';
 
+export { loadConfig, type AdapterConfig } from './config.js';
+export { DeviceIdentity } from './device-identity.js';
+export { GatewayClient } from './gateway-client.js';
+export { GatewayState } from './gateway-state.js';
+export type { AgentRunResult } from './agent-runner.js';
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Knobs tests turn; production uses the defaults. */
