@@ -17,7 +17,7 @@ export interface ClusterPollerOptions {
   pollMs: number;
   /** How often cluster status (quorum, membership) is read (default 10 s). */
   statusEveryMs?: number;
-  /** How often node details and VMs' QMP status are read (default 15 s). */
+  /** How often node details (versions, CPU model, load) are read (default 15 s). */
   detailsEveryMs?: number;
   demo: boolean;
 }
@@ -35,7 +35,6 @@ export class ClusterPoller {
   readonly #nodes = new Map<string, Node>();
   readonly #storage = new Map<string, Storage>();
   #cluster: ClusterStatus | undefined;
-  readonly #qmp = new Map<number, string>();
   readonly #details = new Map<string, Partial<Node>>();
   #running = false;
   #loop: Promise<void> | undefined;
@@ -63,7 +62,6 @@ export class ClusterPoller {
         if (kind === 'qemu' || kind === 'lxc') {
           const g = decodeMessage('molten.v1.Guest', e.value);
           this.#guests.set(guestKey(g), g);
-          if (g.qmpstatus) this.#qmp.set(g.vmid, g.qmpstatus);
         } else if (kind === 'node') {
           const n = decodeMessage('molten.v1.Node', e.value);
           this.#nodes.set(n.node, n);
@@ -104,7 +102,6 @@ export class ClusterPoller {
   async publishGuest(g: Guest): Promise<void> {
     const prev = this.#guests.get(guestKey(g));
     const merged: Guest = { ...g, pool: g.pool ?? prev?.pool, hastate: g.hastate ?? prev?.hastate };
-    if (merged.qmpstatus) this.#qmp.set(merged.vmid, merged.qmpstatus);
     this.#guests.set(guestKey(merged), merged);
     await this.#o.publisher.put(merged.type as 'qemu' | 'lxc', String(merged.vmid), merged);
   }
@@ -170,8 +167,7 @@ export class ClusterPoller {
         online.slice(i, i + 4).map(async (node) => {
           try {
             const d = await this.#o.driver.readNodeDetails!(node);
-            this.#details.set(node, { ...this.#details.get(node), ...d.node });
-            for (const [vmid, q] of d.qmpstatus) this.#qmp.set(vmid, q);
+            this.#details.set(node, { ...this.#details.get(node), ...d });
           } catch (err) {
             this.#o.log.debug({ node, err }, 'node details not read');
           }
@@ -187,8 +183,6 @@ export class ClusterPoller {
     for (const g of guests) {
       const key = guestKey(g);
       seenGuests.add(key);
-      // Only running VMs have a QMP status of their own; otherwise it equals status.
-      if (g.type === 'qemu') g.qmpstatus = g.status === 'running' ? (this.#qmp.get(g.vmid) ?? 'running') : g.status;
       if (guestChanged(this.#guests.get(key), g)) {
         this.#guests.set(key, g);
         writes.push(publisher.put(g.type as 'qemu' | 'lxc', String(g.vmid), g));

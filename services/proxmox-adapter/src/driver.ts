@@ -15,12 +15,6 @@ export interface ClusterRead {
   storage: Storage[];
 }
 
-export interface NodeDetails {
-  node: Partial<Node>;
-  /** vmid → qmpstatus for the node's qemu VMs. */
-  qmpstatus: Map<number, string>;
-}
-
 export interface TaskOutcome {
   /** "ok", "failed", or "lost": the task could not be read before the deadline. */
   result: 'ok' | 'failed' | 'lost' | 'deadline';
@@ -41,16 +35,15 @@ export interface ClusterDriver {
   /** Reads every guest, node and storage of the cluster; one poll. */
   readResources(): Promise<ClusterRead>;
   readClusterStatus(): Promise<Pick<ClusterStatus, 'name' | 'standalone' | 'quorate' | 'version' | 'nodes'>>;
-  /**
-   * Slow-changing node details (versions, CPU model, load) and the QMP status of its running
-   * VMs (which the one-request poll does not carry); optional.
-   */
-  readNodeDetails?(node: string): Promise<NodeDetails>;
+  /** Slow-changing node details (versions, CPU model, load); optional. */
+  readNodeDetails?(node: string): Promise<Partial<Node>>;
   /** Reads one guest now (after a command, not waiting for the next poll). */
   readGuest(ref: GuestRef): Promise<Guest | undefined>;
   version(): Promise<string>;
   /** What the driver can do, and why not where it cannot. */
   capabilities(): Capability[];
+  /** Set by the adapter: called when capabilities() changes (a privilege found missing, or back). */
+  onCapabilitiesChange?: (() => void) | undefined;
   /** The one mutating call: starts a power action and returns the upstream's task id. */
   startPower(ref: GuestRef, action: PowerAction): Promise<string>;
   /** Follows a task to its end (or the deadline, or the signal). */

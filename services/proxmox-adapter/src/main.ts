@@ -87,6 +87,10 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
   shutdown.add('heartbeat', () => hb.stop());
   // The leader publishes the upstream's descriptor whenever its health changes, and when it
   // takes over.
+  driver.onCapabilitiesChange = () => {
+    if (lease.leader) void publisher.put('server', serverId, health.descriptor()).catch(() => {});
+    hb.beat();
+  };
   health.onChange(() => {
     if (lease.leader) void publisher.put('server', serverId, health.descriptor()).catch((err) => log.warn({ err }, 'descriptor not published'));
     hb.beat();

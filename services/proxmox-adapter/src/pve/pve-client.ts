@@ -80,11 +80,6 @@ export class PveClient {
     return this.#get(`/nodes/${enc(node)}/storage`, storageRow.array());
   }
 
-  /** The guests of one node; with full=1 qemu rows carry qmpstatus (paused, prelaunch, …). */
-  nodeGuests(node: string, type: GuestType) {
-    return this.#get(`/nodes/${enc(node)}/${type}${type === 'qemu' ? '?full=1' : ''}`, guestCurrent.array());
-  }
-
   guestStatus(node: string, type: GuestType, vmid: number) {
     return this.#get(`/nodes/${enc(node)}/${type}/${vmid}/status/current`, guestCurrent);
   }

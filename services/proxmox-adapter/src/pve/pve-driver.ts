@@ -1,6 +1,6 @@
 import type { Capability, ClusterNode, Guest, Node, Storage } from '@molten/contracts';
 import { sleep } from '@molten/kit';
-import type { ClusterDriver, ClusterRead, GuestRef, NodeDetails, PowerAction, TaskOutcome } from '../driver.js';
+import type { ClusterDriver, ClusterRead, GuestRef, PowerAction, TaskOutcome } from '../driver.js';
 import { UpstreamError } from '../upstream-error.js';
 import { PveClient, type PveClientOptions } from './pve-client.js';
 import { pveHttpError } from './pve-errors.js';
@@ -67,14 +67,9 @@ export class PveDriver implements ClusterDriver {
     };
   }
 
-  async readNodeDetails(node: string): Promise<NodeDetails> {
-    const [s, vms] = await Promise.all([this.client.nodeStatus(node), this.client.nodeGuests(node, 'qemu')]);
-    const qmpstatus = new Map<number, string>();
-    for (const vm of vms) if (vm.vmid !== undefined) qmpstatus.set(Number(vm.vmid), vm.qmpstatus ?? vm.status);
-    return {
-      node: { pveversion: s.pveversion, cpuModel: s.cpuinfo?.model, loadavg: s.loadavg ?? [] },
-      qmpstatus,
-    };
+  async readNodeDetails(node: string): Promise<Partial<Node>> {
+    const s = await this.client.nodeStatus(node);
+    return { pveversion: s.pveversion, cpuModel: s.cpuinfo?.model, loadavg: s.loadavg ?? [] };
   }
 
   async readGuest(ref: GuestRef): Promise<Guest | undefined> {
@@ -97,15 +92,23 @@ export class PveDriver implements ClusterDriver {
     }));
   }
 
+  onCapabilitiesChange: (() => void) | undefined;
+
   async startPower(ref: GuestRef, action: PowerAction): Promise<string> {
     try {
       const upid = await this.client.power(ref.node, ref.type, ref.vmid, action);
-      this.#missingPowerPrivilege = '';
+      this.#setMissing('');
       return upid;
     } catch (err) {
-      if (err instanceof UpstreamError && err.code === 'forbidden' && err.privilege) this.#missingPowerPrivilege = err.privilege;
+      if (err instanceof UpstreamError && err.code === 'forbidden' && err.privilege) this.#setMissing(err.privilege);
       throw err;
     }
+  }
+
+  #setMissing(privilege: string): void {
+    if (this.#missingPowerPrivilege === privilege) return;
+    this.#missingPowerPrivilege = privilege;
+    this.onCapabilitiesChange?.();
   }
 
   async followTask(upid: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
@@ -153,17 +156,22 @@ export class PveDriver implements ClusterDriver {
   }
 }
 
+const GUEST_STATUSES = new Set(['running', 'stopped', 'unknown']);
+
 export function guestFromRow(cluster: string, r: ResourceRow): Guest {
   const type = r.type === 'lxc' ? 'lxc' : 'qemu';
+  // pvestatd broadcasts a running VM's QMP status ("paused", "prelaunch", …) as its status:
+  // split it back into Proxmox's two fields.
+  const raw = r.status ?? 'unknown';
+  const qmp = type === 'qemu' && !GUEST_STATUSES.has(raw) ? raw : undefined;
   return {
     cluster,
     vmid: Number(r.vmid ?? Number(r.id.split('/')[1])),
     name: r.name ?? '',
     node: r.node ?? '',
     type,
-    status: r.status ?? 'unknown',
-    // /cluster/resources has no qmpstatus: for a running qemu VM it stays unknown until read.
-    qmpstatus: undefined,
+    status: qmp ? 'running' : raw,
+    qmpstatus: type === 'qemu' ? (qmp ?? raw) : undefined,
     cpu: r.cpu ?? 0,
     maxcpu: r.maxcpu ?? 0,
     mem: r.mem ?? 0,

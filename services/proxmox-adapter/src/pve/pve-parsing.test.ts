@@ -27,6 +27,13 @@ describe('Proxmox payloads', () => {
     expect(storageFromRow('homelab', rows[3]!)).toMatchObject({ id: 'node1/local', storage: 'local', type: 'dir', shared: false, content: ['backup', 'vztmpl', 'iso'], used: 10486546432, total: 951055941632 });
   });
 
+  it('splits the QMP status pvestatd broadcasts for a paused VM back into status and qmpstatus', () => {
+    const row = resourceRow.parse({ id: 'qemu/303', vmid: 303, type: 'qemu', node: 'pve3', status: 'paused', uptime: 10 });
+    expect(guestFromRow('c', row)).toMatchObject({ status: 'running', qmpstatus: 'paused' });
+    expect(guestFromRow('c', resourceRow.parse({ id: 'qemu/1', vmid: 100, type: 'qemu', status: 'stopped' }))).toMatchObject({ status: 'stopped', qmpstatus: 'stopped' });
+    expect(guestFromRow('c', resourceRow.parse({ id: 'lxc/1', vmid: 100, type: 'lxc', status: 'running' })).qmpstatus).toBeUndefined();
+  });
+
   it('accepts the string vmid older lxc lists send', () => {
     const row = resourceRow.parse({ id: 'lxc/106', vmid: '106', name: 'test', type: 'lxc', status: 'running', cpu: 0, maxcpu: 1, mem: 34304000, maxmem: 536870912 });
     expect(guestFromRow('c', row).vmid).toBe(106);
