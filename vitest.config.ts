@@ -12,6 +12,8 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // The dashboard's component tests run in Chromium (browser mode); its config lives beside it.
+      'apps/dashboard/vitest.config.ts',
     ],
   },
 });

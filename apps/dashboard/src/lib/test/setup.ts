@@ -1,0 +1,2 @@
+// Component tests see the app's real theme and base styles.
+import '../../app.css';
