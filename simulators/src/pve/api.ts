@@ -23,7 +23,7 @@ export interface ApiResponse {
   status: number;
   /** Full message; its first line is the reason phrase. */
   message: string;
-  body: string | undefined;
+  body: Buffer | undefined;
   contentType: string | undefined;
   /** Answer this much later (pveproxy's 3 s delay on auth failures, a slow unreachable node). */
   delayMs: number;
@@ -54,7 +54,15 @@ export function splitApiPath(rawPath: string): { format: string; rel: string } |
 }
 
 export class Api {
+  /** Answers of cacheable routes, per caller and query, valid while the status stamp holds. */
+  readonly #cache = new Map<string, { stamp: string; response: ApiResponse }>();
+
   constructor(private readonly o: ApiOptions) {}
+
+  /** Forget cached answers (after token changes). */
+  invalidate(): void {
+    this.#cache.clear();
+  }
 
   handle(req: ApiRequest): ApiResponse {
     let userid: string | undefined;
@@ -105,11 +113,22 @@ export class Api {
       }
 
       const valid = validateParams(route.params, merged);
+      const cacheKey = route.cacheable ? `${who.userid}\n${split.rel}\n${req.query}` : undefined;
+      if (cacheKey) {
+        const hit = this.#cache.get(cacheKey);
+        if (hit && hit.stamp === this.o.ctx.rrd.stamp()) return hit.response;
+      }
       let total: number | undefined;
       const data = route.handler({ params: valid, who, ctx: this.o.ctx, setTotal: (n) => (total = n) });
       const envelope: Record<string, unknown> = { data: data ?? null };
       if (total) envelope.total = total;
-      return { status: 200, message: 'OK', body: JSON.stringify(envelope), contentType: JSON_TYPE, delayMs: 0, userid };
+      const body = Buffer.from(JSON.stringify(envelope));
+      const response: ApiResponse = { status: 200, message: 'OK', body, contentType: JSON_TYPE, delayMs: 0, userid };
+      if (cacheKey) {
+        if (this.#cache.size >= 256) this.#cache.clear();
+        this.#cache.set(cacheKey, { stamp: this.o.ctx.rrd.stamp(), response });
+      }
+      return response;
     } catch (err) {
       if (!(err instanceof PveError)) throw err;
       const res = this.errorResponse(err);
@@ -121,11 +140,11 @@ export class Api {
 
   errorResponse(err: PveError): ApiResponse {
     if (err.body === 'empty') return bare(err.status, err.message);
-    if (err.body === 'text') return { status: err.status, message: err.message, body: err.message, contentType: undefined, delayMs: 0 };
+    if (err.body === 'text') return { status: err.status, message: err.message, body: Buffer.from(err.message), contentType: undefined, delayMs: 0 };
     const body: Record<string, unknown> = { data: null };
     if (err.errors && Object.keys(err.errors).length) body.errors = err.errors;
     if (this.o.ctx.release.errorMessageInBody) body.message = err.message;
-    return { status: err.status, message: err.message, body: JSON.stringify(body), contentType: JSON_TYPE, delayMs: 0 };
+    return { status: err.status, message: err.message, body: Buffer.from(JSON.stringify(body)), contentType: JSON_TYPE, delayMs: 0 };
   }
 }
 

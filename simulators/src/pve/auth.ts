@@ -34,6 +34,8 @@ export interface PveTokenSpec {
 /** pve-access-control's regexes for `user@realm!token`. */
 const TOKEN_ID = /^(([^\s:/]+)@([A-Za-z][A-Za-z0-9.\-_]+))!([A-Za-z][A-Za-z0-9.\-_]+)$/;
 
+const NO_PRIVILEGES: ReadonlySet<string> = new Set();
+
 /** The authenticated caller and what it may do. */
 export class Identity {
   readonly #acl: ReadonlyMap<string, ReadonlySet<string>>;
@@ -48,12 +50,14 @@ export class Identity {
 
   /** The privileges effective on an ACL path: those of the deepest path with an entry. */
   privilegesAt(path: string): ReadonlySet<string> {
-    const parts = path.split('/').filter(Boolean);
-    for (let i = parts.length; i >= 0; i--) {
-      const found = this.#acl.get(`/${parts.slice(0, i).join('/')}`);
+    let p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    for (;;) {
+      const found = this.#acl.get(p);
       if (found) return found;
+      if (p === '/' || p === '') return NO_PRIVILEGES;
+      const cut = p.lastIndexOf('/');
+      p = cut <= 0 ? '/' : p.slice(0, cut);
     }
-    return new Set();
   }
 
   /** rpcenv `check(..., $noerr)`: all of `privs` (or, with `any`, one of them) on `path`. */

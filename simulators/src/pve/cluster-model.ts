@@ -205,6 +205,7 @@ export class ClusterModel {
   readonly #nodes = new Map<string, NodeState>();
   readonly #guests = new Map<number, Guest>();
   readonly #byNode = new Map<string, Set<Guest>>();
+  #perlOrder: Guest[] | undefined;
   readonly storages: readonly StorageSpec[];
   readonly #listeners = new Set<PveSimListener>();
   readonly #rng: Rng;
@@ -273,6 +274,16 @@ export class ClusterModel {
 
   guests(): IterableIterator<Guest> {
     return this.#guests.values();
+  }
+
+  /** Guests sorted by vmid as strings, the order of Perl's `sort keys` in /cluster/resources. */
+  guestsInPerlOrder(): readonly Guest[] {
+    this.#perlOrder ??= [...this.#guests.values()].sort((a, b) => {
+      const x = String(a.vmid);
+      const y = String(b.vmid);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    return this.#perlOrder;
   }
 
   get guestCount(): number {
@@ -346,6 +357,7 @@ export class ClusterModel {
     if (!g) return false;
     this.#guests.delete(vmid);
     this.#byNode.get(g.node)?.delete(g);
+    this.#perlOrder = undefined;
     this.#emitGuest(g, 'removed');
     return true;
   }
@@ -510,6 +522,7 @@ export class ClusterModel {
     }
     this.#guests.set(vmid, g);
     this.#byNode.get(node.name)!.add(g);
+    this.#perlOrder = undefined;
     this.version++;
     return g;
   }

@@ -58,9 +58,7 @@ export function clusterResources(c: ClusterViewContext, who: Identity, type: Res
   const dump = c.rrd.dump(now);
   const res: Json[] = [];
   if (!type || type === 'vm') {
-    const vmids = [...model.guests()].map((g) => String(g.vmid)).sort();
-    for (const id of vmids) {
-      const g = model.guest(Number(id))!;
+    for (const g of model.guestsInPerlOrder()) {
       if (!who.can(`/vms/${g.vmid}`, ['VM.Audit'])) continue;
       const e: Json = {
         id: `${g.type}/${g.vmid}`,

@@ -46,6 +46,11 @@ export interface Route {
   perm?: { path: string; privs: readonly string[]; any?: boolean };
   /** pveproxy forwards the call to the node named by `{node}`. */
   proxied?: boolean;
+  /**
+   * Built from the broadcast status only, so an answer can be reused until that changes (pmxcfs
+   * caches its dump for a while too). Keeps /cluster/resources cheap on big clusters.
+   */
+  cacheable?: boolean;
   handler: (a: HandlerArgs) => unknown;
 }
 
@@ -147,15 +152,17 @@ export const ROUTES: readonly Route[] = [
     path: '/cluster/status',
     params: {},
     perm: { path: '/', privs: ['Sys.Audit'] },
+    cacheable: true,
     handler: ({ ctx }) => clusterStatus(ctx),
   },
   {
     method: 'GET',
     path: '/cluster/resources',
     params: { type: { type: 'string', enum: RESOURCE_TYPES, optional: true } },
+    cacheable: true,
     handler: ({ params, who, ctx }) => clusterResources(ctx, who, params.type as ResourceType | undefined),
   },
-  { method: 'GET', path: '/nodes', params: {}, handler: ({ who, ctx }) => nodeList(ctx, who) },
+  { method: 'GET', path: '/nodes', params: {}, cacheable: true, handler: ({ who, ctx }) => nodeList(ctx, who) },
   {
     method: 'GET',
     path: '/nodes/{node}/status',

@@ -59,6 +59,7 @@ export class Rrd {
   readonly #storage = new Map<string, StorageStats>();
   #timer: NodeJS.Timeout | undefined;
   #liveStamp = '';
+  #broadcasts = 0;
 
   constructor(
     private readonly model: ClusterModel,
@@ -82,6 +83,7 @@ export class Rrd {
 
   /** Every online node publishes its own, its guests' and its storages' current figures. */
   broadcast(now = Date.now()): void {
+    this.#broadcasts++;
     for (const node of this.model.nodes()) {
       if (!node.online) continue;
       this.#nodes.set(node.name, this.metrics.nodeStats(node, now));
@@ -91,6 +93,14 @@ export class Rrd {
         this.#storage.set(`${node.name}/${s.storage}`, { time: now, maxdisk: usage.total, disk: usage.used });
       }
     }
+  }
+
+  /**
+   * Changes whenever what the cluster-wide endpoints derive from the dump (and from the live
+   * config) may have changed: on every model change, broadcast and second.
+   */
+  stamp(now = Date.now()): string {
+    return `${this.model.version}:${this.#broadcasts}:${Math.floor(now / 1000)}`;
   }
 
   /** The current dump, as `PVE::Cluster::rrd_dump` returns it (expired entries removed). */

@@ -80,7 +80,7 @@ export class Listener {
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
         if (size > this.opts.maxBodyBytes) {
-          writeResponse(res, { status: 413, message: 'request too large', body: 'request too large' });
+          writeResponse(res, { status: 413, message: 'request too large', body: Buffer.from('request too large') });
           return;
         }
         chunks.push(chunk as Buffer);
@@ -100,11 +100,12 @@ export interface RawResponse {
   status: number;
   /** Full message; the status line carries its first line. */
   message: string;
-  body: string | undefined;
+  body: Buffer | undefined;
   contentType?: string;
 }
 
-let lastGzip: { body: string; gz: Buffer } | undefined;
+/** Bodies are reused for cached answers; so are their compressed forms. */
+const gzipped = new WeakMap<Buffer, Buffer>();
 
 /** Writes an answer with pveproxy's headers; bodies over 1 KiB are gzipped when the client accepts it. */
 export function writeResponse(res: ServerResponse, r: RawResponse, acceptEncoding?: string | string[]): void {
@@ -120,18 +121,18 @@ export function writeResponse(res: ServerResponse, r: RawResponse, acceptEncodin
   // pveproxy ends the connection after every error answer.
   res.setHeader('Connection', r.status >= 400 ? 'close' : 'Keep-Alive');
   if (r.contentType) res.setHeader('Content-Type', r.contentType);
-  if (r.body === undefined || r.body === '') {
+  if (r.body === undefined || r.body.length === 0) {
     res.end();
     return;
   }
-  let payload: Buffer | string = r.body;
-  const accepts = String(acceptEncoding ?? '');
-  if (r.body.length > 1024 && /\bgzip\b/.test(accepts)) {
-    if (lastGzip?.body !== r.body) lastGzip = { body: r.body, gz: gzipSync(r.body, { level: 1 }) };
-    payload = lastGzip.gz;
+  let payload = r.body;
+  if (payload.length > 1024 && /\bgzip\b/.test(String(acceptEncoding ?? ''))) {
+    let gz = gzipped.get(payload);
+    if (!gz) gzipped.set(payload, (gz = gzipSync(payload, { level: 1 })));
+    payload = gz;
     res.setHeader('Content-Encoding', 'gzip');
   }
-  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.setHeader('Content-Length', payload.length);
   res.end(payload);
 }
 

@@ -63,6 +63,8 @@ export interface PveSimulatorOptions {
   configLockTimeoutMs?: number;
   /** PVE delays 401 answers by 3 s; default 0 to keep tests fast. */
   authFailureDelayMs?: number;
+  /** Delay every answer by this much from the start (see setLatency). */
+  latencyMs?: number;
   /** How many requests `requests` keeps (default 10 000). */
   requestLogLimit?: number;
   logger?: Logger;
@@ -211,7 +213,7 @@ class Simulator implements PveSimulator {
   #closed = false;
 
   constructor(o: PveSimulatorOptions) {
-    for (const k of ['port', 'loadIntervalMs', 'statsIntervalMs', 'statsExpireMs', 'configLockTimeoutMs', 'authFailureDelayMs', 'requestLogLimit'] as const) {
+    for (const k of ['port', 'latencyMs', 'loadIntervalMs', 'statsIntervalMs', 'statsExpireMs', 'configLockTimeoutMs', 'authFailureDelayMs', 'requestLogLimit'] as const) {
       nonNegative(k, o[k]);
     }
     for (const [k, v] of Object.entries(o.taskDurations ?? {})) nonNegative(`taskDurations.${k}`, v);
@@ -252,6 +254,7 @@ class Simulator implements PveSimulator {
       tasks: this.#tasks,
       power: this.#power,
     };
+    if (o.latencyMs) this.#faults.setLatency(o.latencyMs);
     this.#api = new Api({ ctx, tokens: this.#tokens, routes: ROUTES, authFailureDelayMs: () => this.#authFailureDelayMs });
     this.#listener = new Listener(
       {
@@ -386,9 +389,11 @@ class Simulator implements PveSimulator {
 
   addToken(token: PveTokenSpec): void {
     this.#tokens.add(token);
+    this.#api.invalidate();
   }
 
   removeToken(id: string): boolean {
+    this.#api.invalidate();
     return this.#tokens.remove(id);
   }
 
