@@ -42,6 +42,7 @@ export async function startStack(o: StackOptions = {}) {
     PVE_POLL_MS: String(pollMs),
     MOLTEN_HEARTBEAT_MS: String(Math.min(pollMs, 500)),
     MOLTEN_LEASE_TTL_MS: '3000',
+    MOLTEN_COMMAND_ACK_WAIT_MS: '3000',
     MOLTEN_PORT: '0',
     MOLTEN_GRPC_PORT: '0',
     MOLTEN_TOKEN: OPERATOR,

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import {
   CommandStatus,
@@ -58,7 +58,10 @@ export interface CommandWorkerOptions {
   log: Logger;
   /** Commands run at once by this replica (default 32). */
   concurrency?: number;
-  /** Redelivery delay of an unacknowledged command (default 30 s); in-progress acks extend it. */
+  /**
+   * How long a command taken by a replica that died waits before another replica gets it
+   * (default 15 s); while a replica works on a command it extends this with in-progress acks.
+   */
   ackWaitMs?: number;
   /** How soon an uncertain command is looked at again (default 5 s). */
   reconcileEveryMs?: number;
@@ -87,12 +90,13 @@ export class CommandWorker {
   #loop: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<void>>();
   readonly #abort = new AbortController();
+  #offReconnect: (() => void) | undefined;
 
   constructor(
     private readonly bus: Bus,
     opts: CommandWorkerOptions,
   ) {
-    this.#o = { concurrency: 32, ackWaitMs: 30_000, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
+    this.#o = { concurrency: 32, ackWaitMs: 15_000, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
     this.durable = `cmd-${opts.domain}-${opts.scope}`;
     this.#store = new CommandStore(bus, opts.instance);
   }
@@ -102,6 +106,14 @@ export class CommandWorker {
   }
 
   async start(): Promise<void> {
+    await this.#ensureConsumer();
+    this.#running = true;
+    this.#offReconnect = this.bus.onReconnect(() => void this.#messages?.close().catch(() => {}));
+    this.#loop = this.#consume();
+  }
+
+  /** Creates the shared durable consumer, or brings it to this config; safe from every replica. */
+  async #ensureConsumer(): Promise<void> {
     const { domain, scope, ackWaitMs } = this.#o;
     const config = {
       durable_name: this.durable,
@@ -118,13 +130,12 @@ export class CommandWorker {
       if (!(err instanceof JetStreamApiError)) throw err;
       await this.bus.jsm.consumers.update(STREAMS.commands, this.durable, config);
     }
-    this.#running = true;
-    this.#loop = this.#consume();
   }
 
   /** Stops taking commands; waits up to timeoutMs for those in flight, then hands the rest back. */
   async stop(timeoutMs = 5_000): Promise<void> {
     this.#running = false;
+    this.#offReconnect?.();
     await this.#messages?.close().catch(() => {});
     const all = Promise.allSettled([...this.#inflight]);
     const timedOut = await Promise.race([all.then(() => false), sleep(timeoutMs).then(() => true)]);
@@ -152,6 +163,10 @@ export class CommandWorker {
       } catch (err) {
         if (!this.#running) break;
         this.#o.log.warn({ err }, 'command consumer failed; retrying');
+        // A server that lost its state (memory storage, a new cluster) lost the consumer too.
+        if (err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound) {
+          await this.#ensureConsumer().catch(() => {});
+        }
         await sleep(backoff.next());
       }
     }

@@ -42,6 +42,8 @@ export function followEvents(bus: Bus, o: FollowOptions, onEvent: (e: BusEvent) 
   let running = true;
   let messages: ConsumerMessages | undefined;
   let next = o.afterSeq + 1;
+  // After a reconnect the server may have restarted: start a fresh consumer from where we are.
+  const off = bus.onReconnect(() => void messages?.close().catch(() => {}));
   const loop = (async () => {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
     if (o.afterSeq === 0) next = (await lastEventSeq(bus).catch(() => 0)) + 1;
@@ -82,6 +84,7 @@ export function followEvents(bus: Bus, o: FollowOptions, onEvent: (e: BusEvent) 
   return {
     async stop() {
       running = false;
+      off();
       await messages?.close().catch(() => {});
       await loop.catch(() => {});
     },

@@ -27,6 +27,7 @@ export class Lease {
   readonly key: string;
   #leader = false;
   #revision = 0;
+  #renewedAt = 0;
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -68,6 +69,7 @@ export class Lease {
     const checkEvery = this.o.checkEveryMs ?? Math.min(renewEvery, 1_000);
     const holder = new TextEncoder().encode(this.o.holder);
     while (this.#running) {
+      let retrySoon = false;
       try {
         if (this.#leader) {
           this.#revision = await this.kv.update(this.key, holder, this.#revision);
@@ -76,17 +78,26 @@ export class Lease {
           this.o.log.info({ lease: this.key }, 'took the lease');
           this.#set(true);
         }
+        this.#renewedAt = Date.now();
       } catch (err) {
         if (this.#leader) {
-          this.o.log.warn({ lease: this.key, err: isWrongLastSequence(err) ? 'taken by another replica' : err }, 'lost the lease');
-          this.#set(false);
+          // A failed renewal is not a lost lease while our entry is still within its TTL (the
+          // server may be restarting): keep it and retry soon; give it up once it has expired.
+          const stillOurs = !isWrongLastSequence(err) && Date.now() - this.#renewedAt < this.o.ttlMs - renewEvery / 2;
+          if (stillOurs) {
+            retrySoon = true;
+            this.o.log.debug({ lease: this.key, err }, 'lease renewal failed; retrying');
+          } else {
+            this.o.log.warn({ lease: this.key, err: isWrongLastSequence(err) ? 'taken by another replica' : err }, 'lost the lease');
+            this.#set(false);
+          }
         } else if (!isWrongLastSequence(err)) {
           this.o.log.debug({ err }, 'lease check failed');
         }
       }
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        void sleep(this.#leader ? renewEvery : checkEvery).then(resolve);
+        void sleep(retrySoon ? Math.min(250, renewEvery) : this.#leader ? renewEvery : checkEvery).then(resolve);
       });
     }
   }

@@ -29,6 +29,7 @@ const schema = z
     MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
     MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
     MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1000, 32),
+    MOLTEN_COMMAND_ACK_WAIT_MS: env.int(1_000, 600_000, 15_000),
     MOLTEN_DEMO: env.flag(false),
     MOLTEN_INSTANCE: env.string(),
   })

@@ -115,6 +115,7 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
     instance,
     log,
     concurrency: config.MOLTEN_COMMAND_CONCURRENCY,
+    ackWaitMs: config.MOLTEN_COMMAND_ACK_WAIT_MS,
     handler: new PowerHandler({ driver, locate, publishGuest: (g) => poller.publishGuest(g) }),
   });
 
