@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Identity } from './auth.js';
 import type { ClusterModel, NodeState, StorageSpec } from './cluster-model.js';
 import type { Json } from './guest-views.js';
-import type { NodeMetrics, Rrd } from './rrd.js';
+import type { NodeMetrics } from './node-metrics.js';
+import type { Rrd } from './rrd.js';
 import type { PveRelease } from './version.js';
 
 /**
@@ -143,9 +144,9 @@ export function clusterStatus(c: ClusterViewContext): Json[] {
       type: 'cluster',
       id: 'cluster',
       name: model.clusterName,
-      nodes: [...model.nodes()].length,
+      nodes: model.nodeNames.length,
       quorate: model.quorate() ? 1 : 0,
-      version: [...model.nodes()].length + 2, // corosync config version: bumped per join, plus setup
+      version: model.nodeNames.length + 2, // corosync config version: bumped per join, plus setup
     });
   }
   for (const node of model.nodes()) {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterModel } from './cluster-model.js';
 import { demoCluster } from './presets.js';
 import { createRng } from './rng.js';
-import { NodeMetrics, Rrd } from './rrd.js';
+import { NodeMetrics } from './node-metrics.js';
+import { Rrd } from './rrd.js';
 
 describe('broadcast status (pvestatd → pmxcfs)', () => {
   const setup = (opts: { intervalMs: number; expireMs: number }) => {
@@ -38,6 +39,11 @@ describe('broadcast status (pvestatd → pmxcfs)', () => {
     expect(expired.nodes.has('pve3')).toBe(false);
     expect(expired.storage.has('pve3/local')).toBe(false);
     expect(expired.vms.get(100)?.status).toBe('running');
+  });
+
+  it('never expires what online nodes broadcast, however short the expiry', () => {
+    const { rrd } = setup({ intervalMs: 10_000, expireMs: 0 });
+    expect(rrd.dump(Date.now() + 60_000).vms.get(100)?.status).toBe('running');
   });
 
   it('reports paused VMs as paused, like pvestatd writing the QMP status', () => {

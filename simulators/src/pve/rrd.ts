@@ -1,4 +1,5 @@
-import type { ClusterModel, Guest, NodeState } from './cluster-model.js';
+import type { ClusterModel, Guest } from './cluster-model.js';
+import type { NodeMetrics } from './node-metrics.js';
 
 /**
  * The cluster-wide status that pvestatd broadcasts through pmxcfs ("rrd" data) and that
@@ -11,7 +12,9 @@ import type { ClusterModel, Guest, NodeState } from './cluster-model.js';
  *   and lose their figures, and the node row loses its figures too.
  */
 export interface VmStats {
+  /** When and from which node this entry was broadcast. */
   time: number;
+  node: string;
   uptime: number;
   name: string;
   /** pvestatd writes the QMP status when there is one: a paused VM reads `paused` here. */
@@ -32,6 +35,7 @@ export interface VmStats {
 
 export interface NodeStats {
   time: number;
+  node: string;
   uptime: number;
   level: string;
   maxcpu: number;
@@ -44,6 +48,7 @@ export interface NodeStats {
 
 export interface StorageStats {
   time: number;
+  node: string;
   maxdisk: number;
   disk: number;
 }
@@ -90,7 +95,7 @@ export class Rrd {
       for (const g of this.model.guestsOn(node.name)) this.#vms.set(g.vmid, vmStats(this.model, g, now));
       for (const s of this.model.storages) {
         const usage = this.metrics.storageUsage(s.storage, node.name);
-        this.#storage.set(`${node.name}/${s.storage}`, { time: now, maxdisk: usage.total, disk: usage.used });
+        this.#storage.set(`${node.name}/${s.storage}`, { time: now, node: node.name, maxdisk: usage.total, disk: usage.used });
       }
     }
   }
@@ -113,10 +118,12 @@ export class Rrd {
         this.#liveStamp = stamp;
       }
     }
+    // Online nodes keep refreshing their entries; only a silent node's entries age out.
     const oldest = now - this.opts.expireMs;
-    for (const [k, v] of this.#vms) if (v.time < oldest) this.#vms.delete(k);
-    for (const [k, v] of this.#nodes) if (v.time < oldest) this.#nodes.delete(k);
-    for (const [k, v] of this.#storage) if (v.time < oldest) this.#storage.delete(k);
+    const expired = (e: { time: number; node: string }) => e.time <= oldest && !this.model.node(e.node)?.online;
+    for (const [k, v] of this.#vms) if (expired(v)) this.#vms.delete(k);
+    for (const [k, v] of this.#nodes) if (expired(v)) this.#nodes.delete(k);
+    for (const [k, v] of this.#storage) if (expired(v)) this.#storage.delete(k);
     return { vms: this.#vms, nodes: this.#nodes, storage: this.#storage };
   }
 }
@@ -125,6 +132,7 @@ function vmStats(model: ClusterModel, g: Guest, now: number): VmStats {
   const running = g.running;
   return {
     time: now,
+    node: g.node,
     uptime: model.uptimeOf(g, now),
     name: g.name,
     status: !running ? 'stopped' : g.type === 'qemu' && g.paused ? 'paused' : 'running',
@@ -141,55 +149,4 @@ function vmStats(model: ClusterModel, g: Guest, now: number): VmStats {
     diskwrite: g.diskwrite,
     memhost: running ? g.mem : 0,
   };
-}
-
-/** Node-level figures derived from the node and its guests. */
-export class NodeMetrics {
-  constructor(private readonly model: ClusterModel) {}
-
-  cpu(node: NodeState): number {
-    let used = 0;
-    for (const g of this.model.guestsOn(node.name)) if (g.running) used += g.cpu * g.cpus;
-    return Math.min(1, node.baseCpu + used / node.maxcpu);
-  }
-
-  mem(node: NodeState): number {
-    let used = node.baseMem;
-    for (const g of this.model.guestsOn(node.name)) if (g.running) used += g.mem;
-    return Math.min(Math.round(node.maxmem * 0.97), used);
-  }
-
-  uptime(node: NodeState, now = Date.now()): number {
-    return Math.floor((now - node.bootedAt) / 1000);
-  }
-
-  nodeStats(node: NodeState, now: number): NodeStats {
-    return {
-      time: now,
-      uptime: this.uptime(node, now),
-      level: '',
-      maxcpu: node.maxcpu,
-      cpu: this.cpu(node),
-      maxmem: node.maxmem,
-      mem: this.mem(node),
-      maxdisk: node.rootfsTotal,
-      disk: node.rootfsUsed,
-    };
-  }
-
-  /** Storage usage as a node sees it: shared stores read the same everywhere. */
-  storageUsage(storage: string, _node: string): { total: number; used: number } {
-    const s = this.model.storages.find((x) => x.storage === storage);
-    if (!s) return { total: 0, used: 0 };
-    const total = Math.round(s.sizeGiB * 1024 ** 3);
-    // Local stores differ a little per node; shared ones are one volume.
-    const skew = s.shared ? 0 : (hash(`${_node}/${storage}`) % 1000) / 10_000;
-    return { total, used: Math.round(total * Math.min(0.99, (s.usedFraction ?? 0.3) + skew)) };
-  }
-}
-
-function hash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) >>> 0;
-  return h;
 }

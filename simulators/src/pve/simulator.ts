@@ -17,7 +17,8 @@ import { DEFAULT_TASK_DURATIONS, PowerActions, type TaskDurations } from './powe
 import { DEMO_CLUSTER_NAME, DEMO_TOKEN, demoCluster, emptyCluster, generatedCluster, type Preset } from './presets.js';
 import { createRng } from './rng.js';
 import { ROUTES, type ApiContext } from './routes.js';
-import { NodeMetrics, Rrd } from './rrd.js';
+import { NodeMetrics } from './node-metrics.js';
+import { Rrd } from './rrd.js';
 import { Listener, reasonPhrase, writeResponse } from './server.js';
 import { TaskRegistry, type TaskRecord } from './tasks.js';
 import { loadTls } from './tls.js';
@@ -211,6 +212,8 @@ class Simulator implements PveSimulator {
   #durations: TaskDurations;
   #authFailureDelayMs: number;
   #closed = false;
+  /** Answers waiting out a delay; stop() releases them so no timer outlives the port. */
+  readonly #delayed = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(o: PveSimulatorOptions) {
     for (const k of ['port', 'latencyMs', 'loadIntervalMs', 'statsIntervalMs', 'statsExpireMs', 'configLockTimeoutMs', 'authFailureDelayMs', 'requestLogLimit'] as const) {
@@ -434,6 +437,11 @@ class Simulator implements PveSimulator {
 
   async stop(): Promise<void> {
     await this.#listener.stop();
+    for (const d of this.#delayed) {
+      clearTimeout(d.timer);
+      d.resolve();
+    }
+    this.#delayed.clear();
   }
 
   async close(): Promise<void> {
@@ -442,13 +450,26 @@ class Simulator implements PveSimulator {
     this.#rrd.stop();
     this.#power.close();
     this.#tasks.close();
-    await this.#listener.stop();
+    await this.stop();
   }
 
   #requireGuest(vmid: number) {
     const g = this.#model.guest(vmid);
     if (!g) throw new Error(`no guest ${vmid} in the simulated cluster`);
     return g;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.#delayed.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.#delayed.add(entry);
+    });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -470,10 +491,9 @@ class Simulator implements PveSimulator {
     }
     let response: ApiResponse;
     if (fault?.kind === 'status') {
-      // Proxy-level pseudo statuses (595–599) come without a body, like pveproxy's.
-      response = this.#api.errorResponse(
-        new PveError(fault.status, fault.reason, undefined, fault.status >= 595 && fault.status <= 599 ? 'empty' : 'json'),
-      );
+      // 401s and the proxy pseudo-statuses (595–599) never pass the JSON formatter: no body.
+      const bare = fault.status === 401 || (fault.status >= 595 && fault.status <= 599);
+      response = this.#api.errorResponse(new PveError(fault.status, fault.reason, undefined, bare ? 'empty' : 'json'));
     } else {
       response = this.#api.handle({ method, rawPath, query, headers: req.headers, body });
     }
@@ -484,7 +504,7 @@ class Simulator implements PveSimulator {
       return;
     }
     const delay = response.delayMs + this.#faults.latencyFor(info);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (delay > 0) await this.#sleep(delay);
     record.status = response.status;
     record.reason = reasonPhrase(response.message);
     writeResponse(res, response, req.headers['accept-encoding']);
