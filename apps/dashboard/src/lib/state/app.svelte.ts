@@ -1,4 +1,4 @@
-import { createContext } from 'svelte';
+import { createContext, untrack } from 'svelte';
 import { createApi, type Api } from '$lib/api/client';
 import type { Command, PowerAction, Session } from '$lib/api/types';
 import { Agents } from './agents.svelte';
@@ -99,6 +99,10 @@ export class AppState {
 
   /** Starts the live stream and the housekeeping timers; returns the cleanup (for $effect). */
   start(): () => void {
+    return untrack(() => this.#start());
+  }
+
+  #start(): () => void {
     const stop = this.stream.start();
     const sweep = setInterval(() => this.actions.sweep(), 1000);
     return () => {

@@ -1,3 +1,4 @@
+import { untrack } from 'svelte';
 import type { Command, Delta, Health, ProgressEvent, Snapshot } from '$lib/api/types';
 
 /** The SSE events that carry a state delta. */
@@ -76,8 +77,12 @@ export class EventStream {
     return this.#healthIntervalMs > 0 ? Math.min(this.#o.deadAfterMs, Math.max(5_000, this.#healthIntervalMs * 4)) : this.#o.deadAfterMs;
   }
 
-  /** Opens the stream; returns the cleanup (for $effect). */
+  /** Opens the stream; returns the cleanup (for $effect, which must not track what this reads). */
   start(): () => void {
+    return untrack(() => this.#start());
+  }
+
+  #start(): () => void {
     this.#stopped = false;
     this.downSince = this.#o.now();
     this.#open(false);

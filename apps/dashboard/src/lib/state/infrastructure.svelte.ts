@@ -46,12 +46,15 @@ export class ClusterState {
   });
 
   readonly nodesOnline = $derived(this.nodes.filter((n) => n.status === 'online').length);
-  readonly name = $derived(this.status?.name || this.id);
 
   readonly id: string;
 
   constructor(id: string) {
     this.id = id;
+  }
+
+  get name(): string {
+    return this.status?.name || this.id;
   }
 
   guest(vmid: number): Guest | undefined {

@@ -32,7 +32,7 @@ describe('guest table', () => {
   test('virtualises: 5,000 guests render a window of rows, and scrolling moves the window', async () => {
     const all = guests(5000);
     await render(GuestsHarness, { guests: all });
-    await expect.element(page.getByText('5,000 guests')).toBeVisible();
+    await expect.element(page.getByRole('heading', { name: 'Guests 5,000' })).toBeVisible();
     const table = page.getByRole('table', { name: 'Guests' });
     await expect.element(table).toHaveAttribute('aria-rowcount', '5001');
     expect(rows().length).toBeGreaterThan(10);
@@ -53,7 +53,7 @@ describe('guest table', () => {
     const search = page.getByRole('searchbox', { name: 'Search guests' });
     await search.fill('db-0001');
     await vi.waitFor(() => expect(vmids()).toEqual([101]));
-    await expect.element(page.getByText('1 of 300')).toBeVisible();
+    await expect.element(page.getByRole('heading', { name: 'Guests 1 of 300' })).toBeVisible();
     expect(changes.at(-1)?.q).toBe('db-0001');
     await userEvent.keyboard('{Escape}');
     await vi.waitFor(() => expect(rows().length).toBeGreaterThan(5));
@@ -84,10 +84,10 @@ describe('guest table', () => {
       expect(shown.every((id) => list.find((g) => g.vmid === id)!.tags.includes('db'))).toBe(true);
     });
     const expected = list.filter((g) => g.node === 'pve2' && g.type === 'lxc' && g.tags.includes('db')).length;
-    await expect.element(page.getByText(`${expected} of 300`)).toBeVisible();
+    await expect.element(page.getByRole('heading', { name: `Guests ${expected} of 300` })).toBeVisible();
 
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await expect.element(page.getByText('300 guests')).toBeVisible();
+    await expect.element(page.getByRole('heading', { name: 'Guests 300' })).toBeVisible();
   });
 
   test('sorts by a column, and again the other way', async () => {

@@ -1,0 +1,59 @@
+import { describe, expect, test } from 'vitest';
+import { guest, guests } from '$lib/test/fixtures';
+import { applyQuery, DEFAULT_QUERY, facets, parseQuery, writeQuery } from './guest-query';
+
+describe('guest query', () => {
+  test('round-trips through the URL, leaving defaults out', () => {
+    const q = { ...DEFAULT_QUERY, q: 'web', status: ['running' as const, 'locked' as const], node: ['pve2'], type: 'lxc' as const, tag: ['prod'], sort: 'cpu' as const, desc: true };
+    const params = writeQuery(q, new URLSearchParams('keep=1'));
+    expect(params.toString()).toBe('keep=1&q=web&status=running%2Clocked&node=pve2&type=lxc&tag=prod&sort=-cpu');
+    expect(parseQuery(params)).toEqual(q);
+    expect(writeQuery(DEFAULT_QUERY).toString()).toBe('');
+  });
+
+  test('ignores what it does not know in a URL', () => {
+    expect(parseQuery(new URLSearchParams('status=bogus,running&type=vm&sort=-nope'))).toEqual({ ...DEFAULT_QUERY, status: ['running'] });
+  });
+
+  test('search matches name, vmid prefix, node and tags; all terms must match', () => {
+    const list = [guest({ vmid: 101, name: 'web-01', tags: ['prod'] }), guest({ vmid: 202, name: 'db-01', node: 'pve2', tags: ['prod', 'db'] })];
+    const ids = (q: string) => applyQuery(list, { ...DEFAULT_QUERY, q }).map((g) => g.vmid);
+    expect(ids('web')).toEqual([101]);
+    expect(ids('20')).toEqual([202]);
+    expect(ids('pve2')).toEqual([202]);
+    expect(ids('prod')).toEqual([101, 202]);
+    expect(ids('prod db')).toEqual([202]);
+    expect(ids('tag:db')).toEqual([202]);
+    expect(ids('nothing')).toEqual([]);
+  });
+
+  test('status filters know paused, locked and templates', () => {
+    const list = [
+      guest({ vmid: 1, qmpstatus: 'paused' }),
+      guest({ vmid: 2 }),
+      guest({ vmid: 3, status: 'stopped' }),
+      guest({ vmid: 4, lock: 'backup' }),
+      guest({ vmid: 5, template: true, status: 'stopped' }),
+    ];
+    const ids = (...status: ('running' | 'paused' | 'stopped' | 'locked' | 'template')[]) => applyQuery(list, { ...DEFAULT_QUERY, status }).map((g) => g.vmid);
+    expect(ids('paused')).toEqual([1]);
+    expect(ids('running')).toEqual([2, 4]);
+    expect(ids('stopped')).toEqual([3]);
+    expect(ids('locked')).toEqual([4]);
+    expect(ids('template')).toEqual([5]);
+    expect(ids('paused', 'stopped')).toEqual([1, 3]);
+  });
+
+  test('sorts with ties broken by vmid, both ways', () => {
+    const list = [guest({ vmid: 3, name: 'b' }), guest({ vmid: 1, name: 'B' }), guest({ vmid: 2, name: 'a' })];
+    expect(applyQuery(list, { ...DEFAULT_QUERY, sort: 'name' }).map((g) => g.vmid)).toEqual([2, 1, 3]);
+    expect(applyQuery(list, { ...DEFAULT_QUERY, sort: 'name', desc: true }).map((g) => g.vmid)).toEqual([3, 1, 2]);
+    expect(applyQuery(list, DEFAULT_QUERY).map((g) => g.vmid)).toEqual([1, 2, 3]);
+  });
+
+  test('facets list the nodes and tags present', () => {
+    const f = facets(guests(50));
+    expect(f.nodes).toEqual(['pve1', 'pve2', 'pve3']);
+    expect(f.tags).toContain('prod');
+  });
+});
