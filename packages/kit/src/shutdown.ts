@@ -5,7 +5,7 @@ type Step = { name: string; run: () => Promise<void> | void };
 /**
  * Graceful shutdown: on SIGTERM or SIGINT, run the registered steps in reverse order of
  * registration (last started, first stopped), each bounded in time, then exit. A second
- * signal exits at once.
+ * signal (a second or more after the first) exits at once.
  */
 export function onShutdown(log: Logger, opts: { timeoutMs?: number; exit?: boolean } = {}) {
   const steps: Step[] = [];
@@ -37,11 +37,16 @@ export function onShutdown(log: Logger, opts: { timeoutMs?: number; exit?: boole
     return stopping;
   }
 
+  let firstSignalAt = 0;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
+      // npm forwards the terminal's Ctrl-C that the process group already got: a repeat
+      // within a second is that echo, not an operator insisting.
+      if (Date.now() - firstSignalAt < 1_000) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     void stop(signal).then(() => {
       if (opts.exit !== false) process.exit(0);
     });

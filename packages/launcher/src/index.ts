@@ -1,0 +1,3 @@
+export { prettyLine } from './pretty-log.js';
+export { ServiceProcess, type ServiceSpec } from './service-process.js';
+export { portFree, startLocalNats } from './local-nats.js';
