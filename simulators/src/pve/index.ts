@@ -11,3 +11,4 @@ export type { RequestMatch, TaskMatch } from './faults.js';
 export { UPID_PATTERN, decodeUpid, encodeUpid } from './upid.js';
 export type { UpidParts } from './upid.js';
 export { DEFAULT_PVE_VERSION } from './version.js';
+export { simulatorOptionsFromEnv } from './env.js';

@@ -16,7 +16,8 @@ import { paramError, serverError } from './errors.js';
 import { lxcRow, lxcStatus, qemuRow, qemuStatus, type GuestViewOptions } from './guest-views.js';
 import { splitList, std, type ParamSchema, type Params } from './params.js';
 import { LXC_ACTIONS, QEMU_ACTIONS, type PowerAction, type PowerActions } from './power.js';
-import { ownsTask, queryTasks, taskStatusView, type TaskRegistry } from './tasks.js';
+import { ownsTask, queryTasks, taskStatusView } from './task-views.js';
+import type { TaskRegistry } from './tasks.js';
 import { decodeUpid } from './upid.js';
 
 /**
