@@ -95,7 +95,7 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
       const r = await apiCall('/api/vms');
       return r.status === 200 && r.body.data.length > 0 ? r.body.data : undefined;
     }, { message: 'the adapter published the cluster', timeoutMs: 20_000 });
-    const running = vms.find((g: { status: string; template: boolean; lock?: string }) => g.status === 'running' && !g.template && !g.lock);
+    const running = vms.find((g: { status: string; template: boolean; lock?: string; hastate?: string }) => g.status === 'running' && !g.template && !g.lock && !g.hastate);
     const cmd = await apiCall(`/api/vms/${running.vmid}/stop`, { method: 'POST' });
     expect(cmd.status).toBe(202);
     const done = await waitFor(async () => {
@@ -166,7 +166,7 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
       signal: stop.signal, onReady: () => (ready = true), onChange: (c) => void changes.push(c),
     });
     await waitFor(() => ready, { message: 'reader consumer ready' });
-    const target = sim.guests({ type: 'qemu' }).find((g) => g.status === 'running' && !g.template && !g.lock)!;
+    const target = sim.guests({ type: 'qemu' }).find((g) => g.status === 'running' && !g.template && !g.lock && !g.hastate)!;
     const cmd = await apiCall(`/api/vms/${target.vmid}/stop`, { method: 'POST' });
     expect(cmd.status).toBe(202);
     await waitFor(() => changes.some((c) => c.vmid === target.vmid && c.guest?.status === 'stopped'), { message: 'reader saw the VM stop', timeoutMs: 20_000 });

@@ -85,12 +85,12 @@ describe('proxmox-adapter replicas', () => {
     const survivor = leader === 'replica-a' ? 'replica-b' : 'replica-a';
     const vms = await waitFor(async () => {
       const r = await call('/api/vms');
-      return r.body.data?.length >= 36 ? (r.body.data as { vmid: number; status: string; template: boolean; lock?: string }[]) : undefined;
+      return r.body.data?.length >= 36 ? (r.body.data as { vmid: number; status: string; template: boolean; lock?: string; hastate?: string }[]) : undefined;
     }, { message: 'the cluster is published', timeoutMs: 20_000 });
-    const targets = vms.filter((g) => g.status === 'running' && !g.template && !g.lock).slice(0, COMMANDS);
+    const targets = vms.filter((g) => g.status === 'running' && !g.template && !g.lock && !g.hastate).slice(0, COMMANDS);
     expect(targets.length).toBe(COMMANDS);
     // Kept apart from the commands: changed out of band later, to see who polls.
-    const witness = vms.find((g) => g.status === 'stopped' && !g.template && !g.lock)!;
+    const witness = vms.find((g) => g.status === 'stopped' && !g.template && !g.lock && !g.hastate)!;
     expect(witness).toBeDefined();
 
     const ids: string[] = [];
