@@ -17,7 +17,11 @@ export interface ClusterPollerOptions {
   pollMs: number;
   /** How often cluster status (quorum, membership) is read (default 10 s). */
   statusEveryMs?: number;
-  /** How often node details (versions, CPU model, load) are read (default 15 s). */
+  /**
+   * How often node details (pve-manager version, CPU model, load average) are re-read
+   * (default 10 min; a node is also read when first seen or back online). Kept slow so a poll
+   * stays one request whatever the cluster's size.
+   */
   detailsEveryMs?: number;
   demo: boolean;
 }
@@ -45,7 +49,7 @@ export class ClusterPoller {
   polls = 0;
 
   constructor(o: ClusterPollerOptions) {
-    this.#o = { statusEveryMs: 10_000, detailsEveryMs: 15_000, ...o };
+    this.#o = { statusEveryMs: 10_000, detailsEveryMs: 600_000, ...o };
   }
 
   get running(): boolean {
@@ -160,8 +164,9 @@ export class ClusterPoller {
     }
   }
 
-  async #readDetails(): Promise<void> {
-    const online = [...this.#nodes.values()].filter((n) => n.status === 'online').map((n) => n.node);
+  async #readDetails(only?: string[]): Promise<void> {
+    if (!this.#o.driver.readNodeDetails) return;
+    const online = only ?? [...this.#nodes.values()].filter((n) => n.status === 'online').map((n) => n.node);
     for (let i = 0; i < online.length; i += 4) {
       await Promise.all(
         online.slice(i, i + 4).map(async (node) => {
@@ -195,6 +200,8 @@ export class ClusterPoller {
       }
     }
     const seenNodes = new Set<string>();
+    const fresh = nodes.filter((n) => n.status === 'online' && (this.#nodes.get(n.node)?.status !== 'online' || !this.#details.get(n.node)?.pveversion));
+    if (fresh.length && Date.now() - this.#lastDetailsAt < this.#o.detailsEveryMs) void this.#readDetails(fresh.map((n) => n.node));
     for (const raw of nodes) {
       const n: Node = { ...raw, ...this.#details.get(raw.node), cluster: raw.cluster, node: raw.node, status: raw.status };
       seenNodes.add(n.node);

@@ -17,7 +17,10 @@ interface Frame {
 export interface EventHubOptions {
   /** Events kept for resumption (default 20,000). */
   ringSize?: number;
-  /** How long events wait to be written together (default 20 ms). */
+  /**
+   * How long events wait to be written together: 0 (default) writes at the end of the current
+   * turn of the event loop, which batches a burst from the bus without delaying a lone event.
+   */
   flushMs?: number;
 }
 
@@ -27,14 +30,14 @@ export class EventHub {
   readonly #flushMs: number;
   readonly #clients = new Set<HubClient>();
   #pending: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #lastSeq = 0;
   /** Events written in total (for metrics). */
   published = 0;
 
   constructor(o: EventHubOptions = {}) {
     this.#ringSize = o.ringSize ?? 20_000;
-    this.#flushMs = o.flushMs ?? 20;
+    this.#flushMs = o.flushMs ?? 0;
   }
 
   get lastSeq(): number {
@@ -90,7 +93,8 @@ export class EventHub {
 
   flush(): void {
     if (this.#timer) {
-      clearTimeout(this.#timer);
+      if (this.#flushMs > 0) clearTimeout(this.#timer as NodeJS.Timeout);
+      else clearImmediate(this.#timer as NodeJS.Immediate);
       this.#timer = undefined;
     }
     if (this.#pending.length === 0) return;
@@ -114,7 +118,7 @@ export class EventHub {
   #queue(text: string): void {
     this.#pending.push(text);
     if (this.#pending.length >= 500) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
+    else this.#timer ??= this.#flushMs > 0 ? setTimeout(() => this.flush(), this.#flushMs) : setImmediate(() => this.flush());
   }
 }
 
