@@ -32,7 +32,8 @@ export async function startStack(o: StackOptions = {}) {
   const nats = await NatsServer.start();
   const sim = await startPveSimulator({ loadIntervalMs: 0, taskDurations: { start: 150, stop: 100, shutdown: 200, reboot: 200 }, ...o.sim });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-stack-'));
-  const pollMs = o.pollMs ?? 300;
+  // Not faster: three intervals is the staleness bound, and a loaded CI machine needs slack.
+  const pollMs = o.pollMs ?? 1000;
   const env: Record<string, string> = {
     NATS_URL: nats.url,
     MOLTEN_CLUSTER: 'homelab',

@@ -44,6 +44,15 @@ export interface StoredRecord {
  * win; each transition is then published on molten.cmd-status.<id>.
  */
 export class CommandStore {
+  /**
+   * Records this store wrote last, with their revisions: the next change of a command this
+   * replica is running is one compare-and-set, not a read then a write. A stale entry only costs
+   * a failed compare-and-set and a fresh read.
+   */
+  readonly #written = new Map<string, StoredRecord>();
+  /** Transition events on their way to the stream (awaited by flush()). */
+  readonly #publishing = new Set<Promise<void>>();
+
   constructor(
     private readonly bus: Bus,
     /** Who makes the transitions ("api", an adapter instance). */
@@ -53,7 +62,19 @@ export class CommandStore {
   async get(id: string): Promise<StoredRecord | undefined> {
     const e = await this.bus.kv.commands.get(commandKey(id));
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
-    return { record: CommandRecord.decode(e.value), revision: e.revision };
+    const stored = { record: CommandRecord.decode(e.value), revision: e.revision };
+    if (!isTerminal(stored.record.status)) this.#remember(id, stored);
+    return stored;
+  }
+
+  /** Waits until every transition event published so far is in the stream. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#publishing]);
+  }
+
+  /** Forgets the cached copy of a command this replica is done with. */
+  forget(id: string): void {
+    this.#written.delete(id);
   }
 
   /**
@@ -80,7 +101,8 @@ export class CommandStore {
       updatedAtMs: now,
     };
     try {
-      await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
+      const revision = await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
+      this.#remember(command.id, { record, revision });
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       const existing = await this.get(command.id);
@@ -119,7 +141,10 @@ export class CommandStore {
         updatedAtMs: now,
       };
     });
-    if (record && made) await this.publishTransition(made);
+    if (record && made) {
+      if (isTerminal(to)) this.#written.delete(id);
+      await this.publishTransition(made);
+    }
     return record;
   }
 
@@ -157,30 +182,51 @@ export class CommandStore {
   }
 
   private async update(id: string, change: (r: CommandRecord) => CommandRecord | undefined): Promise<CommandRecord | undefined> {
+    let current = this.#written.get(id);
     for (let attempt = 0; attempt < 20; attempt++) {
-      const current = await retryOnBusError(() => this.get(id));
+      current ??= await retryOnBusError(() => this.get(id));
       if (!current) return undefined;
       const next = change(current.record);
-      if (!next) return undefined;
+      if (!next) {
+        this.#written.delete(id);
+        return undefined;
+      }
       try {
-        await retryOnBusError(() =>
-          this.bus.kv.commands.update(commandKey(id), CommandRecord.encode(next).finish(), current.revision),
-        );
+        const { revision } = current;
+        const written = await retryOnBusError(() => this.bus.kv.commands.update(commandKey(id), CommandRecord.encode(next).finish(), revision));
+        this.#remember(id, { record: next, revision: written });
         return next;
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
-        // Lost a race with another writer: read again and re-decide.
+        // Someone else wrote it (or our copy was stale): read again and re-decide.
+        this.#written.delete(id);
+        current = undefined;
       }
     }
     throw new Error(`command ${id}: too many concurrent updates`);
   }
 
-  private async publishTransition(t: CommandTransition): Promise<void> {
+  #remember(id: string, stored: StoredRecord): void {
+    this.#written.set(id, stored);
+    if (this.#written.size > 10_000) this.#written.delete(this.#written.keys().next().value!);
+  }
+
+  /**
+   * Publishes a transition on molten.cmd-status.<id> without waiting for the stream's ack:
+   * publishes from one connection keep their order, and flush() waits for them all. The
+   * record (written before) is the truth; the event is how everyone else hears of it.
+   */
+  private publishTransition(t: CommandTransition): Promise<void> {
     const { data, headers } = encodeBus('molten.v1.CommandTransition', t, { [HEADERS.correlation]: t.commandId });
     // The msgID makes a retried publish of the same transition a no-op in the stream.
-    await retryOnBusError(() =>
+    const p: Promise<void> = retryOnBusError(() =>
       this.bus.js.publish(subjects.commandStatus(t.commandId), data, { headers, msgID: `${t.commandId}-${t.status}` }),
-    );
+    )
+      .then(() => undefined)
+      .catch((err) => this.bus.log.warn({ err, commandId: t.commandId }, 'transition event not published (the record has it)'))
+      .finally(() => this.#publishing.delete(p));
+    this.#publishing.add(p);
+    return Promise.resolve();
   }
 }
 

@@ -112,7 +112,8 @@ export class PveDriver implements ClusterDriver {
   }
 
   async followTask(upid: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
-    let delay = 100;
+    // Fast at first (most power tasks end within a second or two), then backing off.
+    let delay = 50;
     let lastError: unknown;
     while (!o.signal.aborted) {
       try {
@@ -132,7 +133,7 @@ export class PveDriver implements ClusterDriver {
           : { result: 'deadline', exitstatus: 'task still running at the deadline' };
       }
       await sleep(delay, o.signal);
-      delay = Math.min(delay * 1.5, 1_000);
+      delay = Math.min(delay * 1.3, 1_000);
     }
     return { result: 'lost', exitstatus: 'stopped following (shutdown)' };
   }

@@ -1,0 +1,259 @@
+/**
+ * npm run bench: the figures the issues ask for, measured on real components — a nats-server,
+ * the Proxmox VE simulator with 50 nodes × 100 guests, the proxmox-adapter and the api as their
+ * own processes (as deployed), SSE clients over HTTP.
+ *
+ *   command overhead   api 202 → `succeeded` on SSE, minus the simulated task time, at 100 commands/s
+ *   change → SSE       a guest's change in the simulator → its event on SSE (poll interval 2 s)
+ *   SSE fan-out        delivery latency to 100 clients while 500 guest updates/s flow
+ *   requests per poll  Proxmox requests per poll, with 5,000 guests
+ *   RSS                api and adapter resident memory at 5,000 guests
+ *   tool calls         MCP tool call through the bus: api 202 → result, minus the server's own time
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectBus, StatePublisher } from '@molten/bus';
+import type { Guest } from '@molten/contracts';
+import { createLogger } from '@molten/kit';
+import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
+import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
+import { NatsServer, freePort, waitFor } from '@molten/testkit';
+import { runService, type Service } from './processes.js';
+import { openSse } from './sse-client.js';
+import { mb, ms, summary } from './stats.js';
+
+const TOKEN = 'bench-operator-token-0123456789abcdef';
+const NODES = 50;
+const GUESTS_PER_NODE = 100;
+const POLL_MS = 2_000;
+const log = createLogger('bench', { level: 'warn' });
+const results: string[] = [];
+const report = (line: string) => {
+  results.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const nats = await NatsServer.start();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-'));
+  const sim = await startPveSimulator({ nodes: NODES, guestsPerNode: GUESTS_PER_NODE, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
+  const mcp = await startHomelabMcpSimulator({ port: 0 });
+  const apiPort = await freePort();
+  const env = {
+    NATS_URL: nats.url,
+    MOLTEN_CLUSTER: 'homelab',
+    PVE_URL: sim.url,
+    PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
+    PVE_CA_FILE: sim.caFile ?? '',
+    PVE_POLL_MS: String(POLL_MS),
+    MOLTEN_PORT: String(apiPort),
+    MOLTEN_GRPC_PORT: '0',
+    MOLTEN_TOKEN: TOKEN,
+    MOLTEN_DATA_DIR: dataDir,
+    MOLTEN_RATE_LIMIT: '1000000',
+    MOLTEN_RATE_BURST: '100000',
+    MOLTEN_COMMAND_CONCURRENCY: '256',
+    HOMELAB_MCP_URL: mcp.url,
+  };
+  const services: Service[] = [];
+  const base = `http://127.0.0.1:${apiPort}`;
+  try {
+    const adapter = runService('proxmox-adapter', 'services/proxmox-adapter/src/main.ts', env);
+    const homelab = runService('homelab-adapter', 'services/homelab-adapter/src/main.ts', env);
+    const api = runService('api', 'services/api/src/main.ts', env);
+    services.push(adapter, homelab, api);
+    const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+    await waitFor(async () => ((await (await call('/api/vms')).json()) as { data: unknown[] }).data.length === NODES * GUESTS_PER_NODE, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      message: 'the api lists all 5,000 guests',
+    });
+    report(`Molten benchmarks — ${NODES} nodes × ${GUESTS_PER_NODE} guests, poll ${POLL_MS} ms, ${os.cpus().length} cores, Node ${process.version}`);
+
+    // One SSE client that sees every event, for the timing sections.
+    const waiters = new Map<string, (at: number) => void>();
+    const sse = await openSse(`${base}/api/events`, TOKEN, (e) => {
+      if (e.event === 'command') {
+        const m = /"id":"([0-9A-Z]{26})".*?"status":"(\w+)"/.exec(e.data);
+        if (m) waiters.get(`cmd:${m[1]}:${m[2]}`)?.(e.at);
+      } else if (e.event === 'guest') {
+        const m = /"vmid":(\d+),.*?"status":"(\w+)"/.exec(e.data);
+        if (m) waiters.get(`guest:${m[1]}:${m[2]}`)?.(e.at);
+      }
+    });
+    const waitEvent = (key: string, timeoutMs = 30_000) =>
+      new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => {
+          waiters.delete(key);
+          reject(new Error(`no ${key} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.set(key, (at) => {
+          clearTimeout(t);
+          waiters.delete(key);
+          resolve(at);
+        });
+      });
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    // Requests per poll, idle, 5,000 guests.
+    sim.clearRequests();
+    const window = quick ? 6_000 : 12_000;
+    await new Promise((r) => setTimeout(r, window));
+    const total = sim.requests.length;
+    const resources = sim.countRequests({ path: '/cluster/resources' });
+    report(`requests per poll      ${(total / (window / POLL_MS)).toFixed(2)} Proxmox requests per poll (${resources} × /cluster/resources, ${total - resources} other, in ${window / 1000} s)`);
+
+    // Command overhead at 100 commands/s, instant tasks.
+    const guests = sim.guests().filter((g) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
+    const rate = 100;
+    const count = quick ? 300 : 1_000;
+    const overhead: number[] = [];
+    const failures: string[] = [];
+    const started = performance.now();
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const g = guests[i % guests.length]!;
+      const at = started + (i * 1000) / rate;
+      runs.push(
+        (async () => {
+          await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
+          const action = sim.guest(g.vmid)!.status === 'running' ? 'stop' : 'start';
+          const t0 = performance.now();
+          const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
+          if (res.status !== 202) {
+            failures.push(`${res.status}`);
+            return;
+          }
+          const { data } = (await res.json()) as { data: { id: string } };
+          const done = await waitEvent(`cmd:${data.id}:succeeded`).catch(() => NaN);
+          if (Number.isNaN(done)) failures.push('no succeeded');
+          else overhead.push(done - t0);
+        })(),
+      );
+    }
+    await Promise.all(runs);
+    const o = summary(overhead);
+    report(`command overhead       p50 ${ms(o.p50)}, p99 ${ms(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
+
+    // The same with a 500 ms task: the overhead now includes following the task by polling.
+    sim.setTaskDurations({ start: 500, stop: 500 });
+    const withTask: number[] = [];
+    for (let i = 0; i < (quick ? 10 : 30); i++) {
+      const g = guests[count + i]!;
+      const action = sim.guest(g.vmid)!.status === 'running' ? 'stop' : 'start';
+      const t0 = performance.now();
+      const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
+      const { data } = (await res.json()) as { data: { id: string } };
+      withTask.push((await waitEvent(`cmd:${data.id}:succeeded`)) - t0 - 500);
+    }
+    const w = summary(withTask);
+    report(`  with 500 ms tasks     p50 ${ms(w.p50)}, p99 ${ms(w.p99)} over the task time (task status is polled: 100 ms, then ×1.5)`);
+    sim.setTaskDurations({ start: 0, stop: 0 });
+
+    // Change in the simulator → event on SSE.
+    const delays: number[] = [];
+    const samples = quick ? 8 : 30;
+    for (let i = 0; i < samples; i++) {
+      const g = guests[count + 100 + i]!;
+      const to = sim.guest(g.vmid)!.status === 'running' ? 'stopped' : 'running';
+      const seen = waitEvent(`guest:${g.vmid}:${to}`, 15_000);
+      const t0 = performance.now();
+      sim.setStatus(g.vmid, to);
+      delays.push((await seen) - t0);
+      await new Promise((r) => setTimeout(r, Math.random() * 700));
+    }
+    const d = summary(delays);
+    report(`change → SSE           p50 ${ms(d.p50)}, p99 ${ms(d.p99)} (${d.n} changes; target p99 ≤ poll ${POLL_MS} ms + 50 ms)`);
+
+    // SSE fan-out: 100 clients while 500 guest updates/s arrive.
+    const CLIENTS = 100;
+    const latencies: number[] = [];
+    const clients = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      clients.push(
+        await openSse(`${base}/api/events`, TOKEN, (e) => {
+          if (e.event !== 'guest' || !e.data.includes('"scope":"fanout"')) return;
+          const m = /"name":"fan-(\d+(?:\.\d+)?)"/.exec(e.data);
+          if (m) latencies.push(e.at - Number(m[1]));
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 3_000)); // let every snapshot arrive
+    const bus = await connectBus({ servers: nats.url, name: 'bench-publisher', log });
+    const pub = new StatePublisher(bus, 'proxmox', 'fanout');
+    const seconds = quick ? 3 : 6;
+    const perSecond = 500;
+    const fanStart = performance.now();
+    for (let i = 0; i < seconds * perSecond; i++) {
+      const at = fanStart + (i * 1000) / perSecond;
+      const wait = at - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const g: Guest = {
+        cluster: 'fanout', vmid: 100 + (i % 500), name: `fan-${performance.now().toFixed(2)}`, node: 'pve1', type: 'qemu', status: 'running',
+        qmpstatus: 'running', cpu: Math.random(), maxcpu: 2, mem: 1, maxmem: 2, disk: 0, maxdisk: 1, uptime: i, tags: [], template: false,
+        netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
+      };
+      void pub.put('qemu', String(g.vmid), g);
+    }
+    await new Promise((r) => setTimeout(r, 3_000));
+    const f = summary(latencies);
+    const expected = seconds * perSecond * CLIENTS;
+    report(`SSE fan-out            p50 ${ms(f.p50)}, p99 ${ms(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
+    for (const c of clients) c.close();
+    await bus.close();
+
+    // Memory at 5,000 guests, after all of the above.
+    const a = adapter.rss();
+    const p = api.rss();
+    report(`RSS                    api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}; target ≤ 200 MB), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}; target ≤ 150 MB)`);
+
+    // Tool calls through the bus.
+    await waitFor(async () => ((await (await call('/api/servers/mcp-homelab')).json()) as { data?: { status: string } }).data?.status === 'connected', { timeoutMs: 30_000 });
+    const toolOverhead: number[] = [];
+    const serverTime: number[] = [];
+    for (let i = 0; i < (quick ? 30 : 100); i++) {
+      const before = mcp.counters.toolCalls.list_containers ?? 0;
+      const t0 = performance.now();
+      const res = await call('/api/servers/mcp-homelab/tools/list_containers/call', { method: 'POST', body: JSON.stringify({ arguments: {} }) });
+      const { data } = (await res.json()) as { data: { id: string } };
+      const done = await waitEvent(`cmd:${data.id}:succeeded`);
+      toolOverhead.push(done - t0);
+      if ((mcp.counters.toolCalls.list_containers ?? 0) !== before + 1) throw new Error('tool not called exactly once');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The server's own time: the same call straight to the simulator, through the MCP client.
+    const { McpConnection } = await import('@molten/mcp-client');
+    const direct = new McpConnection({ name: 'bench', endpoint: { url: mcp.url }, log });
+    await direct.start();
+    await direct.whenConnected(10_000);
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      await direct.callTool('list_containers', {});
+      serverTime.push(performance.now() - t0);
+    }
+    await direct.close();
+    const own = summary(serverTime).p50;
+    const t = summary(toolOverhead.map((x) => x - own));
+    report(`tool-call overhead     p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
+    sse.close();
+  } catch (err) {
+    for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
+    throw err;
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+    await mcp.close();
+    await sim.close();
+    await nats.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

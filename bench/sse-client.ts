@@ -1,0 +1,46 @@
+export interface SseEvent {
+  id?: string;
+  event: string;
+  data: string;
+  at: number;
+}
+
+/**
+ * A minimal SSE reader for benchmarks: hands each event's raw data to onEvent with the time it
+ * arrived, leaving parsing to the caller (so 100 clients do not cost 100 JSON parses per event).
+ */
+export async function openSse(url: string, token: string, onEvent: (e: SseEvent) => void): Promise<{ close(): void }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+  if (!res.ok || !res.body) throw new Error(`SSE ${url}: ${res.status}`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        const at = performance.now();
+        buffer += decoder.decode(value, { stream: true });
+        let i: number;
+        while ((i = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          let event = 'message';
+          let data = '';
+          let id: string | undefined;
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+            else if (line.startsWith('id: ')) id = line.slice(4);
+          }
+          if (data) onEvent({ id, event, data, at });
+        }
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return { close: () => controller.abort() };
+}
