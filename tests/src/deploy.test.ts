@@ -42,8 +42,10 @@ const NODE_VARS = new Set(['NODE_ENV', 'NODE_OPTIONS']);
 
 const readsVar = (service: Service, name: string) => configVars(service).has(name) || KIT_VARS.has(name) || NODE_VARS.has(name);
 
-/** nats-server reads the $VARIABLES nats.conf uses from the environment. */
-const NATS_VARS = new Set([...read('deploy/nats/nats.conf').matchAll(/:\s*\$([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
+/** nats-server reads the $VARIABLES nats.conf uses but does not define from the environment. */
+const NATS_CONF = read('deploy/nats/nats.conf');
+const NATS_DEFINED = new Set([...NATS_CONF.matchAll(/^([A-Z][A-Z0-9_]+)\s*=/gm)].map((m) => m[1]!));
+const NATS_VARS = new Set([...NATS_CONF.matchAll(/:\s*\$([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!).filter((v) => !NATS_DEFINED.has(v)));
 
 /** KEY=value lines of an env file (comments skipped, commented-out keys listed too). */
 function envFile(p: string): { set: Map<string, string>; all: Set<string> } {
@@ -83,7 +85,8 @@ function dockerfile() {
 
 describe('deploy/', () => {
   const { text: dockerText, stages } = dockerfile();
-  const compose = parse(read('deploy/compose.yaml'));
+  // Compose applies YAML merge keys (<<: *service).
+  const compose = parse(read('deploy/compose.yaml'), { merge: true });
   const kustomization = parse(read('deploy/kustomization.yaml'));
   const manifests = (kustomization.resources as string[]).flatMap((f) =>
     parseAllDocuments(read(`deploy/${f}`)).map((d) => {
