@@ -134,8 +134,19 @@ async function main() {
       );
     }
     await Promise.all(runs);
+    // Where the time goes, from the transitions' own timestamps (one clock: this machine).
+    const stages = { accept: [] as number[], run: [] as number[], finish: [] as number[] };
+    const recent = ((await (await call(`/api/commands?limit=${Math.min(500, count)}`)).json()) as { data: { transitions: { status: string; at: string }[] }[] }).data;
+    for (const c of recent) {
+      const at = (s: string) => Date.parse(c.transitions.find((t) => t.status === s)?.at ?? '');
+      stages.accept.push(at('accepted') - at('requested'));
+      stages.run.push(at('running') - at('accepted'));
+      stages.finish.push(at('succeeded') - at('running'));
+    }
     const o = summary(overhead);
     report(`command overhead       p50 ${ms(o.p50)}, p99 ${ms(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
+    const st = (v: number[]) => `${ms(summary(v.filter(Number.isFinite)).p50)}/${ms(summary(v.filter(Number.isFinite)).p99)}`;
+    report(`  stages p50/p99        requested→accepted ${st(stages.accept)}, accepted→running (POST to Proxmox) ${st(stages.run)}, running→succeeded (task followed, guest re-read) ${st(stages.finish)}`);
 
     // The same with a 500 ms task: the overhead now includes following the task by polling.
     sim.setTaskDurations({ start: 500, stop: 500 });

@@ -22,11 +22,15 @@ export async function openSse(url: string, token: string, onEvent: (e: SseEvent)
         const { value, done } = await reader.read();
         if (done) return;
         const at = performance.now();
+        // Only the new text can complete an event: scan from where the last scan stopped, so a
+        // multi-megabyte snapshot arriving in small chunks is not rescanned for every chunk.
+        const from = Math.max(0, buffer.length - 1);
         buffer += decoder.decode(value, { stream: true });
-        let i: number;
-        while ((i = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
+        let i = buffer.indexOf('\n\n', from);
+        let start = 0;
+        for (; i >= 0; i = buffer.indexOf('\n\n', start)) {
+          const block = buffer.slice(start, i);
+          start = i + 2;
           let event = 'message';
           let data = '';
           let id: string | undefined;
@@ -37,6 +41,7 @@ export async function openSse(url: string, token: string, onEvent: (e: SseEvent)
           }
           if (data) onEvent({ id, event, data, at });
         }
+        if (start > 0) buffer = buffer.slice(start);
       }
     } catch {
       // closed

@@ -183,20 +183,20 @@ export class ClusterPoller {
 
   async #apply(guests: Guest[], nodes: Node[], storage: Storage[]): Promise<void> {
     const { publisher } = this.#o;
-    const writes: Promise<void>[] = [];
+    const writes: (() => Promise<void>)[] = [];
     const seenGuests = new Set<string>();
     for (const g of guests) {
       const key = guestKey(g);
       seenGuests.add(key);
       if (guestChanged(this.#guests.get(key), g)) {
         this.#guests.set(key, g);
-        writes.push(publisher.put(g.type as 'qemu' | 'lxc', String(g.vmid), g));
+        writes.push(() => publisher.put(g.type as 'qemu' | 'lxc', String(g.vmid), g));
       }
     }
     for (const [key, g] of this.#guests) {
       if (!seenGuests.has(key)) {
         this.#guests.delete(key);
-        writes.push(publisher.remove(g.type as 'qemu' | 'lxc', String(g.vmid)));
+        writes.push(() => publisher.remove(g.type as 'qemu' | 'lxc', String(g.vmid)));
       }
     }
     const seenNodes = new Set<string>();
@@ -207,13 +207,13 @@ export class ClusterPoller {
       seenNodes.add(n.node);
       if (nodeChanged(this.#nodes.get(n.node), n)) {
         this.#nodes.set(n.node, n);
-        writes.push(publisher.put('node', n.node, n));
+        writes.push(() => publisher.put('node', n.node, n));
       }
     }
     for (const name of [...this.#nodes.keys()]) {
       if (!seenNodes.has(name)) {
         this.#nodes.delete(name);
-        writes.push(publisher.remove('node', name));
+        writes.push(() => publisher.remove('node', name));
       }
     }
     const seenStorage = new Set<string>();
@@ -221,15 +221,16 @@ export class ClusterPoller {
       seenStorage.add(s.id);
       if (storageChanged(this.#storage.get(s.id), s)) {
         this.#storage.set(s.id, s);
-        writes.push(publisher.put('storage', s.id, s));
+        writes.push(() => publisher.put('storage', s.id, s));
       }
     }
     for (const id of [...this.#storage.keys()]) {
       if (!seenStorage.has(id)) {
         this.#storage.delete(id);
-        writes.push(publisher.remove('storage', id));
+        writes.push(() => publisher.remove('storage', id));
       }
     }
-    await Promise.all(writes);
+    // A first poll of a big cluster changes everything: publish in bounded batches.
+    for (let i = 0; i < writes.length; i += 256) await Promise.all(writes.slice(i, i + 256).map((w) => w()));
   }
 }

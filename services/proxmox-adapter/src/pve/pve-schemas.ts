@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * zod schemas that accept what Proxmox really sends: booleans as 0/1 (or true/false, or "1"),
  * numbers that are sometimes strings (vmid on older lxc lists), keys omitted rather than null,
- * and unknown keys let through (new PVE versions add fields).
+ * and unknown keys accepted (new PVE versions add fields). The big per-poll rows drop the keys
+ * Molten does not use, so 5,000 guests cost only what is kept.
  */
 export const bool01 = z
   .union([z.boolean(), z.number(), z.string()])
@@ -41,7 +42,7 @@ export const resourceRow = z
     content: z.string().optional(),
     shared: bool01.optional(),
   })
-  .passthrough();
+  .strip();
 export type ResourceRow = z.infer<typeof resourceRow>;
 
 export const clusterStatusRow = z
