@@ -16,6 +16,7 @@ const COMMANDS = 16;
 interface CommandJson {
   id: string;
   status: string;
+  message: string;
   target: { vmid: number };
   transitions: { status: string; by: string }[];
 }
@@ -127,13 +128,65 @@ describe('proxmox-adapter replicas', () => {
       const cs = await all();
       return cs.every((c) => ['succeeded', 'failed', 'timed_out'].includes(c.status)) ? cs : undefined;
     }, { timeoutMs: 90_000, intervalMs: 250, message: 'every command ended' });
-    expect(final.map((c) => c.status)).toEqual(final.map(() => 'succeeded'));
+    // A replica killed between recording that it is about to call Proxmox and the call itself
+    // leaves a command whose call never happened: the node's task list shows no task, and by
+    // design the survivor does not re-send blindly; it ends failed, saying so, after a grace
+    // period. Every other command succeeds. Either way: one final status, never two POSTs.
+    const neverSent = final.filter((c) => c.status === 'failed' && /never reached Proxmox/.test(c.message));
+    expect(final.filter((c) => c.status !== 'succeeded' && !neverSent.includes(c)).map((c) => ({ vmid: c.target.vmid, status: c.status, message: c.message }))).toEqual([]);
     for (const c of final) {
-      expect(sim.countRequests({ method: 'POST', vmid: c.target.vmid, action: 'stop' }), `POSTs for VM ${c.target.vmid}`).toBe(1);
-      expect(sim.guest(c.target.vmid)!.status).toBe('stopped');
-      expect(c.transitions.filter((t) => t.status === 'succeeded')).toHaveLength(1);
+      const posts = sim.countRequests({ method: 'POST', vmid: c.target.vmid, action: 'stop' });
+      expect(posts, `POSTs for VM ${c.target.vmid} (${c.status})`).toBe(neverSent.includes(c) ? 0 : 1);
+      expect(sim.guest(c.target.vmid)!.status).toBe(neverSent.includes(c) ? 'running' : 'stopped');
+      expect(c.transitions.filter((t) => ['succeeded', 'failed', 'timed_out'].includes(t.status))).toHaveLength(1);
     }
+    if (neverSent.length) console.log(`${neverSent.length} command(s) were killed before their POST left the replica: failed as never sent, 0 POSTs`);
     const handedOver = final.filter((c) => inFlightOnLeader.some((x) => x.id === c.id));
     for (const c of handedOver) expect(c.transitions.at(-1)!.by).toBe(survivor);
   }, 180_000);
+
+  it('on SIGTERM hands a command that outlasts the 8 s bound to another replica, releases the lease and drains', async () => {
+    replicas.set('replica-c', startService('proxmox-adapter', {
+      NATS_URL: nats.url, PVE_URL: sim.url, PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`, PVE_CA_FILE: sim.caFile!,
+      PVE_POLL_MS: '500', MOLTEN_HEARTBEAT_MS: '250', MOLTEN_LEASE_TTL_MS: String(LEASE_TTL_MS), MOLTEN_INSTANCE: 'replica-c',
+    }));
+    await waitFor(async () => (await adapterHealth()).filter((a) => a.alive).length === 2, { timeoutMs: 30_000, message: 'two replicas alive' });
+    // A stop that takes longer than a replica waits for in-flight commands at shutdown.
+    sim.setTaskDurations({ stop: 11_000 });
+    const vm = sim.guests().find((g) => g.status === 'running' && !g.template && !g.lock && !g.hastate)!;
+    const submitted = await call(`/api/vms/${vm.vmid}/stop`, { method: 'POST' });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.data.id as string;
+    const running = await waitFor(async () => {
+      const c = (await call(`/api/commands/${id}`)).body.data as CommandJson;
+      return c.status === 'running' ? c : undefined;
+    }, { message: 'the command runs' });
+    const owner = running.transitions.find((t) => t.status === 'accepted')!.by;
+    const other = (await adapterHealth()).filter((a) => a.alive).map((a) => a.instance).find((i) => i !== owner)!;
+    const ownerProc = replicas.get(owner)!;
+    const leaderBefore = await leaseHolder();
+
+    ownerProc.kill('SIGTERM');
+    const exit = await ownerProc.exited;
+    expect(exit.code, ownerProc.output().slice(-3000)).toBe(0);
+    const messages = ownerProc.logs.map((l) => l.msg);
+    expect(messages).toContain('commands still running at shutdown; handing them back');
+    expect(messages).not.toContain('shutdown step took too long; moving on');
+    expect(messages).toContain('stopped');
+    // The poll lease is released on the way out (deleted, not left to expire), so the other replica takes it at once.
+    if (leaderBefore === owner) {
+      const history = [];
+      for await (const e of await api.bus.kv.leases.history({ key: leaseKey('proxmox', 'homelab', 'poll') })) history.push(e);
+      expect(history.some((e) => e.operation === 'DEL')).toBe(true);
+    }
+
+    const done = await waitFor(async () => {
+      const c = (await call(`/api/commands/${id}`)).body.data as CommandJson;
+      return ['succeeded', 'failed', 'timed_out'].includes(c.status) ? c : undefined;
+    }, { timeoutMs: 60_000, message: 'the command ended on another replica' });
+    expect(done.status).toBe('succeeded');
+    expect(done.transitions.at(-1)!.by).not.toBe(owner);
+    expect(done.transitions.at(-1)!.by).toBe(other);
+    expect(sim.countRequests({ method: 'POST', vmid: vm.vmid, action: 'stop' })).toBe(1);
+  }, 120_000);
 });

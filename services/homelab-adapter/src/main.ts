@@ -12,7 +12,9 @@ if (isMain(import.meta.url)) {
     log.fatal(err.message);
     process.exit(2);
   }
-  const shutdown = onShutdown(log);
+  // Commands in flight get 8 s (+2 s to hand the rest back), then publishing stops and the bus
+  // drains: more than onShutdown's default 10 s per step, within the 30 s deploy/ allows.
+  const shutdown = onShutdown(log, { timeoutMs: 25_000 });
   const adapter = await startHomelabAdapter(config, log);
   shutdown.add('homelab-adapter', () => adapter.stop());
 }

@@ -150,7 +150,9 @@ if (isMain(import.meta.url)) {
   const log = createLogger('proxmox-adapter');
   try {
     const adapter = await startProxmoxAdapter(loadConfig(), log);
-    onShutdown(log).add('adapter', () => adapter.stop());
+    // Commands in flight get 8 s (+2 s to hand the rest back), then the lease, heartbeats and the
+    // bus drain: more than onShutdown's default 10 s per step, within the 30 s deploy/ allows.
+    onShutdown(log, { timeoutMs: 25_000 }).add('adapter', () => adapter.stop());
   } catch (err) {
     log.fatal({ err }, 'proxmox-adapter failed to start');
     process.exit(1);

@@ -55,7 +55,11 @@ export function unary<Req, Res>(
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     const started = performance.now();
     let requestId = '';
-    const finish = (code: status) => deps.onCall?.({ method, code, ms: performance.now() - started });
+    const finish = (code: status) => {
+      const ms = performance.now() - started;
+      deps.log.debug({ requestId, rpc: method, code: status[code], ms: Math.round(ms * 10) / 10 }, 'rpc');
+      deps.onCall?.({ method, code, ms });
+    };
     void (async () => {
       try {
         const ctx = begin(deps, call as AnyCall, method, role);
@@ -94,7 +98,11 @@ export function serverStream<Req, Res>(
     const started = performance.now();
     let requestId = '';
     let code: status = status.OK;
-    const finish = () => deps.onCall?.({ method, code, ms: performance.now() - started });
+    const finish = () => {
+      const ms = performance.now() - started;
+      deps.log.debug({ requestId, rpc: method, code: status[code], ms: Math.round(ms * 10) / 10 }, 'rpc');
+      deps.onCall?.({ method, code, ms });
+    };
     void (async () => {
       try {
         const ctx = begin(deps, call as AnyCall, method, role);

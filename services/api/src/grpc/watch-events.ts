@@ -170,32 +170,37 @@ export async function watchEvents(
   const unregister = deps.watches.add({ end });
   const lastApplied = plane.hub.lastSeq;
 
-  if (fromSeq > 0 && fromSeq < lastApplied) {
-    const first = await firstEventSeq(bus);
-    if (fromSeq + 1 < first) {
-      detach();
-      unregister();
-      throw new GrpcError(
-        status.OUT_OF_RANGE,
-        `from_seq ${fromSeq} is older than the events stream holds (it starts at ${first}); read the current state with ListGuests/ListNodes, then watch with from_seq=${first - 1}`,
-        { 'molten-error-code': 'out_of_range', 'molten-first-seq': String(first) },
-      );
-    }
-    sendHeaders({ 'molten-seq': String(lastApplied) });
-    await replay(plane, { afterSeq: fromSeq, untilSeq: lastApplied, filter: call.request.subjectFilter, signal: stop.signal }, async (e) => {
-      if (!write(e)) await drained(call, stop.signal);
-    });
-    if (ended) return;
-  } else if (fromSeq > lastApplied) {
-    const last = await lastEventSeq(bus);
-    if (fromSeq > last) {
-      detach();
-      unregister();
-      throw new GrpcError(status.OUT_OF_RANGE, `from_seq ${fromSeq} is past the end of the events stream (its last sequence is ${last}): was the stream recreated? Watch with from_seq=0 after reading the current state`, {
-        'molten-error-code': 'out_of_range',
-        'molten-last-seq': String(last),
+  try {
+    if (fromSeq > 0 && fromSeq < lastApplied) {
+      const first = await firstEventSeq(bus);
+      if (fromSeq + 1 < first) {
+        throw new GrpcError(
+          status.OUT_OF_RANGE,
+          `from_seq ${fromSeq} is older than the events stream holds (it starts at ${first}); read the current state with ListGuests/ListNodes, then watch with from_seq=${first - 1}`,
+          { 'molten-error-code': 'out_of_range', 'molten-first-seq': String(first) },
+        );
+      }
+      sendHeaders({ 'molten-seq': String(lastApplied) });
+      await replay(plane, { afterSeq: fromSeq, untilSeq: lastApplied, filter: call.request.subjectFilter, signal: stop.signal }, async (e) => {
+        if (!write(e)) await drained(call, stop.signal);
       });
+      if (ended) return;
+    } else if (fromSeq > lastApplied) {
+      const last = await lastEventSeq(bus);
+      if (fromSeq > last) {
+        throw new GrpcError(status.OUT_OF_RANGE, `from_seq ${fromSeq} is past the end of the events stream (its last sequence is ${last}): was the stream recreated? Watch with from_seq=0 after reading the current state`, {
+          'molten-error-code': 'out_of_range',
+          'molten-last-seq': String(last),
+        });
+      }
     }
+  } catch (err) {
+    // Whatever went wrong before going live: stop listening before the error ends the call.
+    ended = true;
+    stop.abort();
+    detach();
+    unregister();
+    throw err;
   }
   // The sequence the live part starts after, so a client that sees no event still knows where to resume.
   sendHeaders({ 'molten-seq': String(lastApplied) });
