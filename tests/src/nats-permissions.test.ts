@@ -10,6 +10,12 @@ import { connectBus, encodeBus, type Bus } from '@molten/bus';
 import { STREAMS, subjects, type Guest } from '@molten/contracts';
 import { loadConfig as proxmoxConfig } from '@molten/proxmox-adapter/config';
 import { startProxmoxAdapter, type RunningAdapter } from '@molten/proxmox-adapter';
+import { loadConfig as homelabConfig } from '../../services/homelab-adapter/src/config.js';
+import { startHomelabAdapter } from '@molten/homelab-adapter';
+import { loadConfig as moltbotConfig } from '../../services/moltbot-adapter/src/config.js';
+import { startMoltbotAdapter } from '@molten/moltbot-adapter';
+import { startGatewaySimulator } from '@molten/simulators/gateway';
+import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN, startPveSimulator, type PveSimulator } from '@molten/simulators/pve';
 import { testLogger, waitFor } from '@molten/testkit';
 import { subscribeVmState, type VmStateChange } from '../../examples/subscribe-vm-state.js';
@@ -107,9 +113,59 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
     expect(nats.log).not.toMatch(/Violation/);
   });
 
+  it('lets the homelab-adapter (an MCP tool call) and the moltbot-adapter (an agent run) work with their own users', async () => {
+    const mcp = await startHomelabMcpSimulator();
+    const homelab = await startHomelabAdapter(
+      homelabConfig({ NATS_URL: nats.url('homelab-adapter'), HOMELAB_MCP_URL: mcp.url, MOLTEN_HEARTBEAT_MS: '200', MOLTEN_INSTANCE: 'perm-homelab-1' }),
+      testLogger('homelab-adapter'),
+    );
+    const gateway = await startGatewaySimulator({ token: 'gateway-token-for-permission-tests', agentStepMs: 10 });
+    const moltbotBus = await connectBus({ servers: nats.url('moltbot-adapter'), name: 'perm-moltbot', log: testLogger() });
+    const dataDir2 = mkdtempSync(path.join(os.tmpdir(), 'molten-perm-moltbot-'));
+    const moltbot = await startMoltbotAdapter(
+      moltbotBus,
+      { ...moltbotConfig({ NATS_URL: nats.url('moltbot-adapter'), MOLTBOT_URL: gateway.url, MOLTBOT_TOKEN: 'gateway-token-for-permission-tests', MOLTEN_HEARTBEAT_MS: '200', MOLTEN_DATA_DIR: dataDir2, MOLTEN_INSTANCE: 'perm-moltbot-1' }) },
+      testLogger('moltbot-adapter'),
+    );
+    try {
+      const tool = await waitFor(async () => {
+        const r = await apiCall('/api/servers/mcp-homelab');
+        return r.status === 200 && r.body.data.status === 'connected' && r.body.data.tools.some((t: { name: string }) => t.name === 'list_containers') ? r.body.data : undefined;
+      }, { message: 'the MCP server is published as connected', timeoutMs: 20_000 });
+      expect(tool.id).toBe('mcp-homelab');
+      const call = await apiCall('/api/servers/mcp-homelab/tools/list_containers/call', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ arguments: {} }) });
+      expect(call.status).toBe(202);
+      const toolDone = await waitFor(async () => {
+        const r = await apiCall(`/api/commands/${call.body.data.id}`);
+        return ['succeeded', 'failed', 'timed_out'].includes(r.body.data.status) ? r.body.data : undefined;
+      }, { message: 'the tool call ended', timeoutMs: 20_000 });
+      expect(toolDone.status).toBe('succeeded');
+
+      const agents = await waitFor(async () => {
+        const r = await apiCall('/api/agents');
+        return r.body.data.gateways.some((g: { connection: string }) => g.connection === 'connected') && r.body.data.agents.length > 0 ? r.body.data.agents : undefined;
+      }, { message: 'the gateway is published as connected', timeoutMs: 20_000 });
+      const run = await apiCall(`/api/agents/${agents[0].id}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'say hello' }) });
+      expect(run.status).toBe(202);
+      const runDone = await waitFor(async () => {
+        const r = await apiCall(`/api/commands/${run.body.data.id}`);
+        return ['succeeded', 'failed', 'timed_out'].includes(r.body.data.status) ? r.body.data : undefined;
+      }, { message: 'the agent run ended', timeoutMs: 20_000 });
+      expect(runDone.status).toBe('succeeded');
+      expect(nats.log).not.toMatch(/Violation/);
+    } finally {
+      await moltbot.stop();
+      await moltbotBus.close();
+      await homelab.stop();
+      await gateway.close();
+      await mcp.close();
+      rmSync(dataDir2, { recursive: true, force: true });
+    }
+  });
+
   it('keeps an adapter from publishing another domain\'s state, KV entries or commands', async () => {
     const proxmox = await as('proxmox-adapter');
-    const mcpState = subjects.state({ domain: 'mcp', scope: 'homelab', kind: 'server', id: 'mcp-homelab' });
+    const mcpState = subjects.state({ domain: 'mcp', scope: 'homelab', kind: 'server', id: 'forged-by-proxmox' });
     expect(await publishDenied(proxmox, mcpState)).toBe(true);
     expect(await publishDenied(proxmox, subjects.state({ domain: 'moltbot', scope: 'default', kind: 'gateway', id: 'default' }))).toBe(true);
     expect(await publishDenied(proxmox, `$KV.molten-state.${subjects.stateKey({ domain: 'mcp', scope: 'homelab', kind: 'server', id: 'x' })}`)).toBe(true);
