@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { guest, guests } from '$lib/test/fixtures';
-import { applyQuery, DEFAULT_QUERY, facets, parseQuery, writeQuery } from './guest-query';
+import { applyQuery, DEFAULT_QUERY, facets, parseQuery, SteadyRows, writeQuery } from './guest-query';
 
 describe('guest query', () => {
   test('round-trips through the URL, leaving defaults out', () => {
@@ -45,15 +45,41 @@ describe('guest query', () => {
   });
 
   test('sorts with ties broken by vmid, both ways', () => {
-    const list = [guest({ vmid: 3, name: 'b' }), guest({ vmid: 1, name: 'B' }), guest({ vmid: 2, name: 'a' })];
+    const list = [guest({ vmid: 1, name: 'B' }), guest({ vmid: 2, name: 'a' }), guest({ vmid: 3, name: 'b' })];
     expect(applyQuery(list, { ...DEFAULT_QUERY, sort: 'name' }).map((g) => g.vmid)).toEqual([2, 1, 3]);
     expect(applyQuery(list, { ...DEFAULT_QUERY, sort: 'name', desc: true }).map((g) => g.vmid)).toEqual([3, 1, 2]);
     expect(applyQuery(list, DEFAULT_QUERY).map((g) => g.vmid)).toEqual([1, 2, 3]);
+    expect(applyQuery(list, { ...DEFAULT_QUERY, desc: true }).map((g) => g.vmid)).toEqual([3, 2, 1]);
   });
 
   test('facets list the nodes and tags present', () => {
     const f = facets(guests(50));
     expect(f.nodes).toEqual(['pve1', 'pve2', 'pve3']);
     expect(f.tags).toContain('prod');
+  });
+});
+
+describe('steady rows', () => {
+  test('a live sort keeps its order between refreshes, with live values', () => {
+    const steady = new SteadyRows(1000);
+    const q = { ...DEFAULT_QUERY, sort: 'cpu' as const, desc: true };
+    const a = [guest({ vmid: 1, cpu: 0.9 }), guest({ vmid: 2, cpu: 0.5 })];
+    expect(steady.rows(a, q, 0).map((g) => g.vmid)).toEqual([1, 2]);
+    const b = [guest({ vmid: 1, cpu: 0.1 }), guest({ vmid: 2, cpu: 0.5 })];
+    const mid = steady.rows(b, q, 500);
+    expect(mid.map((g) => g.vmid)).toEqual([1, 2]);
+    expect(mid[0]!.cpu).toBe(0.1);
+    expect(steady.rows(b, q, 1000).map((g) => g.vmid)).toEqual([2, 1]);
+  });
+
+  test('a new query or a guest more or less re-sorts at once; other sorts always do', () => {
+    const steady = new SteadyRows(1000);
+    const q = { ...DEFAULT_QUERY, sort: 'cpu' as const, desc: true };
+    steady.rows([guest({ vmid: 1, cpu: 0.9 }), guest({ vmid: 2, cpu: 0.5 })], q, 0);
+    expect(steady.rows([guest({ vmid: 1, cpu: 0.1 }), guest({ vmid: 2, cpu: 0.5 }), guest({ vmid: 3, cpu: 1 })], q, 10).map((g) => g.vmid)).toEqual([3, 2, 1]);
+    expect(steady.rows([guest({ vmid: 1, cpu: 0.9 })], { ...q }, 20).map((g) => g.vmid)).toEqual([1]);
+    const byName = { ...DEFAULT_QUERY, sort: 'name' as const };
+    steady.rows([guest({ vmid: 1, name: 'a' }), guest({ vmid: 2, name: 'b' })], byName, 30);
+    expect(steady.rows([guest({ vmid: 1, name: 'c' }), guest({ vmid: 2, name: 'b' })], byName, 31).map((g) => g.vmid)).toEqual([2, 1]);
   });
 });

@@ -23,6 +23,10 @@ export class ClusterState {
   status = $state.raw<ClusterStatus | null>(null);
 
   readonly guestMap = new Map<number, Guest>();
+  /** Guests in vmid order, and each one's position: an update replaces one slot, no re-sort. */
+  #ordered: Guest[] = [];
+  readonly #position = new Map<number, number>();
+  #reorder = false;
   readonly nodeMap = new Map<string, PveNode>();
   readonly storageMap = new Map<string, Storage>();
   /** When each guest value arrived: uptime grows from there without an event. */
@@ -59,6 +63,36 @@ export class ClusterState {
 
   guest(vmid: number): Guest | undefined {
     return this.guestMap.get(vmid);
+  }
+
+  /** @internal (the store's) */
+  putGuest(g: Guest): void {
+    const at = this.#position.get(g.vmid);
+    this.guestMap.set(g.vmid, g);
+    if (at === undefined) this.#reorder = true;
+    else this.#ordered[at] = g;
+  }
+
+  /** @internal */
+  deleteGuest(vmid: number): void {
+    if (this.guestMap.delete(vmid)) this.#reorder = true;
+  }
+
+  /** @internal */
+  clearGuests(): void {
+    this.guestMap.clear();
+    this.#reorder = true;
+  }
+
+  /** @internal Publishes the guest list (kept in vmid order: the table's default needs no sort). */
+  publishGuests(): void {
+    if (this.#reorder) {
+      this.#ordered = [...this.guestMap.values()].sort((a, b) => a.vmid - b.vmid);
+      this.#position.clear();
+      this.#ordered.forEach((g, i) => this.#position.set(g.vmid, i));
+      this.#reorder = false;
+    }
+    this.guests = this.#ordered.slice();
   }
 }
 
@@ -111,9 +145,9 @@ export class Infrastructure {
     for (const c of s.clusters) {
       seen.add(c.id);
       const st = this.#ensure(c.id);
-      st.guestMap.clear();
+      st.clearGuests();
       for (const g of c.guests) {
-        st.guestMap.set(g.vmid, g);
+        st.putGuest(g);
         st.receivedAt.set(g, now);
       }
       st.nodeMap.clear();
@@ -165,10 +199,10 @@ export class Infrastructure {
         case 'guest': {
           if (d.op === 'put') {
             const g = d.value as Guest;
-            st.guestMap.set(g.vmid, g);
+            st.putGuest(g);
             st.receivedAt.set(g, now);
             this.#notify(d.scope, g);
-          } else st.guestMap.delete(Number(d.id));
+          } else st.deleteGuest(Number(d.id));
           flags.guests = true;
           break;
         }
@@ -198,7 +232,7 @@ export class Infrastructure {
   }
 
   #publish(st: ClusterState, guests: boolean, nodes: boolean, storage: boolean): void {
-    if (guests) st.guests = [...st.guestMap.values()];
+    if (guests) st.publishGuests();
     if (nodes) st.nodes = [...st.nodeMap.values()].sort((a, b) => byName(a.node, b.node));
     if (storage) st.storage = [...st.storageMap.values()].sort((a, b) => byName(a.id, b.id));
   }

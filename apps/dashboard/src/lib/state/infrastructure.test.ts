@@ -64,6 +64,26 @@ describe('infrastructure store', () => {
     expect(infra.clusters).toHaveLength(1);
   });
 
+  test('the guest list stays in vmid order through updates, additions and removals', () => {
+    const frame = manualScheduler();
+    const infra = new Infrastructure({ schedule: frame });
+    const s = snapshot();
+    s.clusters[0]!.guests = [guest({ vmid: 300 }), guest({ vmid: 100 }), guest({ vmid: 200 })];
+    infra.applySnapshot(s);
+    const ids = () => infra.cluster()!.guests.map((g) => g.vmid);
+    expect(ids()).toEqual([100, 200, 300]);
+    infra.queue('guest', put(guest({ vmid: 200, cpu: 0.5 })));
+    infra.queue('guest', put(guest({ vmid: 150 })));
+    infra.queue('guest', { op: 'del', domain: 'proxmox', scope: 'homelab', kind: 'qemu', id: '300' });
+    frame.flush();
+    expect(ids()).toEqual([100, 150, 200]);
+    expect(infra.cluster()!.guest(200)!.cpu).toBe(0.5);
+    infra.queue('guest', put(guest({ vmid: 100, cpu: 0.7 })));
+    frame.flush();
+    expect(ids()).toEqual([100, 150, 200]);
+    expect(infra.cluster()!.guests[0]!.cpu).toBe(0.7);
+  });
+
   test('a guest of an unknown cluster creates it', () => {
     const frame = manualScheduler();
     const infra = new Infrastructure({ schedule: frame });
