@@ -1,0 +1,92 @@
+/**
+ * Runs the dashboard's end-to-end specs on the whole stack, in this process: the system tests'
+ * Proxmox slice (nats-server, PVE simulator, proxmox-adapter, api serving apps/dashboard/build)
+ * plus the homelab MCP simulator with the homelab-adapter and the gateway simulator with the
+ * moltbot-adapter, all on the same nats-server.
+ *
+ *   npx vite build (in apps/dashboard), then: npx vitest run --config apps/dashboard/e2e/vitest.config.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startApi, type RunningApi } from '@molten/api';
+import { loadConfig as loadApiConfig } from '@molten/api/config';
+import { connectBus } from '@molten/bus';
+import { loadConfig as loadHomelabConfig, startHomelabAdapter } from '@molten/homelab-adapter';
+import { loadConfig as loadMoltbotConfig, startMoltbotAdapter } from '@molten/moltbot-adapter';
+import { startGatewaySimulator } from '@molten/simulators/gateway';
+import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
+import { testLogger, waitFor } from '@molten/testkit';
+import { OPERATOR, startStack, VIEWER, type Stack } from '../../../tests/src/stack.ts';
+import { dashboardSpecs } from './dashboard.specs.ts';
+import type { DashboardStack } from './harness.ts';
+
+const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
+let stack: Stack;
+let handle: DashboardStack;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ pollMs: 500 });
+  let api: RunningApi = stack.api;
+  // The stack stops the api it started at the end; make that a no-op once a restart replaced it.
+  const stopOnce = (a: RunningApi) => {
+    const stop = a.stop.bind(a);
+    let done: Promise<void> | undefined;
+    a.stop = () => (done ??= stop());
+  };
+  stopOnce(api);
+  cleanups.push(() => api.stop());
+
+  const mcp = await startHomelabMcpSimulator({ port: 0 });
+  cleanups.push(() => mcp.close());
+  const homelab = await startHomelabAdapter(loadHomelabConfig({ ...stack.env, HOMELAB_MCP_URL: mcp.url, MOLTEN_INSTANCE: 'homelab-e2e', MCP_PING_MS: '500' }), testLogger('homelab-adapter'));
+  cleanups.push(() => homelab.stop());
+
+  const gateway = await startGatewaySimulator({ token: GATEWAY_TOKEN, tickIntervalMs: 2_000, agentStepMs: 60 });
+  cleanups.push(() => gateway.close());
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-e2e-moltbot-'));
+  const bus = await connectBus({ servers: stack.env.NATS_URL!, name: 'moltbot-adapter-e2e', log: testLogger('moltbot-bus') });
+  const moltbot = await startMoltbotAdapter(
+    bus,
+    loadMoltbotConfig({ ...stack.env, MOLTBOT_URL: gateway.url, MOLTBOT_TOKEN: GATEWAY_TOKEN, MOLTEN_DATA_DIR: dataDir, MOLTEN_INSTANCE: 'moltbot-e2e' }),
+    testLogger('moltbot-adapter'),
+  );
+  cleanups.push(async () => {
+    await moltbot.stop();
+    await bus.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const port = stack.api.port;
+  handle = {
+    url: stack.api.url,
+    operatorToken: OPERATOR,
+    viewerToken: VIEWER,
+    pve: {
+      failNextAction: (vmid, action, status, reason) => stack.sim.failNextRequest({ method: 'POST', vmid, action }, status, reason),
+      setTaskDuration: (action, ms) => stack.sim.setTaskDurations({ [action]: ms }),
+      setGuestStatus: (vmid, status) => stack.sim.setStatus(vmid, status),
+    },
+    async restartApi() {
+      await api.stop();
+      await new Promise((r) => setTimeout(r, 1000));
+      api = await startApi(loadApiConfig({ ...stack.env, MOLTEN_PORT: String(port) }), testLogger('api'));
+      stopOnce(api);
+    },
+    mcp: {
+      addTool: (name, description) => mcp.addTool(name, { description, inputSchema: { type: 'object', properties: {} }, handler: () => 'ok' }),
+      removeTool: (name) => mcp.removeTool(name),
+    },
+  };
+  await waitFor(async () => (await stack.json('/api/servers')).body.data?.length >= 3, { message: 'every server reported', timeoutMs: 30_000 });
+  await waitFor(async () => (await stack.json('/api/agents')).body.data?.agents?.length > 0, { message: 'agents reported', timeoutMs: 30_000 });
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await stack?.stop();
+}, 60_000);
+
+dashboardSpecs(() => handle);
