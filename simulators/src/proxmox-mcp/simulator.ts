@@ -253,6 +253,15 @@ export async function startProxmoxMcpSimulator(opts: ProxmoxMcpSimulatorOptions)
       }
       paths[`/${name}`] = { post: op };
     }
+    // The bridge's own job routes are in the schema too (only its ops routes are hidden).
+    if (jobStore) {
+      const jobOp = (summary: string, status = '200') => ({ summary, operationId: summary.toLowerCase().replace(/ /g, '_'), responses: { [status]: { description: 'Successful Response', content: { 'application/json': { schema: {} } } } } });
+      paths['/jobs'] = { get: jobOp('List Jobs') };
+      paths['/jobs/{job_id}'] = { get: jobOp('Get Job') };
+      paths['/jobs/{job_id}/poll'] = { post: jobOp('Poll Job') };
+      paths['/jobs/{job_id}/cancel'] = { post: jobOp('Cancel Job', '202') };
+      paths['/jobs/{job_id}/retry'] = { post: jobOp('Retry Job', '202') };
+    }
     return {
       openapi: '3.1.0',
       info: { title: 'MCP OpenAPI Proxy', description: 'Automatically generated API from MCP Tool Schemas', version: '1.0' },
