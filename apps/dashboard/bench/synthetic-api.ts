@@ -16,7 +16,7 @@ export interface SyntheticApi {
   url: string;
   /** Bytes of the snapshot event. */
   snapshotBytes: number;
-  /** Starts sending `perSecond` guest updates, spread over the second in 20 ms batches. */
+  /** Starts sending `perSecond` guest updates, in batches every 20 ms. */
   startUpdates(perSecond: number): void;
   stopUpdates(): void;
   sent(): number;
@@ -95,10 +95,13 @@ export async function startSyntheticApi(o: { buildDir: string; guestCount: numbe
     url: `http://127.0.0.1:${port}`,
     snapshotBytes: Buffer.byteLength(snapshotText),
     startUpdates(perSecond) {
-      const perBatch = Math.max(1, Math.round(perSecond / 50));
+      // Timers drift: send what the rate owes by now, every 20 ms.
+      const started = performance.now();
+      const base = sent;
       timer = setInterval(() => {
         let chunk = '';
-        for (let i = 0; i < perBatch; i++) {
+        const owed = Math.floor(((performance.now() - started) / 1000) * perSecond) - (sent - base);
+        for (let i = 0; i < owed; i++) {
           // Running guests change (CPU, memory); stopped ones would not be sent by the adapter.
           const at = running[Math.floor(random() * running.length)]!;
           const g = all[at]!;
