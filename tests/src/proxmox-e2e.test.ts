@@ -74,6 +74,18 @@ describe('Proxmox control plane end to end', () => {
     sse.close();
   });
 
+  it('waits for the HA manager before calling an HA-managed guest stopped', async () => {
+    const ha = stack.sim.guests().find((g) => g.hastate === 'started' && g.status === 'running' && !g.lock);
+    expect(ha, 'the demo cluster has an HA-managed guest').toBeDefined();
+    const r = await stack.json(`/api/vms/${ha!.vmid}/shutdown`, { method: 'POST' });
+    const c = await stack.waitCommand(r.body.data.id, ['succeeded', 'failed', 'timed_out'], 30_000);
+    expect(c.status).toBe('succeeded');
+    expect(c.upstreamTaskId).toMatch(/:hastop:/);
+    expect(c.result.status).toBe('stopped');
+    expect(stack.sim.guest(ha!.vmid)!.status).toBe('stopped');
+    expect((await stack.json(`/api/vms/${ha!.vmid}/status`)).body.data.status).toBe('stopped');
+  });
+
   it('ends a start of a locked guest failed with Proxmox’s reason', async () => {
     const ct = take((g) => g.status === 'stopped');
     stack.sim.lock(ct.vmid, 'backup');

@@ -41,7 +41,10 @@ describe('resilience', { timeout: 120_000 }, () => {
     stack.spawnAdapter('replica-a');
     stack.spawnAdapter('replica-b');
     await waitFor(async () => (await stack!.json('/api/health')).body.adapters?.filter((a: { alive: boolean }) => a.alive).length === 2, { timeoutMs: 20_000, message: 'two replicas alive' });
-    const leaders = (await stack.json('/api/health')).body.adapters.filter((a: { upstreams: { leader: boolean }[] }) => a.upstreams.some((u) => u.leader));
+    const leaders = await waitFor(async () => {
+      const l = (await stack!.json('/api/health')).body.adapters.filter((a: { alive: boolean; upstreams: { leader: boolean }[] }) => a.alive && a.upstreams.some((u) => u.leader));
+      return l.length > 0 ? l : undefined;
+    }, { message: 'a replica polls' });
     expect(leaders).toHaveLength(1);
 
     // Polling: about one /cluster/resources read per interval, not two.

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import { BUCKETS } from '@molten/contracts';
 import { registerSecret, type Logger } from '@molten/kit';
-import { provision, type ProvisionOptions } from './provision.js';
+import { provision, provisionOptionsFromEnv, type ProvisionOptions } from './provision.js';
 
 export interface Bus {
   nc: NatsConnection;
@@ -102,7 +102,7 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
   })();
 
   const jsm = await jetstreamManager(nc);
-  await provision(jsm, log, opts.provision);
+  await provision(jsm, log, opts.provision ?? provisionOptionsFromEnv());
   const js = jetstream(nc);
   const kvm = new Kvm(js);
   const kv = {

@@ -9,7 +9,10 @@ export interface LeaseOptions {
   /** What the lease is for, e.g. "poll". */
   what: string;
   holder: string;
-  /** Must match the molten-leases bucket's TTL: an entry not renewed within it expires. */
+  /**
+   * Used only if the molten-leases bucket has no TTL: the bucket's own TTL (an entry not
+   * renewed within it expires) decides how often the holder renews.
+   */
   ttlMs: number;
   log: Logger;
   /** How often a non-holder tries to take the lease (default min(ttl/3, 1 s)). */
@@ -65,7 +68,12 @@ export class Lease {
   }
 
   async #run(): Promise<void> {
-    const renewEvery = Math.max(100, Math.floor(this.o.ttlMs / 3));
+    const bucketTtl = await this.kv
+      .status()
+      .then((s) => s.ttl)
+      .catch(() => 0);
+    const ttlMs = bucketTtl > 0 ? bucketTtl : this.o.ttlMs;
+    const renewEvery = Math.max(100, Math.floor(ttlMs / 3));
     const checkEvery = this.o.checkEveryMs ?? Math.min(renewEvery, 1_000);
     const holder = new TextEncoder().encode(this.o.holder);
     while (this.#running) {
@@ -83,7 +91,7 @@ export class Lease {
         if (this.#leader) {
           // A failed renewal is not a lost lease while our entry is still within its TTL (the
           // server may be restarting): keep it and retry soon; give it up once it has expired.
-          const stillOurs = !isWrongLastSequence(err) && Date.now() - this.#renewedAt < this.o.ttlMs - renewEvery / 2;
+          const stillOurs = !isWrongLastSequence(err) && Date.now() - this.#renewedAt < ttlMs - renewEvery / 2;
           if (stillOurs) {
             retrySoon = true;
             this.o.log.debug({ lease: this.key, err }, 'lease renewal failed; retrying');

@@ -28,6 +28,15 @@ export interface ProvisionOptions {
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
+/**
+ * The deployment-wide settings of streams and buckets, from the environment every service
+ * shares (MOLTEN_LEASE_TTL_MS), so that whichever service starts first provisions the same.
+ */
+export function provisionOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): ProvisionOptions {
+  const ttl = Number(source.MOLTEN_LEASE_TTL_MS);
+  return Number.isInteger(ttl) && ttl >= 500 ? { leaseTtlMs: ttl } : {};
+}
+
 /** Stream configs, from the subject table. Exported so docs and tests read the same values. */
 type NamedStreamConfig = Partial<StreamConfig> & { name: string };
 
@@ -98,10 +107,15 @@ export async function provision(jsm: JetStreamManager, log: Logger, o: Provision
           await jsm.streams.add(cfg);
           log.info({ stream: name }, 'created stream');
         } else if (differs(info.config as unknown as Record<string, unknown>, cfg as Record<string, unknown>)) {
-          // Storage and retention cannot change on a live stream; everything else can.
+          // Storage and retention cannot change on a live stream; everything else can. A service
+          // whose NATS user may not manage streams leaves the config to one that may.
           const { storage: _s, retention: _r, ...update } = cfg;
-          await jsm.streams.update(name, { ...info.config, ...update });
-          log.info({ stream: name }, 'updated stream config');
+          try {
+            await jsm.streams.update(name, { ...info.config, ...update });
+            log.info({ stream: name }, 'updated stream config');
+          } catch (err) {
+            log.warn({ stream: name, err }, 'stream config differs from this service\'s settings and could not be updated; using it as it is');
+          }
         }
         break;
       } catch (err) {

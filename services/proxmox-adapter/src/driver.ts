@@ -20,6 +20,11 @@ export interface TaskOutcome {
   result: 'ok' | 'failed' | 'lost' | 'deadline';
   /** The upstream's exit status ("OK", "WARNINGS: 2", the error text). */
   exitstatus: string;
+  /**
+   * The task only handed the request on (Proxmox HA's hastart/hastop queue it for the HA
+   * manager): the guest reaches its new state later, and the command waits for that.
+   */
+  handedOver?: boolean;
 }
 
 /**

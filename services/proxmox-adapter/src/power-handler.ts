@@ -1,5 +1,6 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
 import type { Guest } from '@molten/contracts';
+import { sleep } from '@molten/kit';
 import { TARGET_STATUS, type ClusterDriver, type GuestRef, type PowerAction } from './driver.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -87,10 +88,21 @@ export class PowerHandler implements CommandHandler {
     const outcome = await this.o.driver.followTask(taskId, { deadlineMs: ctx.command.deadlineMs, signal: ctx.signal });
     if (ctx.signal.aborted) return { status: 'uncertain', message: 'handed over to another replica', upstreamTaskId: taskId };
     if (outcome.result === 'ok') {
-      const guest = await this.o.driver.readGuest(ref).catch((err) => {
-        ctx.log.warn({ err }, 'guest not re-read after its task');
-        return undefined;
-      });
+      const guest = outcome.handedOver
+        ? await this.#awaitState(ctx, ref, action)
+        : await this.o.driver.readGuest(ref).catch((err) => {
+            ctx.log.warn({ err }, 'guest not re-read after its task');
+            return undefined;
+          });
+      if (outcome.handedOver && guest?.status !== TARGET_STATUS[action]) {
+        if (guest) await this.o.publishGuest(guest).catch(() => {});
+        return {
+          status: 'timed_out',
+          message: `Proxmox HA took the ${action} of ${describe(ref)} (task ${taskId}) but the guest was still ${guest?.status ?? 'unknown'} at the deadline; check ha-manager status`,
+          error: { code: 'deadline', message: 'the HA manager did not bring the guest to its new state in time', upstreamStatus: '', remedy: 'ha-manager status', privilege: '', fields: {} },
+          upstreamTaskId: taskId,
+        };
+      }
       if (guest) await this.o.publishGuest(guest);
       const warn = outcome.exitstatus !== 'OK' ? ` (${outcome.exitstatus})` : '';
       return { status: 'succeeded', message: `${action} of ${describe(ref)} done${warn}`, resultJson: result(guest, taskId, outcome.exitstatus), upstreamTaskId: taskId };
@@ -115,6 +127,18 @@ export class PowerHandler implements CommandHandler {
       upstreamTaskId: taskId,
       error: { code: 'connection_lost', message: outcome.exitstatus, upstreamStatus: '', remedy: '', privilege: '', fields: {} },
     };
+  }
+
+  /** Waits for an HA-managed guest to reach the action's state (the HA manager acts later). */
+  async #awaitState(ctx: CommandContext, ref: GuestRef, action: PowerAction): Promise<Guest | undefined> {
+    let guest: Guest | undefined;
+    for (let delay = 250; !ctx.signal.aborted; delay = Math.min(delay * 1.5, 2_000)) {
+      guest = await this.o.driver.readGuest(ref).catch(() => guest);
+      if (guest?.status === TARGET_STATUS[action] && action !== 'reboot') return guest;
+      if (action === 'reboot' || Date.now() + delay > ctx.command.deadlineMs) return guest;
+      await sleep(delay, ctx.signal);
+    }
+    return guest;
   }
 
   async #target(ctx: CommandContext): Promise<{ ref: GuestRef; action: PowerAction } | CommandOutcome> {

@@ -121,7 +121,8 @@ export class PveDriver implements ClusterDriver {
         lastError = undefined;
         if (t.status === 'stopped') {
           const exitstatus = t.exitstatus ?? 'unexpected status';
-          return { result: exitStatusOk(exitstatus) ? 'ok' : 'failed', exitstatus };
+          const handedOver = /^ha/.test(parseUpid(upid)?.type ?? '');
+          return { result: exitStatusOk(exitstatus) ? 'ok' : 'failed', exitstatus, handedOver };
         }
       } catch (err) {
         // A passing network failure is not the task's failure: keep reading until the deadline.
