@@ -19,7 +19,8 @@ import { createLogger } from '@molten/kit';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
-import { runService, type Service } from './processes.js';
+import { buildServices } from '@molten/launcher';
+import { ROOT, runService, type Service } from './processes.js';
 import { openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
 
@@ -60,9 +61,10 @@ async function main() {
   const services: Service[] = [];
   const base = `http://127.0.0.1:${apiPort}`;
   try {
-    const adapter = runService('proxmox-adapter', 'services/proxmox-adapter/src/main.ts', env);
-    const homelab = runService('homelab-adapter', 'services/homelab-adapter/src/main.ts', env);
-    const api = runService('api', 'services/api/src/main.ts', env);
+    await buildServices(ROOT);
+    const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', env);
+    const homelab = runService('homelab-adapter', 'dist/homelab-adapter.mjs', env);
+    const api = runService('api', 'dist/api.mjs', env);
     services.push(adapter, homelab, api);
     const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
     await waitFor(async () => ((await (await call('/api/vms')).json()) as { data: unknown[] }).data.length === NODES * GUESTS_PER_NODE, {

@@ -3,10 +3,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@molten/kit';
 
-function newest(dir: string): number {
+export function newest(dir: string): number {
   let t = 0;
   for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'build' || name === '.svelte-kit') continue;
+    if (name === 'node_modules' || name === 'build' || name === '.svelte-kit' || name === 'dist') continue;
     const full = path.join(dir, name);
     const s = statSync(full);
     t = Math.max(t, s.isDirectory() ? newest(full) : s.mtimeMs);

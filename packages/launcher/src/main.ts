@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, createLogger, dataDir, onShutdown } from '@molten/kit';
+import { ensureServicesBuilt } from './build-services.js';
 import { ensureDashboardBuilt } from './dashboard-build.js';
 import { startDemoUpstreams } from './demo-upstreams.js';
 import { portFree, startLocalNats } from './local-nats.js';
@@ -52,6 +53,7 @@ async function main() {
     upstreams = sims.describe;
   }
 
+  await ensureServicesBuilt(ROOT, log);
   await ensureDashboardBuilt(path.join(ROOT, 'apps/dashboard'), log).catch((err) =>
     log.error({ err }, 'the dashboard could not be built; the API works, the dashboard page will say so'),
   );
@@ -63,10 +65,10 @@ async function main() {
     s.start();
     return s;
   };
-  if (env.PVE_URL || env.PROXMOX_MCP_URL) run('proxmox-adapter', 'services/proxmox-adapter/src/main.ts');
-  if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) run('homelab-adapter', 'services/homelab-adapter/src/main.ts');
-  if (env.MOLTBOT_URL) run('moltbot-adapter', 'services/moltbot-adapter/src/main.ts');
-  run('api', 'services/api/src/main.ts');
+  if (env.PVE_URL || env.PROXMOX_MCP_URL) run('proxmox-adapter', 'dist/proxmox-adapter.mjs');
+  if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) run('homelab-adapter', 'dist/homelab-adapter.mjs');
+  if (env.MOLTBOT_URL) run('moltbot-adapter', 'dist/moltbot-adapter.mjs');
+  run('api', 'dist/api.mjs');
   shutdown.add('services', () => Promise.all(services.map((s) => s.stop())).then(() => undefined));
 
   const url = `http://${host}:${port}`;

@@ -5,7 +5,7 @@ import { prettyLine } from './pretty-log.js';
 
 export interface ServiceSpec {
   name: string;
-  /** The TypeScript entry point, run with tsx. */
+  /** The built bundle (dist/<name>.mjs), run with plain node. */
   entry: string;
   env: NodeJS.ProcessEnv;
 }
@@ -33,7 +33,7 @@ export class ServiceProcess {
   ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', this.spec.entry], {
+    const child = spawn(process.execPath, ['--enable-source-maps', this.spec.entry], {
       env: this.spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C reaches only the launcher, which stops the services in
