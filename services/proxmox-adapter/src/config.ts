@@ -26,6 +26,13 @@ const schema = z
     PVE_TIMEOUT_MS: env.int(500, 120_000, 10_000),
     PROXMOX_MCP_URL: env.url(['http', 'https']),
     PROXMOX_MCP_API_KEY: env.string(),
+    /** auto: a URL whose path ends in /mcp (or /sse) is native MCP, anything else the REST bridge. */
+    PROXMOX_MCP_TRANSPORT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['auto', 'rest-bridge', 'mcp']).default('auto')),
+    /** How often the cluster is read when ProxmoxMCP-Plus is its driver (four tool calls a read). */
+    PROXMOX_MCP_POLL_MS: env.int(500, 3_600_000, 5_000),
+    PROXMOX_MCP_TIMEOUT_MS: env.int(1_000, 300_000, 30_000),
+    /** Requests a minute Molten sends to ProxmoxMCP-Plus; keep below its PROXMOX_RATE_LIMIT_RPM (0: no limit of Molten's own). */
+    PROXMOX_MCP_RATE_LIMIT_RPM: env.int(0, 1_000_000, 600),
     MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
     MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
     MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1000, 32),
