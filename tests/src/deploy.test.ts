@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { connectBus, startHeartbeat, type Bus } from '@molten/bus';
 import { findExecutable } from '@molten/kit';
+import { SERVICES as BUNDLED } from '@molten/launcher';
 import { NatsServer, testLogger } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
 import { REPO_ROOT } from './support/processes.js';
@@ -97,13 +98,15 @@ describe('deploy/', () => {
   const kinds = (kind: string) => manifests.filter((m) => m.doc?.kind === kind);
 
   describe('Dockerfile', () => {
-    it('has one target per service that runs its main.ts with tsx', () => {
+    it('has one target per service that runs the bundle npm run build makes of its main.ts', () => {
       for (const s of SERVICES) {
         const stage = stages.get(s);
         expect(stage, `stage ${s}`).toBeDefined();
-        expect(stage!.cmd).toEqual(['node', '--import', 'tsx', `services/${s}/src/main.ts`]);
+        expect(stage!.cmd).toEqual(['node', `dist/${s}.mjs`]);
+        expect(BUNDLED[s as keyof typeof BUNDLED], `${s} is built into dist/${s}.mjs`).toBe(`services/${s}/src/main.ts`);
         expect(existsSync(path.join(REPO_ROOT, `services/${s}/src/main.ts`)), `services/${s}/src/main.ts`).toBe(true);
       }
+      expect(read('deploy/Dockerfile')).toMatch(/RUN node --import tsx packages\/launcher\/src\/build\.ts/);
       expect(stages.get('api')!.expose.sort()).toEqual([3003, 50051]);
     });
 
@@ -272,7 +275,7 @@ describe('deploy/', () => {
         expect(existsSync(path.join(DEPLOY, 'env', `${env}.example`)), `${unit}: ${env}`).toBe(true);
         expect(target).toMatch(new RegExp(`molten-${s}(@1)?\\.service`));
         if (s !== 'nats') {
-          expect(text).toContain(`ExecStart=/usr/bin/node --import tsx services/${s}/src/main.ts`);
+          expect(text).toContain(`ExecStart=/usr/bin/node --enable-source-maps dist/${s}.mjs`);
           for (const m of text.matchAll(/^Environment=(.+)$/gm)) for (const kv of m[1]!.split(' ')) expect(readsVar(s as Service, kv.split('=')[0]!), `${unit}: ${kv}`).toBe(true);
         }
       }
