@@ -4,7 +4,7 @@ import { startHomelabMcpSimulator, type HomelabMcpSimulator, type HomelabMcpSimu
 import { freePort, testLogger, waitFor } from '@molten/testkit';
 import { McpConnection, type McpConnectionOptions, type McpHealth } from './connection.js';
 import { McpCallError } from './errors.js';
-import { listToolsDirectly } from './testing/everything.js';
+import { listToolsDirectly } from '@molten/testkit';
 
 const sims: HomelabMcpSimulator[] = [];
 const conns: McpConnection[] = [];

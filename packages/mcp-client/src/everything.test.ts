@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger, waitFor } from '@molten/testkit';
 import { McpConnection } from './connection.js';
 import { validateToolArguments } from './tool-arguments.js';
-import { EVERYTHING_BIN, listToolsDirectly, startEverything } from './testing/everything.js';
+import { EVERYTHING_BIN, listToolsDirectly, startEverything } from '@molten/testkit';
 
 /** The real @modelcontextprotocol/server-everything, in each of its transports. */
 describe('McpConnection against @modelcontextprotocol/server-everything', () => {

@@ -2,3 +2,4 @@ export * from './logger.js';
 export * from './nats-server.js';
 export * from './ports.js';
 export * from './wait.js';
+export * from './mcp-everything.js';

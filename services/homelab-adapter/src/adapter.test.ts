@@ -17,7 +17,7 @@ import {
 } from '@molten/contracts';
 import { startHomelabMcpSimulator, type HomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { NatsServer, testLogger, waitFor } from '@molten/testkit';
-import { listToolsDirectly, startEverything } from '../../../packages/mcp-client/src/testing/everything.js';
+import { listToolsDirectly, startEverything } from '@molten/testkit';
 import { startHomelabAdapter, type HomelabAdapter } from './adapter.js';
 import { loadConfig } from './config.js';
 

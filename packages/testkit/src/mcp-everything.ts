@@ -4,10 +4,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { freePort, waitForPort } from '@molten/testkit';
+import { freePort, waitForPort } from './ports.js';
 
 /** @modelcontextprotocol/server-everything's entry point, as installed in the workspace. */
-export const EVERYTHING_BIN = fileURLToPath(new URL('../../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+export const EVERYTHING_BIN = fileURLToPath(new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
 /**
  * The MCP reference server on a free port, in a child process (it binds every interface, which
