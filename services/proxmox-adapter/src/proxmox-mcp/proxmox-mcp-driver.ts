@@ -193,7 +193,7 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     }
     if (parsed.kind === 'not_running') throw new UpstreamError({ code: 'conflict', message: parsed.text });
     const taskId = parsed.jobId && this.#canFollowJobs() ? parsed.jobId : parsed.upid;
-    this.#started.set(taskId, { ref, action, upid: parsed.upid });
+    this.#remember(taskId, { ref, action, upid: parsed.upid });
     return taskId;
   }
 
@@ -225,8 +225,14 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     const upid = row.task_id ?? (typeof row.message === 'string' ? row.message : '');
     const taskId = row.job_id && this.#canFollowJobs() ? row.job_id : upid;
     if (!taskId) throw new UpstreamError({ code: 'upstream', message: `${tool} answered ok without a task id for CT ${ref.vmid}`, outcomeUnknown: true });
-    this.#started.set(taskId, { ref, action, upid });
+    this.#remember(taskId, { ref, action, upid });
     return taskId;
+  }
+
+  #remember(taskId: string, what: { ref: GuestRef; action: PowerAction; upid: string }): void {
+    this.#started.set(taskId, what);
+    // Followed tasks are forgotten when they end; this bounds the ones never followed.
+    if (this.#started.size > 1_000) this.#started.delete(this.#started.keys().next().value!);
   }
 
   #canFollowJobs(): boolean {
@@ -234,8 +240,9 @@ export class ProxmoxMcpDriver implements ClusterDriver {
   }
 
   async followTask(taskId: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
-    if (UUID.test(taskId)) return this.#followJob(taskId, o);
-    return this.#followState(taskId, o);
+    const outcome = UUID.test(taskId) ? await this.#followJob(taskId, o) : await this.#followState(taskId, o);
+    if (outcome.result === 'ok' || outcome.result === 'failed') this.#started.delete(taskId);
+    return outcome;
   }
 
   /** poll_job until the job ends: it reads the task's status and log from Proxmox each time. */
@@ -248,8 +255,8 @@ export class ProxmoxMcpDriver implements ClusterDriver {
         const answer = await this.#call(poll, poll === 'poll_job' ? { job_id: jobId } : { job_id: jobId, refresh: true }, false, Math.max(1_000, Math.min(this.#o.timeoutMs, o.deadlineMs - Date.now())), o.signal);
         if (answer.isError) {
           const e = toolError(poll, answer.text);
-          // The job store forgot it (a new SQLite file): reconcile from the guest's state.
-          if (e.code === 'not_found') {
+          // The job store forgot it (a new SQLite file), or the job tools are gone: follow the guest's state.
+          if (e.code === 'not_found' || e.code === 'unsupported') {
             const known = this.#started.get(jobId);
             if (known?.upid) return this.#followState(known.upid, o);
             return { result: 'lost', exitstatus: `ProxmoxMCP-Plus no longer knows job ${jobId}` };
@@ -261,6 +268,12 @@ export class ProxmoxMcpDriver implements ClusterDriver {
         const outcome = this.#jobOutcome(job);
         if (outcome) return outcome;
       } catch (err) {
+        // The REST bridge answers 404 for a tool it does not have.
+        if (err instanceof UpstreamError && err.code === 'unsupported') {
+          const known = this.#started.get(jobId);
+          if (known?.upid) return this.#followState(known.upid, o);
+          return { result: 'lost', exitstatus: `${poll} is not offered any more: ${err.message}` };
+        }
         lastError = err;
       }
       if (Date.now() + delay > o.deadlineMs) {
