@@ -103,10 +103,13 @@ export function dashboardSpecs(getStack: () => DashboardStack) {
       await context.close();
     });
 
-    it('shows a viewer no actions at all', async () => {
+    it('shows a viewer no actions at all, and signs out', async () => {
       const { context, page } = await signedIn(browser, stack, stack.viewerToken);
       await page.getByText('Read-only').waitFor();
       expect(await page.locator('button[aria-label^="Actions for"], button[aria-label^="No actions"]').count()).toBe(0);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/signin/);
+      expect(await page.evaluate(async () => (await fetch('/api/session')).status)).toBe(401);
       await context.close();
     });
 
