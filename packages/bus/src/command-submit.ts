@@ -26,6 +26,14 @@ export interface SubmitInput {
   timeoutMs: number;
 }
 
+export interface SubmitHooks {
+  /**
+   * Called with the stored record before the command is queued, so whoever follows the
+   * command's transitions knows it before an adapter can move it on.
+   */
+  onStored?: (record: CommandRecord) => void;
+}
+
 /** The command was stored but could not be published: the bus is unreachable. */
 export class CommandNotPublishedError extends Error {
   override name = 'CommandNotPublishedError';
@@ -40,6 +48,7 @@ export async function submitCommand(
   bus: Bus,
   store: CommandStore,
   input: SubmitInput,
+  hooks: SubmitHooks = {},
   now = Date.now(),
 ): Promise<{ record: CommandRecord; duplicate: boolean }> {
   let id = newCommandId();
@@ -68,6 +77,7 @@ export async function submitCommand(
   };
   const { record, created } = await store.create(command, now);
   if (!created) return { record, duplicate: true };
+  hooks.onStored?.(record);
   const { data, headers } = encodeBus('molten.v1.Command', command, {
     [HEADERS.deadline]: String(command.deadlineMs),
     [HEADERS.correlation]: command.correlationId,

@@ -146,7 +146,9 @@ export class ControlPlane {
     const h = this.adapters.scope(domain, scope, now);
     const server = this.state.list('server', { domain, scope })[0]?.value as UpstreamServer | undefined;
     const lastSeenMs = Math.max(h?.lastOkMs ?? 0, server?.lastSeenMs ?? 0);
-    const stale = lastSeenMs === 0 || now - lastSeenMs > this.adapters.staleAfterMs(h, this.o.heartbeatMs);
+    // An adapter that knows its upstream is gone says so at once: no need to wait for the age.
+    const knownLost = h !== undefined && h.replicas.length > 0 && LOST.has(h.status);
+    const stale = lastSeenMs === 0 || knownLost || now - lastSeenMs > this.adapters.staleAfterMs(h, this.o.heartbeatMs);
     return { lastSeenMs, stale };
   }
 
@@ -165,7 +167,7 @@ export class ControlPlane {
   }
 
   async submit(input: SubmitInput): Promise<{ record: CommandRecord; duplicate: boolean }> {
-    const result = await submitCommand(this.bus, this.store, input);
+    const result = await submitCommand(this.bus, this.store, input, { onStored: (r) => this.commands.put(r) });
     this.commands.put(result.record);
     return result;
   }
@@ -321,6 +323,8 @@ export class ControlPlane {
     if (s) this.commands.put(s.record);
   }
 }
+
+const LOST = new Set<ServerStatus>([ServerStatus.SERVER_STATUS_DOWN, ServerStatus.SERVER_STATUS_AUTH_FAILED, ServerStatus.SERVER_STATUS_CONNECTING]);
 
 function sseName(kind: string): string {
   return kind === 'qemu' || kind === 'lxc' ? 'guest' : kind;

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Agent, AgentSession, Gateway } from '@molten/contracts';
+import type { Agent, AgentSession, Gateway, UpstreamServer } from '@molten/contracts';
 import type { AppEnv } from '../app-env.js';
 import { assertRole } from '../auth/middleware.js';
 import type { ControlPlane } from '../control-plane.js';
@@ -38,13 +38,16 @@ export function agentRoutes({ plane, limiter, acceptTimeoutMs, agentTimeoutMs, l
       const gateways = plane.state.list('gateway', { domain: 'moltbot' }).map((e) => {
         const g = e.value as Gateway;
         const f = plane.freshness('moltbot', e.address.scope);
+        const descriptor = plane.state.list('server', { domain: 'moltbot', scope: e.address.scope })[0]?.value as UpstreamServer | undefined;
+        const server = descriptor ? plane.serverJson(descriptor, false) : undefined;
         return {
           id: g.id || e.address.scope,
           version: g.version,
           protocol: g.protocol,
           uptimeMs: g.uptimeMs,
-          connection: plane.adapters.hasAdapter('moltbot', e.address.scope) ? g.connection : 'down',
-          reason: g.reason,
+          // The live connection state comes with the server's health; the gateway record may lag.
+          connection: server ? connectionOf(server.status) : plane.adapters.hasAdapter('moltbot', e.address.scope) ? g.connection : 'down',
+          reason: server?.statusReason || g.reason,
           presenceCount: g.presenceCount,
           tickIntervalMs: g.tickIntervalMs,
           health: parse(g.healthJson),
@@ -79,6 +82,10 @@ export function agentRoutes({ plane, limiter, acceptTimeoutMs, agentTimeoutMs, l
       c.header('Location', `/api/commands/${record.command!.id}`);
       return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
     });
+}
+
+function connectionOf(status: string): string {
+  return status === 'degraded' ? 'connected' : status;
 }
 
 function parse(text: string): unknown {
