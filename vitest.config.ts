@@ -14,6 +14,8 @@ export default defineConfig({
       },
       // The dashboard's component tests run in Chromium (browser mode); its config lives beside it.
       'apps/dashboard/vitest.config.ts',
+      // End to end in Chromium against the whole stack (needs the built dashboard: npm test builds it).
+      'apps/dashboard/e2e/vitest.config.ts',
     ],
   },
 });

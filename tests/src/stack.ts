@@ -62,7 +62,7 @@ export async function startStack(o: StackOptions = {}) {
     return a;
   };
   if (o.adapter !== false) await startAdapter({ MOLTEN_INSTANCE: 'adapter-1' });
-  const api: RunningApi = await startApi(loadApiConfig(env), testLogger('api'));
+  let api: RunningApi = await startApi(loadApiConfig(env), testLogger('api'));
 
   const call = (p: string, init: RequestInit & { token?: string | null } = {}) => {
     const headers = new Headers(init.headers);
@@ -80,7 +80,10 @@ export async function startStack(o: StackOptions = {}) {
   return {
     nats,
     sim,
-    api,
+    /** The running api (a new one after restartApi()). */
+    get api() {
+      return api;
+    },
     env,
     adapters,
     processes,
@@ -92,6 +95,13 @@ export async function startStack(o: StackOptions = {}) {
       const p = spawnAdapterProcess({ ...env, MOLTEN_INSTANCE: instance, ...extra });
       processes.push(p);
       return p;
+    },
+    /** Stops the api and starts a new one on the same port, as a process restart would. */
+    async restartApi(downMs = 1_000) {
+      const port = api.port;
+      await api.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      api = await startApi(loadApiConfig({ ...env, MOLTEN_PORT: String(port) }), testLogger('api'));
     },
     /** Waits for a command to reach one of the statuses and returns it. */
     async waitCommand(id: string, statuses: string[], timeoutMs = 15_000) {

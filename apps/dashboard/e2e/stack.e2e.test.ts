@@ -10,8 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { startApi, type RunningApi } from '@molten/api';
-import { loadConfig as loadApiConfig } from '@molten/api/config';
 import { connectBus } from '@molten/bus';
 import { loadConfig as loadHomelabConfig, startHomelabAdapter } from '@molten/homelab-adapter';
 import { loadConfig as loadMoltbotConfig, startMoltbotAdapter } from '@molten/moltbot-adapter';
@@ -29,16 +27,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ pollMs: 500 });
-  let api: RunningApi = stack.api;
-  // The stack stops the api it started at the end; make that a no-op once a restart replaced it.
-  const stopOnce = (a: RunningApi) => {
-    const stop = a.stop.bind(a);
-    let done: Promise<void> | undefined;
-    a.stop = () => (done ??= stop());
-  };
-  stopOnce(api);
-  cleanups.push(() => api.stop());
-
   const mcp = await startHomelabMcpSimulator({ port: 0 });
   cleanups.push(() => mcp.close());
   const homelab = await startHomelabAdapter(loadHomelabConfig({ ...stack.env, HOMELAB_MCP_URL: mcp.url, MOLTEN_INSTANCE: 'homelab-e2e', MCP_PING_MS: '500' }), testLogger('homelab-adapter'));
@@ -59,7 +47,6 @@ beforeAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const port = stack.api.port;
   handle = {
     url: stack.api.url,
     operatorToken: OPERATOR,
@@ -69,12 +56,7 @@ beforeAll(async () => {
       setTaskDuration: (action, ms) => stack.sim.setTaskDurations({ [action]: ms }),
       setGuestStatus: (vmid, status) => stack.sim.setStatus(vmid, status),
     },
-    async restartApi() {
-      await api.stop();
-      await new Promise((r) => setTimeout(r, 1000));
-      api = await startApi(loadApiConfig({ ...stack.env, MOLTEN_PORT: String(port) }), testLogger('api'));
-      stopOnce(api);
-    },
+    restartApi: () => stack.restartApi(),
     mcp: {
       addTool: (name, description) => mcp.addTool(name, { description, inputSchema: { type: 'object', properties: {} }, handler: () => 'ok' }),
       removeTool: (name) => mcp.removeTool(name),

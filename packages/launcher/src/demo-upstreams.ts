@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@molten/kit';
 import { startGatewaySimulator } from '@molten/simulators/gateway';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
+import { startProxmoxMcpSimulator } from '@molten/simulators/proxmox-mcp';
 import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
 import { portFree } from './local-nats.js';
 
@@ -36,6 +37,20 @@ export async function startDemoUpstreams(source: NodeJS.ProcessEnv, log: Logger)
       PVE_CA_FILE: pve.caFile ?? '',
     });
     describe.push(`Proxmox VE   ${pve.url} (simulated cluster "${pve.clusterName}", ${pve.nodes.length} nodes, ${pve.guests().length} guests)`);
+
+    // ProxmoxMCP-Plus in front of the same cluster, so the MCP Overview shows it with its tools
+    // (data and actions still go through the Proxmox API, as with a real PVE_URL).
+    const apiKey = randomBytes(18).toString('base64url');
+    const pmcp = await startProxmoxMcpSimulator({
+      pve: { url: pve.url, token: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`, ca: pve.ca },
+      restPort: await preferred(8811),
+      mcpPort: false,
+      apiKey,
+      log: log.child({ sim: 'proxmox-mcp' }),
+    });
+    stops.push(() => pmcp.close());
+    Object.assign(env, { PROXMOX_MCP_URL: pmcp.restUrl, PROXMOX_MCP_API_KEY: apiKey });
+    describe.push(`ProxmoxMCP-Plus ${pmcp.restUrl} (simulated REST bridge over the same cluster)`);
   }
   if (!source.HOMELAB_MCP_URL && !source.MOLTEN_CONFIG) {
     const mcp = await startHomelabMcpSimulator({ port: await preferred(6971), legacySse: true, log: log.child({ sim: 'homelab-mcp' }) });

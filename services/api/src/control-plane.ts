@@ -144,7 +144,7 @@ export class ControlPlane {
 
   freshness(domain: string, scope: string, now = Date.now()): Freshness {
     const h = this.adapters.scope(domain, scope, now);
-    const server = this.state.list('server', { domain, scope })[0]?.value as UpstreamServer | undefined;
+    const server = this.scopeServer(domain, scope, h?.serverId);
     const lastSeenMs = Math.max(h?.lastOkMs ?? 0, server?.lastSeenMs ?? 0);
     // An adapter that knows its upstream is gone says so at once: no need to wait for the age.
     const knownLost = h !== undefined && h.replicas.length > 0 && LOST.has(h.status);
@@ -157,13 +157,22 @@ export class ControlPlane {
     const h = this.adapters.scope(domain, scope);
     if (!h || h.replicas.length === 0) return undefined; // no adapter: the command times out, naming it
     if (h.status === ServerStatus.SERVER_STATUS_DOWN || h.status === ServerStatus.SERVER_STATUS_AUTH_FAILED) {
-      const server = this.state.list('server', { domain, scope })[0]?.value as UpstreamServer | undefined;
+      const server = this.scopeServer(domain, scope, h.serverId);
       return {
         message: `${server?.name ?? `${domain} upstream "${scope}"`} is ${serverStatusName(h.status).replace('_', ' ')}: ${server?.statusReason ?? 'no details'}`,
         remedy: server?.remedy ?? '',
       };
     }
     return undefined;
+  }
+
+  /**
+   * The upstream a scope's data comes from: the server its adapter's heartbeat names (a cluster
+   * can also list ProxmoxMCP-Plus beside the Proxmox API), else the scope's only server.
+   */
+  scopeServer(domain: string, scope: string, serverId?: string): UpstreamServer | undefined {
+    const servers = this.state.list('server', { domain, scope }).map((e) => e.value as UpstreamServer);
+    return servers.find((s) => s.id === serverId) ?? servers.find((s) => s.kind !== 'proxmox-mcp') ?? servers[0];
   }
 
   async submit(input: SubmitInput): Promise<{ record: CommandRecord; duplicate: boolean }> {
@@ -184,7 +193,7 @@ export class ControlPlane {
     const clusters = this.state.clusters().map((id) => {
       const f = this.freshness('proxmox', id, now);
       const h = this.adapters.scope('proxmox', id, now);
-      const server = this.state.list('server', { domain: 'proxmox', scope: id })[0]?.value as UpstreamServer | undefined;
+      const server = this.scopeServer('proxmox', id, h?.serverId);
       return {
         id,
         stale: f.stale,
