@@ -200,8 +200,8 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
     expect(s.remedy).toBe(TOKEN_REMEDY);
     expect(s).toMatchObject({ reachable: true, authenticated: false, usable: false });
     expect(s.capabilities[0]).toMatchObject({ action: 'agent-run', available: false });
-    const gw = await readState<Gateway>(gatewayId, 'gateway', gatewayId);
-    expect(gw?.connection).toBe('auth_failed');
+    // The server record is written first, the gateway record right after it.
+    await waitFor(async () => (await readState<Gateway>(gatewayId, 'gateway', gatewayId))?.connection === 'auth_failed', { message: 'gateway record says auth_failed' });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(sim.connectAttempts.length).toBeLessThanOrEqual(3); // backoff from 1 s, not a tight loop
   });
@@ -215,7 +215,7 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
     expect(s.statusReason).toBe('protocol mismatch: the gateway speaks protocol 5, this adapter speaks protocol 3–4');
     expect(s.remedy).toContain('upgrade Molten');
     expect(s.reachable).toBe(true);
-    expect((await readState<Gateway>(gatewayId, 'gateway', gatewayId))?.connection).toBe('protocol_mismatch');
+    await waitFor(async () => (await readState<Gateway>(gatewayId, 'gateway', gatewayId))?.connection === 'protocol_mismatch', { message: 'gateway record says protocol_mismatch' });
   });
 
   it('goes DOWN when the gateway stops and back to CONNECTED when it returns, without a restart', async () => {
