@@ -50,8 +50,6 @@ export class CommandStore {
    * a failed compare-and-set and a fresh read.
    */
   readonly #written = new Map<string, StoredRecord>();
-  /** Transition events on their way to the stream (awaited by flush()). */
-  readonly #publishing = new Set<Promise<void>>();
 
   constructor(
     private readonly bus: Bus,
@@ -65,11 +63,6 @@ export class CommandStore {
     const stored = { record: CommandRecord.decode(e.value), revision: e.revision };
     if (!isTerminal(stored.record.status)) this.#remember(id, stored);
     return stored;
-  }
-
-  /** Waits until every transition event published so far is in the stream. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.#publishing]);
   }
 
   /** Forgets the cached copy of a command this replica is done with. */
@@ -212,20 +205,19 @@ export class CommandStore {
   }
 
   /**
-   * Publishes a transition on molten.cmd-status.<id> without waiting for the stream's ack:
-   * publishes from one connection keep their order, and flush() waits for them all. The
-   * record (written before) is the truth; the event is how everyone else hears of it.
+   * Publishes a transition on molten.cmd-status.<id>, where the events stream captures it. The
+   * record (a compare-and-set the server acknowledged) is the truth; the event is how everyone
+   * else hears of it, so it goes as a plain publish: in order on this connection, buffered
+   * while reconnecting, and without a round trip per transition. Whoever follows the events
+   * re-reads a record that looks stuck (see the api's sweep).
    */
   private publishTransition(t: CommandTransition): Promise<void> {
     const { data, headers } = encodeBus('molten.v1.CommandTransition', t, { [HEADERS.correlation]: t.commandId });
-    // The msgID makes a retried publish of the same transition a no-op in the stream.
-    const p: Promise<void> = retryOnBusError(() =>
-      this.bus.js.publish(subjects.commandStatus(t.commandId), data, { headers, msgID: `${t.commandId}-${t.status}` }),
-    )
-      .then(() => undefined)
-      .catch((err) => this.bus.log.warn({ err, commandId: t.commandId }, 'transition event not published (the record has it)'))
-      .finally(() => this.#publishing.delete(p));
-    this.#publishing.add(p);
+    try {
+      this.bus.nc.publish(subjects.commandStatus(t.commandId), data, { headers });
+    } catch (err) {
+      this.bus.log.warn({ err, commandId: t.commandId }, 'transition event not published (the record has it)');
+    }
     return Promise.resolve();
   }
 }

@@ -281,7 +281,6 @@ export class CommandWorker {
       resultJson: outcome.resultJson,
       upstreamTaskId: outcome.upstreamTaskId,
     });
-    await store.flush();
     log.info({ status: outcome.status, message: outcome.message }, 'command finished');
 
     if (outcome.status === 'uncertain' && Date.now() < command.deadlineMs + this.#o.reconcileForMs) {

@@ -23,16 +23,17 @@ export class StatePublisher {
   async put<K extends StateKind>(kind: K, id: string, value: MessageOf<KindType<K>>): Promise<void> {
     const a = this.address(kind, id);
     const { data, headers } = encodeBus(KIND_TYPES[kind], value);
-    await Promise.all([this.bus.kv.state.put(subjects.stateKey(a), data), this.bus.js.publish(subjects.state(a), data, { headers })]);
+    // The snapshot write is acknowledged; the event is a plain publish the events stream
+    // captures (in order, buffered while reconnecting): one round trip per change, not two.
+    this.bus.nc.publish(subjects.state(a), data, { headers });
+    await this.bus.kv.state.put(subjects.stateKey(a), data);
   }
 
   async remove(kind: StateKind, id: string): Promise<void> {
     const a = this.address(kind, id);
     const headers = busHeaders(KIND_TYPES[kind], { [HEADERS.op]: 'DEL' });
-    await Promise.all([
-      this.bus.kv.state.delete(subjects.stateKey(a)),
-      this.bus.js.publish(subjects.state(a), new Uint8Array(), { headers }),
-    ]);
+    this.bus.nc.publish(subjects.state(a), new Uint8Array(), { headers });
+    await this.bus.kv.state.delete(subjects.stateKey(a));
   }
 
   /** Everything this publisher's scope has in the snapshot, as keys (to find what disappeared). */

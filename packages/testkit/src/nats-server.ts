@@ -23,6 +23,11 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** The server process's pid while it runs (for resource measurements). */
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
   get log(): string {
     return this.#log;
   }

@@ -8,6 +8,8 @@ export class CommandsView {
   readonly #records = new Map<string, CommandRecord>();
   readonly #limit: number;
   readonly #progress = new Map<string, CommandProgress[]>();
+  /** Ids of commands not finished yet: checked on every action request, so kept apart. */
+  readonly #open = new Set<string>();
 
   constructor(limit = 2_000) {
     this.#limit = limit;
@@ -23,7 +25,13 @@ export class CommandsView {
     // Never let an older copy (from the snapshot) overwrite a newer one (from events).
     if (existing && existing.transitions.length > record.transitions.length) return;
     this.#records.set(id, record);
+    this.#track(record);
     this.#trim();
+  }
+
+  #track(r: CommandRecord): void {
+    if (isTerminal(r.status)) this.#open.delete(r.command!.id);
+    else this.#open.add(r.command!.id);
   }
 
   get(id: string): CommandRecord | undefined {
@@ -45,6 +53,7 @@ export class CommandsView {
       updatedAtMs: t.atMs,
     };
     this.#records.set(t.commandId, next);
+    this.#track(next);
     return next;
   }
 
@@ -77,7 +86,7 @@ export class CommandsView {
 
   /** Commands not finished yet (for deadline sweeps and conflict checks). */
   open(): CommandRecord[] {
-    return [...this.#records.values()].filter((r) => !isTerminal(r.status));
+    return [...this.#open].map((id) => this.#records.get(id)!).filter(Boolean);
   }
 
   #trim(): void {
@@ -87,6 +96,7 @@ export class CommandsView {
       if (!isTerminal(this.#records.get(id)!.status)) continue;
       this.#records.delete(id);
       this.#progress.delete(id);
+      this.#open.delete(id);
     }
   }
 }

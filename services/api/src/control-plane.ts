@@ -60,6 +60,8 @@ export class ControlPlane {
   #follower: { stop(): Promise<void> } | undefined;
   #timers: NodeJS.Timeout[] = [];
   #hbSub: { unsubscribe(): void } | undefined;
+  /** When each open command's record was last re-read by the sweep. */
+  readonly #rechecked = new Map<string, number>();
 
   constructor(
     readonly bus: Bus,
@@ -315,7 +317,17 @@ export class ControlPlane {
             },
           });
           if (!updated) await this.#refresh(c.id);
-        } else if (r.status !== CommandStatus.COMMAND_STATUS_REQUESTED && now > c.deadlineMs + 60_000 && !this.adapters.hasAdapter(c.domain, undefined, now)) {
+        } else if (now - r.updatedAtMs > RECHECK_AFTER_MS && now - (this.#rechecked.get(c.id) ?? 0) > RECHECK_AFTER_MS) {
+          // Transition events are plain publishes: one lost in a NATS outage must not leave a
+          // command looking stuck. Re-read a quiet open command's record now and then.
+          this.#rechecked.set(c.id, now);
+          const stored = await this.store.get(c.id);
+          if (stored && stored.record.transitions.length > r.transitions.length) {
+            this.commands.put(stored.record);
+            this.hub.ephemeral('command', commandJson(stored.record));
+          }
+        }
+        if (r.status !== CommandStatus.COMMAND_STATUS_REQUESTED && now > c.deadlineMs + 60_000 && !this.adapters.hasAdapter(c.domain, undefined, now)) {
           await this.store.transition(c.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
             message: `the ${adapterName(c.domain)} that ran the command is gone and the deadline has passed`,
             error: { code: 'deadline', message: 'no adapter finished the command before its deadline', upstreamStatus: '', remedy: '', privilege: '', fields: {} },
@@ -332,6 +344,9 @@ export class ControlPlane {
     if (s) this.commands.put(s.record);
   }
 }
+
+/** An open command with no news for this long gets its record re-read. */
+const RECHECK_AFTER_MS = 5_000;
 
 const LOST = new Set<ServerStatus>([ServerStatus.SERVER_STATUS_DOWN, ServerStatus.SERVER_STATUS_AUTH_FAILED, ServerStatus.SERVER_STATUS_CONNECTING]);
 

@@ -1,4 +1,5 @@
-import { fetch, type Agent } from 'undici';
+import type { Agent } from 'undici';
+import { httpRequest, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
 import { UpstreamError } from '../upstream-error.js';
 import { pveHttpError, pveTransportError } from './pve-errors.js';
@@ -38,7 +39,7 @@ export interface PveClientOptions {
  */
 export class PveClient {
   readonly endpoint: string;
-  readonly #base: string;
+  readonly #basePath: string;
   readonly #auth: string;
   readonly #dispatcher: Agent;
   readonly #timeoutMs: number;
@@ -49,7 +50,7 @@ export class PveClient {
   constructor(o: PveClientOptions) {
     const u = new URL(o.url);
     this.endpoint = `${u.protocol}//${u.host}`;
-    this.#base = `${this.endpoint}/api2/json`;
+    this.#basePath = '/api2/json';
     this.#auth = `PVEAPIToken=${o.token}`;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#dispatcher = tlsDispatcher(o.tls ?? {}, { timeoutMs: this.#timeoutMs });
@@ -114,33 +115,33 @@ export class PveClient {
   async #request<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>): Promise<z.infer<T>> {
     const started = performance.now();
     this.requests++;
-    let res: Awaited<ReturnType<typeof fetch>>;
-    let text: string;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.#base}${path}`, {
+      res = await httpRequest(this.#dispatcher, {
+        origin: this.endpoint,
+        path: `${this.#basePath}${path}`,
         method,
-        dispatcher: this.#dispatcher,
         headers: {
           authorization: this.#auth,
           accept: 'application/json',
           ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         },
         body: method === 'POST' ? new URLSearchParams(Object.entries(params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString() : undefined,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        timeoutMs: this.#timeoutMs,
       });
-      text = await res.text();
     } catch (err) {
       throw pveTransportError(err, this.endpoint, { mutating: method === 'POST' });
     } finally {
       this.lastLatencyMs = performance.now() - started;
     }
+    const text = res.text;
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
       body = undefined;
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       const fields = (body as { errors?: Record<string, string> } | undefined)?.errors ?? {};
       throw pveHttpError(res.status, res.statusText, typeof fields === 'object' && fields ? fields : {});
     }
