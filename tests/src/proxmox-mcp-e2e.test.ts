@@ -36,7 +36,7 @@ describe('ProxmoxMCP-Plus end to end', () => {
       PVE_CA_FILE: '',
       PROXMOX_MCP_URL: mcp.restUrl,
       PROXMOX_MCP_API_KEY: REST_KEY,
-      PROXMOX_MCP_POLL_MS: '500',
+      PROXMOX_MCP_POLL_MS: '1000',
     });
     await stack.startAdapter({
       MOLTEN_INSTANCE: 'pve-and-proxmox-mcp',
@@ -44,7 +44,10 @@ describe('ProxmoxMCP-Plus end to end', () => {
       PROXMOX_MCP_URL: mcp.mcpUrl,
       PROXMOX_MCP_API_KEY: MCP_KEY,
     });
-    await waitFor(async () => (await stack.json('/api/vms')).body.data?.length === stack.sim.guests().length, { message: 'every guest listed through ProxmoxMCP-Plus', timeoutMs: 30_000 });
+    await waitFor(async () => {
+      const r = (await stack.json('/api/vms')).body;
+      return r.data?.length === stack.sim.guests().length && r.meta.stale === false;
+    }, { message: 'every guest listed through ProxmoxMCP-Plus, live', timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -62,6 +62,10 @@ export async function buildServices(root: string, outdir = path.join(root, 'dist
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
+    // Dynamic imports stay lazy (their own chunks): a module a service only sometimes needs
+    // (the MCP SDK for native MCP) costs no memory when it is not used.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',

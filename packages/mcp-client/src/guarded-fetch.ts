@@ -54,14 +54,9 @@ export function guardedFetch(gate: RequestGate, observer: FetchObserver, base: F
   };
 }
 
-/** Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1_000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+import { parseRetryAfter } from './request-gate.js';
+
+export { parseRetryAfter };
 
 async function bodySnippet(res: Response): Promise<string> {
   try {

@@ -244,3 +244,12 @@ export function formatMs(ms: number): string {
   const s = ms / 1_000;
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
+
+/** Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1_000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -40,6 +40,8 @@ export class ClusterPoller {
   readonly #storage = new Map<string, Storage>();
   #cluster: ClusterStatus | undefined;
   readonly #details = new Map<string, Partial<Node>>();
+  /** Keys missing from the last read, for drivers whose reads can be partial. */
+  #missing = new Set<string>();
   #running = false;
   #loop: Promise<void> | undefined;
   #lastStatusAt = 0;
@@ -194,12 +196,17 @@ export class ClusterPoller {
         writes.push(() => publisher.put(g.type as 'qemu' | 'lxc', String(g.vmid), g));
       }
     }
+    const missing = new Set<string>();
     for (const [key, g] of this.#guests) {
-      if (!seenGuests.has(key)) {
-        this.#guests.delete(key);
-        writes.push(() => publisher.remove(g.type as 'qemu' | 'lxc', String(g.vmid)));
+      if (seenGuests.has(key)) continue;
+      if (!this.#o.driver.completeReads && !this.#missing.has(key)) {
+        missing.add(key); // gone from one partial read: wait for the next one to agree
+        continue;
       }
+      this.#guests.delete(key);
+      writes.push(() => publisher.remove(g.type as 'qemu' | 'lxc', String(g.vmid)));
     }
+    this.#missing = missing;
     const seenNodes = new Set<string>();
     const fresh = nodes.filter((n) => n.status === 'online' && (this.#nodes.get(n.node)?.status !== 'online' || !this.#details.get(n.node)?.pveversion));
     if (fresh.length && Date.now() - this.#lastDetailsAt < this.#o.detailsEveryMs) void this.#readDetails(fresh.map((n) => n.node));

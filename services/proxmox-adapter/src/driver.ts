@@ -37,6 +37,12 @@ export interface ClusterDriver {
   /** Where the upstream is, without credentials. */
   readonly endpoint: string;
   readonly transport: string;
+  /**
+   * Whether one read's list is the whole truth. Proxmox's /cluster/resources is; ProxmoxMCP-Plus
+   * falls back to per-node scans that skip nodes it could not read, so a guest missing from one
+   * of its reads is removed only when the next read misses it too.
+   */
+  readonly completeReads: boolean;
   /** Reads every guest, node and storage of the cluster; one poll. */
   readResources(): Promise<ClusterRead>;
   readClusterStatus(): Promise<Pick<ClusterStatus, 'name' | 'standalone' | 'quorate' | 'version' | 'nodes'>>;

@@ -38,7 +38,7 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
   // configured, is a second server (its tools in the MCP Overview). Only PROXMOX_MCP_URL:
   // ProxmoxMCP-Plus is the cluster's driver.
   const proxmoxMcp = config.PROXMOX_MCP_URL
-    ? connectProxmoxMcp({
+    ? await connectProxmoxMcp({
         url: config.PROXMOX_MCP_URL,
         apiKey: config.PROXMOX_MCP_API_KEY,
         transport: config.PROXMOX_MCP_TRANSPORT,

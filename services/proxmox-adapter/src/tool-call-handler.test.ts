@@ -21,7 +21,7 @@ let client: ProxmoxMcpClient;
 beforeAll(async () => {
   pve = await startPveSimulator({ loadIntervalMs: 0 });
   sim = await startProxmoxMcpSimulator({ pve: { url: pve.url, token: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`, ca: pve.ca }, apiKey: KEY, mcpPort: false });
-  client = connectProxmoxMcp({ url: sim.restUrl, apiKey: KEY, log });
+  client = await connectProxmoxMcp({ url: sim.restUrl, apiKey: KEY, log });
   client.start();
   await client.whenReady(10_000);
 });

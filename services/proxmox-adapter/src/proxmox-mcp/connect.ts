@@ -1,6 +1,5 @@
 import type { Logger } from '@molten/kit';
 import { transportFor, type ProxmoxMcpClient } from './client.js';
-import { McpTransportClient } from './mcp-transport.js';
 import { RestBridgeClient } from './rest-bridge.js';
 
 export interface ProxmoxMcpConnectOptions {
@@ -16,10 +15,14 @@ export interface ProxmoxMcpConnectOptions {
   log: Logger;
 }
 
-/** The client for a ProxmoxMCP-Plus URL: the REST bridge unless the path ends in /mcp (or /sse). */
-export function connectProxmoxMcp(o: ProxmoxMcpConnectOptions): ProxmoxMcpClient {
+/**
+ * The client for a ProxmoxMCP-Plus URL: the REST bridge unless the path ends in /mcp (or /sse).
+ * The MCP SDK is loaded only for native MCP (it weighs some 20 MB a process otherwise carries).
+ */
+export async function connectProxmoxMcp(o: ProxmoxMcpConnectOptions): Promise<ProxmoxMcpClient> {
   const log = o.log.child({ upstream: 'proxmox-mcp' });
   if (transportFor(o.url, o.transport) === 'mcp') {
+    const { McpTransportClient } = await import('./mcp-transport.js');
     return new McpTransportClient({ url: o.url, apiKey: o.apiKey, log, timeoutMs: o.timeoutMs, rateLimitRpm: o.rateLimitRpm });
   }
   return new RestBridgeClient({ url: o.url, apiKey: o.apiKey, log, timeoutMs: o.timeoutMs, rateLimitRpm: o.rateLimitRpm });

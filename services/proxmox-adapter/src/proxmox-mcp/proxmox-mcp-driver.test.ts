@@ -42,8 +42,8 @@ async function otherSim(o: Partial<ProxmoxMcpSimulatorOptions>) {
   return s;
 }
 
-function driver(o: { url: string; apiKey?: string; transport?: 'auto' | 'rest-bridge' | 'mcp'; timeoutMs?: number }): ProxmoxMcpDriver {
-  const client = connectProxmoxMcp({ ...o, log });
+async function driver(o: { url: string; apiKey?: string; transport?: 'auto' | 'rest-bridge' | 'mcp'; timeoutMs?: number }): Promise<ProxmoxMcpDriver> {
+  const client = await connectProxmoxMcp({ ...o, log });
   client.start();
   const d = new ProxmoxMcpDriver({ client, cluster: 'homelab', log, timeoutMs: o.timeoutMs });
   drivers.push(d);
@@ -76,7 +76,7 @@ describe.each([
   ['native MCP', () => ({ url: sim.mcpUrl, apiKey: MCP_KEY }), 'streamable-http', 1],
 ] as const)('proxmox-mcp driver over the %s', (_name, target, transport, nth) => {
   it('reads guests, nodes, storage and cluster status as the PVE simulator has them, naming what is imprecise', async () => {
-    const d = driver(target());
+    const d = await driver(target());
     expect(d.kind).toBe('proxmox-mcp');
     const read = await d.readResources();
     expect(d.transport).toBe(transport);
@@ -104,7 +104,7 @@ describe.each([
   });
 
   it('declares reboot unavailable with the reason, and start/stop/shutdown and tool calls available', async () => {
-    const d = driver(target());
+    const d = await driver(target());
     await d.client.whenReady(10_000);
     const caps = Object.fromEntries(d.capabilities().map((c) => [c.action, c]));
     expect(caps['vm-reboot']).toEqual({ action: 'vm-reboot', available: false, reason: 'ProxmoxMCP-Plus has no graceful reboot tool (reset_vm is a hard reset)', privilege: 'VM.PowerMgmt' });
@@ -116,7 +116,7 @@ describe.each([
   });
 
   it('stops a VM with one Proxmox task, records the job id, follows it to the end, and reads the new state', async () => {
-    const d = driver(target());
+    const d = await driver(target());
     // Each transport its own VM: the job store is shared, and findTask looks back 5 s.
     const vm = take((g) => g.type === 'qemu' && g.status === 'running' && g.qmpstatus === 'running', nth);
     const ref = { vmid: vm.vmid, node: vm.node, type: 'qemu' as const };
@@ -143,7 +143,7 @@ describe.each([
   });
 
   it('shuts a container down with stop_container graceful, and hard-stops one with graceful=false', async () => {
-    const d = driver(target());
+    const d = await driver(target());
     const a = take((g) => g.type === 'lxc' && g.status === 'running');
     const b = take((g) => g.type === 'lxc' && g.status === 'running');
     pve.clearRequests();
@@ -160,7 +160,7 @@ describe.each([
   });
 
   it('ends a start of a locked VM failed with Proxmox\'s reason, classified as locked', async () => {
-    const d = driver(target());
+    const d = await driver(target());
     const vm = take((g) => g.type === 'qemu' && g.status === 'stopped');
     pve.lock(vm.vmid, 'backup');
     try {
@@ -174,7 +174,7 @@ describe.each([
   });
 
   it('refuses a wrong key as an auth failure that says which variable to fix', async () => {
-    const d = driver({ ...target(), apiKey: 'wrong-key' });
+    const d = await driver({ ...target(), apiKey: 'wrong-key' });
     const e = await rejection(d.readResources());
     expect(e.code).toBe('auth');
     expect(e.remedy).toMatch(/PROXMOX_MCP_API_KEY/);
@@ -185,7 +185,7 @@ describe.each([
 describe('proxmox-mcp driver: versions and quirks', () => {
   it('counts a "WARNINGS: n" task as done although v0.5.2 reports the job failed', async () => {
     const s = await otherSim({ warningsAsFailed: true, mcpPort: false });
-    const d = driver({ url: s.restUrl, apiKey: KEY });
+    const d = await driver({ url: s.restUrl, apiKey: KEY });
     const vm = take((g) => g.type === 'qemu' && g.status === 'stopped');
     pve.failNextTask({ vmid: vm.vmid }, 'WARNINGS: 1');
     const taskId = await d.startPower({ vmid: vm.vmid, node: vm.node, type: 'qemu' }, 'start');
@@ -196,7 +196,7 @@ describe('proxmox-mcp driver: versions and quirks', () => {
 
   it('without job tools records the UPID and follows the guest\'s state', async () => {
     const s = await otherSim({ jobs: false, restPort: false });
-    const d = driver({ url: s.mcpUrl, apiKey: MCP_KEY });
+    const d = await driver({ url: s.mcpUrl, apiKey: MCP_KEY });
     await d.client.whenReady(10_000);
     const vm = take((g) => g.type === 'qemu' && g.status === 'stopped');
     const ref = { vmid: vm.vmid, node: vm.node, type: 'qemu' as const };
@@ -208,16 +208,16 @@ describe('proxmox-mcp driver: versions and quirks', () => {
     expect(pve.guest(vm.vmid)!.status).toBe('running');
     expect(await d.findTask(ref, 'start', Date.now() - 60_000)).toBeUndefined();
     // Another replica, knowing only the UPID, follows it too.
-    const other = driver({ url: s.mcpUrl, apiKey: MCP_KEY });
+    const other = await driver({ url: s.mcpUrl, apiKey: MCP_KEY });
     const stop = await d.startPower(ref, 'stop');
     expect((await follow(other, stop)).result).toBe('ok');
   });
 
   it('reads the emoji style of the releases before v0.4 the same way', async () => {
     const s = await otherSim({ format: 'emoji', mcpPort: false });
-    const d = driver({ url: s.restUrl, apiKey: KEY });
+    const d = await driver({ url: s.restUrl, apiKey: KEY });
     const emoji = await d.readResources();
-    const ascii = await driver({ url: sim.restUrl, apiKey: KEY }).readResources();
+    const ascii = await (await driver({ url: sim.restUrl, apiKey: KEY })).readResources();
     const key = (g: { vmid: number; name: string; status: string; node: string }) => `${g.vmid} ${g.name} ${g.node} ${g.status}`;
     expect(emoji.guests.map(key).sort()).toEqual(ascii.guests.map(key).sort());
     expect(emoji.nodes.map((n) => n.node)).toEqual(ascii.nodes.map((n) => n.node));
@@ -228,7 +228,7 @@ describe('proxmox-mcp driver: versions and quirks', () => {
     try {
       const s = await startProxmoxMcpSimulator({ pve: pveOf(single), apiKey: KEY, mcpPort: false });
       extraSims.push(s);
-      const d = driver({ url: s.restUrl, apiKey: KEY });
+      const d = await driver({ url: s.restUrl, apiKey: KEY });
       expect(await d.readClusterStatus()).toMatchObject({ name: single.nodes[0], standalone: true, quorate: true });
     } finally {
       await single.close();
@@ -238,7 +238,7 @@ describe('proxmox-mcp driver: versions and quirks', () => {
 
 describe('proxmox-mcp REST bridge client', () => {
   it('lists the tools from /openapi.json with their input schemas, and reports health from /readyz', async () => {
-    const client = connectProxmoxMcp({ url: sim.restUrl, apiKey: KEY, log });
+    const client = await connectProxmoxMcp({ url: sim.restUrl, apiKey: KEY, log });
     client.start();
     try {
       expect(await client.whenReady(10_000)).toBe(true);
@@ -258,7 +258,7 @@ describe('proxmox-mcp REST bridge client', () => {
   it('returns a tool\'s 500 as an isError answer in either shape, and maps 422, 404 and an unreachable bridge', async () => {
     for (const errorStyle of ['documented', 'mcpo'] as const) {
       const s = await otherSim({ errorStyle, mcpPort: false });
-      const client = connectProxmoxMcp({ url: s.restUrl, apiKey: KEY, log });
+      const client = await connectProxmoxMcp({ url: s.restUrl, apiKey: KEY, log });
       const answer = await client.call('stop_vm', { node: 'pve1', vmid: '4242' });
       expect(answer).toMatchObject({ isError: true, text: 'Error executing tool stop_vm: VM 4242 not found on node pve1' });
       expect(answer.result).toEqual({ content: [{ type: 'text', text: answer.text }], isError: true });
@@ -268,7 +268,7 @@ describe('proxmox-mcp REST bridge client', () => {
       await client.close();
     }
     const port = await freePort();
-    const gone = connectProxmoxMcp({ url: `http://127.0.0.1:${port}`, apiKey: KEY, log });
+    const gone = await connectProxmoxMcp({ url: `http://127.0.0.1:${port}`, apiKey: KEY, log });
     const e = await rejection(gone.call('start_vm', { node: 'pve1', vmid: '101' }, { mutating: true }));
     expect(e).toMatchObject({ code: 'unreachable', outcomeUnknown: false });
     await gone.close();
@@ -276,7 +276,7 @@ describe('proxmox-mcp REST bridge client', () => {
 
   it('waits out a 429 without Retry-After and sends the refused request again', async () => {
     const s = await otherSim({ mcpPort: false, rateLimitRpm: 2, rateLimitWindowMs: 1_500 });
-    const client: ProxmoxMcpClient = connectProxmoxMcp({ url: s.restUrl, apiKey: KEY, log, timeoutMs: 20_000 });
+    const client: ProxmoxMcpClient = await connectProxmoxMcp({ url: s.restUrl, apiKey: KEY, log, timeoutMs: 20_000 });
     try {
       const answers = await Promise.all([1, 2, 3].map(() => client.call('get_cluster_status', {})));
       expect(answers.every((a) => !a.isError && a.text.startsWith('[config] Proxmox Cluster'))).toBe(true);

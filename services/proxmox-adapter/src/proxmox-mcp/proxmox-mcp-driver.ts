@@ -65,6 +65,7 @@ const JOB_WAITING = new Set(['running', 'retrying', 'cancel_requested', 'queued'
  */
 export class ProxmoxMcpDriver implements ClusterDriver {
   readonly kind = 'proxmox-mcp' as const;
+  readonly completeReads = false;
   readonly client: ProxmoxMcpClient;
   readonly #o: Required<Omit<ProxmoxMcpDriverOptions, 'client'>>;
   /** The last nodes read: the storage's node guess and the cluster's member list. */

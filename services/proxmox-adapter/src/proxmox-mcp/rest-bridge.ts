@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { RequestGate, parseRetryAfter, type CallToolResult, type McpTool } from '@molten/mcp-client';
+import type { CallToolResult, McpTool } from '@molten/mcp-client';
+import { RequestGate, parseRetryAfter } from '@molten/mcp-client/request-gate';
 import { registerSecret, sleep, type Logger } from '@molten/kit';
 import { UpstreamError } from '../upstream-error.js';
 import type { CallOptions, ClientHealth, ClientStatus, ProxmoxMcpClient, ToolAnswer } from './client.js';

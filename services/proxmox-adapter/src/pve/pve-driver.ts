@@ -13,6 +13,7 @@ const POWER_PRIVILEGE = 'VM.PowerMgmt';
 export class PveDriver implements ClusterDriver {
   readonly kind = 'proxmox-ve' as const;
   readonly transport = 'https';
+  readonly completeReads = true;
   readonly client: PveClient;
   /** Set when Proxmox said the token lacks a privilege; cleared by a success. */
   #missingPowerPrivilege = '';
