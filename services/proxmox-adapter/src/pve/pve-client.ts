@@ -10,6 +10,7 @@ import {
   nodeStatus,
   resourceRow,
   storageRow,
+  type ResourceRow,
   taskListRow,
   taskLogLine,
   taskStatus,
@@ -65,8 +66,24 @@ export class PveClient {
   }
 
   /** Every node, guest, storage (and pool, sdn) of the cluster in one request. */
-  clusterResources(type?: 'vm' | 'storage' | 'node') {
-    return this.#get(`/cluster/resources${type ? `?type=${type}` : ''}`, resourceRow.array());
+  async clusterResources(type?: 'vm' | 'storage' | 'node'): Promise<ResourceRow[]> {
+    const path = `/cluster/resources${type ? `?type=${type}` : ''}`;
+    const raw = await this.#get(path, z.array(z.unknown()));
+    // Thousands of rows: check them in slices, letting other work (commands) run in between,
+    // so a big cluster's poll does not stall the adapter for the whole validation.
+    const rows: ResourceRow[] = [];
+    for (let i = 0; i < raw.length; i += 500) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      for (let j = i; j < Math.min(i + 500, raw.length); j++) {
+        const r = resourceRow.safeParse(raw[j]);
+        if (!r.success) {
+          const issue = r.error.issues[0];
+          throw new UpstreamError({ code: 'upstream', message: `unexpected answer from GET /cluster/resources: row ${j}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}` });
+        }
+        rows.push(r.data);
+      }
+    }
+    return rows;
   }
 
   clusterStatus() {
