@@ -17,10 +17,11 @@ import { connectBus, StatePublisher } from '@molten/bus';
 import type { Guest } from '@molten/contracts';
 import { createLogger } from '@molten/kit';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
-import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
+import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
+import { startSimProcess } from './sim-handle.js';
 import { openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
 
@@ -39,7 +40,7 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const nats = await NatsServer.start();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-'));
-  const sim = await startPveSimulator({ nodes: NODES, guestsPerNode: GUESTS_PER_NODE, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
+  const sim = await startSimProcess({ nodes: NODES, guestsPerNode: GUESTS_PER_NODE, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
   const mcp = await startHomelabMcpSimulator({ port: 0 });
   const apiPort = await freePort();
   const env = {
@@ -100,20 +101,19 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1_000));
 
     // Requests per poll, idle, 5,000 guests.
-    sim.clearRequests();
+    await sim.clearRequests();
     const window = quick ? 6_000 : 12_000;
     await new Promise((r) => setTimeout(r, window));
-    const total = sim.requests.length;
-    const resources = sim.countRequests({ path: '/cluster/resources' });
+    const { total, resources } = await sim.requestCounts();
     report(`requests per poll      ${(total / (window / POLL_MS)).toFixed(2)} Proxmox requests per poll (${resources} × /cluster/resources, ${total - resources} other, in ${window / 1000} s)`);
 
     // Command overhead at 100 commands/s, instant tasks.
-    const guests = sim.guests().filter((g) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
+    const guests = (await sim.guests()).filter((g) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
     const rate = 100;
     const count = quick ? 300 : 1_000;
     const overhead: number[] = [];
     const failures: string[] = [];
-    const pids = { 'nats-server': nats.pid!, api: api.child.pid!, 'proxmox-adapter': adapter.child.pid!, 'bench + simulator': process.pid };
+    const pids = { 'nats-server': nats.pid!, api: api.child.pid!, 'proxmox-adapter': adapter.child.pid!, bench: process.pid, simulator: sim.pid };
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
     const started = performance.now();
     const runs: Promise<void>[] = [];
@@ -123,7 +123,7 @@ async function main() {
       runs.push(
         (async () => {
           await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
-          const action = sim.guest(g.vmid)!.status === 'running' ? 'stop' : 'start';
+          const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
           const t0 = performance.now();
           const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
           if (res.status !== 202) {
@@ -132,8 +132,10 @@ async function main() {
           }
           const { data } = (await res.json()) as { data: { id: string } };
           const done = await waitEvent(`cmd:${data.id}:succeeded`).catch(() => NaN);
-          if (Number.isNaN(done)) failures.push('no succeeded');
-          else overhead.push(done - t0);
+          if (Number.isNaN(done)) {
+            const c = ((await (await call(`/api/commands/${data.id}`)).json()) as { data: { status: string; message: string } }).data;
+            failures.push(`${data.id} ${c.status}: ${c.message}`);
+          } else overhead.push(done - t0);
         })(),
       );
     }
@@ -152,6 +154,7 @@ async function main() {
       stages.finish.push(at('succeeded') - at('running'));
     }
     const o = summary(overhead);
+    for (const f of failures.slice(0, 5)) report(`  not measured: ${f}`);
     report(`command overhead       p50 ${ms(o.p50)}, p99 ${ms(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
     const st = (v: number[]) => `${ms(summary(v.filter(Number.isFinite)).p50)}/${ms(summary(v.filter(Number.isFinite)).p99)}`;
     report(`  CPU while it ran      ${cpuShare} of one core (${os.cpus().length} cores in all)`);
@@ -161,7 +164,7 @@ async function main() {
     const calm: number[] = [];
     for (let i = 0; i < (quick ? 20 : 50); i++) {
       const g = guests[count + 60 + i]!;
-      const action = sim.guest(g.vmid)!.status === 'running' ? 'stop' : 'start';
+      const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
       const { data } = (await res.json()) as { data: { id: string } };
@@ -172,11 +175,11 @@ async function main() {
     report(`  at 10 commands/s      p50 ${ms(c10.p50)}, p99 ${ms(c10.p99)} (${c10.n} commands, instant tasks)`);
 
     // The same with a 500 ms task: the overhead now includes following the task by polling.
-    sim.setTaskDurations({ start: 500, stop: 500 });
+    await sim.setTaskDurations({ start: 500, stop: 500 });
     const withTask: number[] = [];
     for (let i = 0; i < (quick ? 10 : 30); i++) {
       const g = guests[count + 20 + i]!;
-      const action = sim.guest(g.vmid)!.status === 'running' ? 'stop' : 'start';
+      const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
       const { data } = (await res.json()) as { data: { id: string } };
@@ -184,17 +187,16 @@ async function main() {
     }
     const w = summary(withTask);
     report(`  with 500 ms tasks     p50 ${ms(w.p50)}, p99 ${ms(w.p99)} over the task time (task status is polled from 50 ms, ×1.3)`);
-    sim.setTaskDurations({ start: 0, stop: 0 });
+    await sim.setTaskDurations({ start: 0, stop: 0 });
 
     // Change in the simulator → event on SSE.
     const delays: number[] = [];
     const samples = quick ? 8 : 30;
     for (let i = 0; i < samples; i++) {
       const g = guests[count + 200 + i]!;
-      const to = sim.guest(g.vmid)!.status === 'running' ? 'stopped' : 'running';
+      const to = (await sim.status(g.vmid)) === 'running' ? 'stopped' : 'running';
       const seen = waitEvent(`guest:${g.vmid}:${to}`, 15_000);
-      const t0 = performance.now();
-      sim.setStatus(g.vmid, to);
+      const t0 = await sim.setStatus(g.vmid, to);
       delays.push((await seen) - t0);
       await new Promise((r) => setTimeout(r, Math.random() * 700));
     }
