@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
+import { buildServices } from '@molten/launcher';
 import { NatsServer, freePort } from '@molten/testkit';
 
 const GUESTS = Number(process.env.GUESTS ?? 5_000);
@@ -26,7 +27,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'measure-rss-operator-token';
 
 function run(name: string, env: Record<string, string>): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+  // The bundles the images run (npm run build makes them; built again here to be current).
+  const p = spawn(process.execPath, [`dist/${name}.mjs`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -47,6 +49,7 @@ function cpuSeconds(pid: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+await buildServices(ROOT);
 const nats = await NatsServer.start();
 const sim = await startPveSimulator({ preset: 'generated', nodes: NODES, guestsPerNode: Math.ceil(GUESTS / NODES), seed: 1 });
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-rss-'));
