@@ -175,23 +175,10 @@ export function guestFromRow(cluster: string, r: ResourceRow): Guest {
     type,
     status: qmp ? 'running' : raw,
     qmpstatus: type === 'qemu' ? (qmp ?? raw) : undefined,
-    cpu: r.cpu ?? 0,
+    ...figures(r),
     maxcpu: r.maxcpu ?? 0,
-    mem: r.mem ?? 0,
-    maxmem: r.maxmem ?? 0,
-    disk: r.disk ?? 0,
-    maxdisk: r.maxdisk ?? 0,
-    uptime: r.uptime ?? 0,
-    tags: splitTags(r.tags),
-    lock: r.lock || undefined,
-    template: r.template ?? false,
     hastate: r.hastate || undefined,
     pool: r.pool || undefined,
-    netin: r.netin ?? 0,
-    netout: r.netout ?? 0,
-    diskread: r.diskread ?? 0,
-    diskwrite: r.diskwrite ?? 0,
-    imprecise: [],
   };
 }
 
@@ -204,23 +191,30 @@ export function guestFromCurrent(cluster: string, ref: GuestRef, c: GuestCurrent
     type: ref.type,
     status: c.status,
     qmpstatus: ref.type === 'qemu' ? (c.qmpstatus ?? c.status) : undefined,
-    cpu: c.cpu ?? 0,
+    ...figures(c),
     maxcpu: c.cpus ?? 0,
-    mem: c.mem ?? 0,
-    maxmem: c.maxmem ?? 0,
-    disk: c.disk ?? 0,
-    maxdisk: c.maxdisk ?? 0,
-    uptime: c.uptime ?? 0,
-    tags: splitTags(c.tags),
-    lock: c.lock || undefined,
-    template: c.template ?? false,
     hastate: c.ha?.state || undefined,
     pool: undefined,
-    netin: c.netin ?? 0,
-    netout: c.netout ?? 0,
-    diskread: c.diskread ?? 0,
-    diskwrite: c.diskwrite ?? 0,
-    imprecise: [],
+  };
+}
+
+/** The fields both guest listings carry, with Proxmox's omitted keys as zeros. */
+function figures(g: ResourceRow | GuestCurrent) {
+  return {
+    cpu: g.cpu ?? 0,
+    mem: g.mem ?? 0,
+    maxmem: g.maxmem ?? 0,
+    disk: g.disk ?? 0,
+    maxdisk: g.maxdisk ?? 0,
+    uptime: g.uptime ?? 0,
+    tags: splitTags(g.tags),
+    lock: g.lock || undefined,
+    template: g.template ?? false,
+    netin: g.netin ?? 0,
+    netout: g.netout ?? 0,
+    diskread: g.diskread ?? 0,
+    diskwrite: g.diskwrite ?? 0,
+    imprecise: [] as string[],
   };
 }
 

@@ -12,28 +12,33 @@ export const bool01 = z
 export const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?(e[-+]?\d+)?$/i).transform(Number)]);
 const optNum = num.optional();
 
+/** The figures every guest listing shares (/cluster/resources rows, status/current). */
+const guestFigures = {
+  name: z.string().optional(),
+  vmid: num.optional(),
+  cpu: optNum,
+  mem: optNum,
+  maxmem: optNum,
+  disk: optNum,
+  maxdisk: optNum,
+  uptime: optNum,
+  netin: optNum,
+  netout: optNum,
+  diskread: optNum,
+  diskwrite: optNum,
+  template: bool01.optional(),
+  tags: z.string().optional(),
+  lock: z.string().optional(),
+};
+
 export const resourceRow = z
   .object({
     id: z.string(),
     type: z.string(),
     node: z.string().optional(),
     status: z.string().optional(),
-    name: z.string().optional(),
-    vmid: num.optional(),
-    cpu: optNum,
+    ...guestFigures,
     maxcpu: optNum,
-    mem: optNum,
-    maxmem: optNum,
-    disk: optNum,
-    maxdisk: optNum,
-    uptime: optNum,
-    netin: optNum,
-    netout: optNum,
-    diskread: optNum,
-    diskwrite: optNum,
-    template: bool01.optional(),
-    tags: z.string().optional(),
-    lock: z.string().optional(),
     hastate: z.string().optional(),
     pool: z.string().optional(),
     level: z.string().optional(),
@@ -76,24 +81,10 @@ export const nodeStatus = z
 
 export const guestCurrent = z
   .object({
-    vmid: num.optional(),
-    name: z.string().optional(),
+    ...guestFigures,
     status: z.string(),
     qmpstatus: z.string().optional(),
-    cpu: optNum,
     cpus: optNum,
-    mem: optNum,
-    maxmem: optNum,
-    disk: optNum,
-    maxdisk: optNum,
-    uptime: optNum,
-    netin: optNum,
-    netout: optNum,
-    diskread: optNum,
-    diskwrite: optNum,
-    tags: z.string().optional(),
-    lock: z.string().optional(),
-    template: bool01.optional(),
     ha: z.object({ managed: bool01.optional(), state: z.string().optional() }).passthrough().optional(),
   })
   .passthrough();
