@@ -53,7 +53,7 @@ export interface McpServerSpec {
 }
 
 export interface HomelabAdapterConfig extends BusSettings {
-  /** How often the leader republishes each server's state even when nothing changed. */
+  /** How often the leader republishes each server's state when only its latency or last-seen time moved. */
   stateRefreshMs: number;
   demo: boolean;
   servers: McpServerSpec[];
