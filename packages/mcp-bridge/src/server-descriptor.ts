@@ -7,12 +7,12 @@ import {
   type UpstreamHealth,
   type UpstreamServer,
 } from '@molten/contracts';
-import type { McpConnection, McpTool, ServerCapabilities } from '@molten/mcp-client';
+import type { McpConnection, McpHealth, McpTool, ServerCapabilities } from '@molten/mcp-client';
 
 /** The action a server with tools offers through Molten. */
 export const TOOL_CALL = 'tool-call';
 
-export type ServerHealthStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down';
+export type ServerHealthStatus = McpHealth['status'];
 
 const STATUS: Record<ServerHealthStatus, ServerStatus> = {
   connecting: ServerStatus.SERVER_STATUS_CONNECTING,
@@ -32,17 +32,8 @@ export interface DescribedServer {
   endpoint: string;
   /** "streamable-http", "sse", "stdio", "rest-bridge"; empty before the first connection. */
   transport: string;
-  health: {
-    status: ServerHealthStatus;
-    reason: string;
-    remedy: string;
-    reachable: boolean;
-    authenticated: boolean;
-    usable: boolean;
-    latencyMs?: number;
-    lastSeenMs: number;
-    statusSinceMs: number;
-  };
+  /** The connection's health, as McpConnection reports it (the MCP-only parts are fields below). */
+  health: Pick<McpHealth, 'status' | 'reason' | 'remedy' | 'reachable' | 'authenticated' | 'usable' | 'latencyMs' | 'lastSeenMs' | 'statusSinceMs'>;
   /** What the server says it is, e.g. "homelab-mcp/0.9.2"; empty when unknown. */
   version: string;
   /** How often its health is measured (the heartbeat's poll_ms). */
