@@ -18,9 +18,11 @@ export interface AdapterScope {
   /**
    * The scope's upstream servers (kind `server`, what /api/servers lists), published by the
    * lease holder when it takes the lease, on every `changed()` and every `descriptorRefreshMs`.
-   * A server that drops out of the list is removed.
+   * A server that drops out of the list is removed. `last(id)` is the server's last published
+   * record (this replica's, or its predecessor's from the snapshot), for what a replica that has
+   * not read its upstream yet should keep showing.
    */
-  descriptors?(): UpstreamServer[];
+  descriptors?(last: (id: string) => UpstreamServer | undefined): UpstreamServer[];
   /** Republish the descriptors this often even when nothing changed (default: only on a change). */
   descriptorRefreshMs?: number;
   /**
@@ -283,7 +285,7 @@ class Runtime implements AdapterRuntime {
       do {
         s.publishAgain = false;
         try {
-          await s.publisher.sync('server', s.spec.descriptors!(), { id: (d) => d.id });
+          await s.publisher.sync('server', () => s.spec.descriptors!((id) => s.publisher.get('server', id)), { id: (d) => d.id });
         } catch (err) {
           this.log.warn({ err, scope: s.spec.scope }, 'server state not published; the next change or refresh publishes it');
         }

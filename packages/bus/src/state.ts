@@ -111,9 +111,10 @@ export class StatePublisher {
    * that are new or changed, and removes those that are gone. Nothing is encoded for an item
    * that did not change; an item passed as the very object last published costs one lookup.
    * On a failed write it forgets what it knew and throws: the next sync compares with the
-   * snapshot again, so nothing stays unpublished.
+   * snapshot again, so nothing stays unpublished. `items` may be a function, called once the
+   * snapshot has been read, when the list depends on what was published before (`get()`).
    */
-  sync<K extends StateKind>(kind: K, items: Iterable<StateOf<K>>, o: SyncOptions<StateOf<K>>): Promise<SyncResult> {
+  sync<K extends StateKind>(kind: K, items: Iterable<StateOf<K>> | (() => Iterable<StateOf<K>>), o: SyncOptions<StateOf<K>>): Promise<SyncResult> {
     const run = (this.#chains.get(kind) ?? Promise.resolve()).then(() => this.#sync(kind, items, o));
     this.#chains.set(kind, run.catch(() => {}));
     return run;
@@ -153,8 +154,9 @@ export class StatePublisher {
     return out;
   }
 
-  async #sync<K extends StateKind>(kind: K, items: Iterable<StateOf<K>>, o: SyncOptions<StateOf<K>>): Promise<SyncResult> {
+  async #sync<K extends StateKind>(kind: K, list: Iterable<StateOf<K>> | (() => Iterable<StateOf<K>>), o: SyncOptions<StateOf<K>>): Promise<SyncResult> {
     await this.#hydrate();
+    const items = typeof list === 'function' ? list() : list;
     const cache = this.#cache(kind);
     const sync = ++cache.syncs;
     const changed = o.changed ?? differs;

@@ -58,7 +58,6 @@ export async function startHomelabAdapter(config: HomelabAdapterConfig, log: Log
           pingIntervalMs: spec.pingMs,
           pingTimeoutMs: tuning.pingTimeoutMs,
           toolsRefreshMs: spec.toolsRefreshMs,
-          toolsGraceMs: spec.toolsGraceMs,
           rateLimitRpm: spec.rateLimitRpm,
           maxConcurrency: spec.maxConcurrency,
           reconnect: tuning.reconnect,

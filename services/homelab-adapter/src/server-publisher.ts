@@ -58,7 +58,8 @@ export class ServerPublisher implements AdapterScope {
     return upstreamHealth(this.#conn, this.#who, leader);
   }
 
-  descriptors(): UpstreamServer[] {
-    return [describeServer(this.#conn, this.#who)];
+  /** A replica that started while the server was down keeps its last published tools listed (stale). */
+  descriptors(last: (id: string) => UpstreamServer | undefined): UpstreamServer[] {
+    return [describeServer(this.#conn, this.#who, last(this.#who.id))];
   }
 }
