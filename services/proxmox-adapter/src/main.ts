@@ -8,7 +8,7 @@ import { PowerHandler } from './power-handler.js';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { connectProxmoxMcp } from './proxmox-mcp/connect.js';
 import { ProxmoxMcpDriver } from './proxmox-mcp/proxmox-mcp-driver.js';
-import { describeProxmoxMcp, toContractTool } from './proxmox-mcp/server-descriptor.js';
+import { describeProxmoxMcp, proxmoxMcpHealth, toContractTool } from './proxmox-mcp/server-descriptor.js';
 import { PveDriver } from './pve/pve-driver.js';
 import { ToolCallHandler, dispatchByAction } from './tool-call-handler.js';
 import { UpstreamHealthTracker } from './upstream-health.js';
@@ -108,8 +108,10 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
     instance,
     version: VERSION,
     intervalMs: config.MOLTEN_HEARTBEAT_MS,
-    upstreams: () => [health.health(lease.leader)],
+    // ProxmoxMCP-Plus beside the pve driver is a server of its own: listed, so the api knows it is still reported.
+    upstreams: () => [health.health(lease.leader), ...(proxmoxMcp && driver.kind === 'proxmox-ve' ? [proxmoxMcpHealth(proxmoxMcp, { cluster, demo: config.MOLTEN_DEMO, reporter: instance }, lease.leader)] : [])],
   });
+  health.onRead(() => hb.beat());
   shutdown.add('heartbeat', () => hb.stop());
   // The leader publishes the upstream's descriptor whenever its health changes, and when it
   // takes over.

@@ -1,4 +1,4 @@
-import { ServerStatus, type Capability, type Tool, type UpstreamServer } from '@molten/contracts';
+import { ServerStatus, type Capability, type Tool, type UpstreamHealth, type UpstreamServer } from '@molten/contracts';
 import type { McpTool } from '@molten/mcp-client';
 import type { ClientStatus, ProxmoxMcpClient } from './client.js';
 
@@ -50,4 +50,13 @@ export function describeProxmoxMcp(client: ProxmoxMcpClient, o: { cluster: strin
     methods: [],
     reporter: o.reporter,
   };
+}
+
+/** How often the client checks ProxmoxMCP-Plus when it is not the cluster's driver (its health checks or pings). */
+const CHECK_MS = 5_000;
+
+/** ProxmoxMCP-Plus as the second server of a cluster, for this replica's heartbeat. */
+export function proxmoxMcpHealth(client: ProxmoxMcpClient, o: { cluster: string; demo: boolean; reporter: string }, leader: boolean): UpstreamHealth {
+  const d = describeProxmoxMcp(client, o);
+  return { serverId: d.id, scope: d.scope, status: d.status, lastOkMs: d.lastSeenMs, pollMs: CHECK_MS, latencyMs: d.latencyMs, leader, capabilities: d.capabilities, privileges: [] };
 }
