@@ -1,9 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig as loadApiConfig } from '@molten/api/config';
+import { startApi } from '@molten/api';
+import { loadConfig as loadHomelabConfig, startHomelabAdapter } from '@molten/homelab-adapter';
+import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { startProxmoxMcpSimulator, type ProxmoxMcpSimulator } from '@molten/simulators/proxmox-mcp';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
-import { waitFor } from '@molten/testkit';
+import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { sseReader } from '../../services/api/src/test/api-fixture.js';
-import { startStack, type Stack } from './stack.js';
+import { OPERATOR, startStack, type Stack } from './stack.js';
 
 /**
  * Issue 9's "every status is true", on real components: a nats-server, the PVE (and
@@ -208,5 +215,51 @@ describe('every status is true', { timeout: 90_000 }, () => {
     expect(events.length).toBeGreaterThanOrEqual(4);
     const seen = new Set(events.map((e) => e.data.clusters.find((c: { id: string }) => c.id === 'homelab')?.lastSeen));
     expect(seen.size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a down MCP server keeps its last known tools, marked stale with their age, and a call to any tool of it gets 503 with the remedy', async () => {
+    const nats = await NatsServer.start();
+    const sim = await startHomelabMcpSimulator({ token: 'status-homelab-token-0001' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-status-'));
+    const config = path.join(dir, 'molten.json');
+    writeFileSync(config, JSON.stringify({ mcpServers: { docker: { url: sim.url, headers: { Authorization: 'Bearer status-homelab-token-0001' } } }, mcpServerOptions: { docker: { pingMs: 300 } } }));
+    const env = { NATS_URL: nats.url, MOLTEN_CONFIG: config, MOLTEN_HEARTBEAT_MS: '300', MOLTEN_INSTANCE: 'status-mcp', MOLTEN_TOKEN: OPERATOR, MOLTEN_PORT: '0', MOLTEN_GRPC_PORT: '0', MOLTEN_DATA_DIR: dir };
+    const adapter = await startHomelabAdapter(loadHomelabConfig(env), testLogger('homelab-adapter'), { reconnect: { initialMs: 200, maxMs: 1_000 } });
+    const api = await startApi(loadApiConfig(env), testLogger('api'));
+    const json = async (p: string, init: RequestInit = {}) => {
+      const res = await fetch(`${api.url}${p}`, { ...init, headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' } });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    try {
+      const before = await waitFor(async () => {
+        const x = (await json('/api/servers/mcp-docker')).body.data;
+        return x?.status === 'connected' && x.toolCount > 0 ? x : undefined;
+      }, { timeoutMs: 20_000, message: 'mcp-docker connected with its tools' });
+      const tool = before.tools[0].name as string;
+      await sim.stop();
+      const stoppedAt = Date.now();
+      const down = await waitFor(async () => {
+        const x = (await json('/api/servers/mcp-docker')).body.data;
+        return x?.status === 'down' ? x : undefined;
+      }, { timeoutMs: 15_000, message: 'mcp-docker down' });
+      expect(down.stale).toBe(true);
+      // Its tools as last listed, with the time they were last confirmed (lastSeen), for the dashboard to age.
+      expect(down.tools.map((t: { name: string }) => t.name)).toEqual(before.tools.map((t: { name: string }) => t.name));
+      expect(ms(down.lastSeen)).toBeLessThanOrEqual(stoppedAt + 300);
+      expect(ms(down.statusSince)).toBeGreaterThanOrEqual(stoppedAt);
+      for (const name of [tool, 'a-tool-it-never-had']) {
+        const r = await json(`/api/servers/mcp-docker/tools/${name}/call`, { method: 'POST', body: '{}' });
+        expect(r.status, name).toBe(503);
+        expect(r.body.error.code).toBe('upstream_unavailable');
+        expect(r.body.error.message).toMatch(/^docker is down: /);
+        expect(r.body.error.details.remedy).toBeTruthy();
+      }
+    } finally {
+      await api.stop();
+      await adapter.stop();
+      await sim.close();
+      await nats.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
