@@ -140,7 +140,12 @@ export interface ProgressEvent {
 }
 
 export type ServerKind = 'proxmox-ve' | 'proxmox-mcp' | 'mcp' | 'gateway';
-export type ServerStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down' | 'unspecified';
+/**
+ * A server's status as the api judges it now: the adapter's word while an adapter reports the
+ * server; `down` once its reporter stopped; `not_reported` when no running adapter lists it any
+ * more (no longer configured); `unknown` for the api's first seconds, before the heartbeats.
+ */
+export type ServerStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down' | 'not_reported' | 'unknown' | 'unspecified';
 
 export interface Tool {
   name: string;
@@ -218,10 +223,18 @@ export interface AgentSession {
 }
 
 export interface UpstreamHealth {
+  /** The cluster's own server (not ProxmoxMCP-Plus beside it). */
+  serverId?: string;
   status: ServerStatus | string;
   reason: string;
   remedy?: string;
+  /** When this status began. */
+  since?: string | null;
 }
+
+/** A server's liveness, as each health event carries it (what changes without a new descriptor). */
+export type ServerLiveness = Pick<Server, 'id' | 'kind' | 'status'> &
+  Partial<Pick<Server, 'statusReason' | 'remedy' | 'reachable' | 'authenticated' | 'usable' | 'lastSeen' | 'statusSince' | 'stale'>>;
 
 export interface ClusterHealth {
   id: string;
@@ -242,7 +255,7 @@ export interface Health {
   bus: { connected: boolean; server: string };
   clusters: ClusterHealth[];
   adapters: { domain: string; instance: string; version: string; alive: boolean; lastHeartbeat: string; upstreams: unknown[] }[];
-  servers: { id: string; kind: string; status: string; remedy?: string }[];
+  servers: ServerLiveness[];
 }
 
 export interface SnapshotCluster {
