@@ -47,8 +47,9 @@ describe('a server record’s liveness', () => {
 
   it('reads down while another replica of the kind runs, then not_reported past the bound', () => {
     const { adapters, live } = setup([descriptor(), descriptor({ id: 'pve-other', scope: 'other' })]);
-    adapters.apply(beat('a', T0, [{ serverId: 'pve-homelab' }]), T0);
     const other = (at: number) => adapters.apply(beat('b', at, [{ serverId: 'pve-other', scope: 'other' }]), at);
+    other(T0 - 1_000);
+    adapters.apply(beat('a', T0, [{ serverId: 'pve-homelab' }]), T0);
     other(T0 + 10_000);
     const down = live.server(descriptor(), T0 + 10_000);
     expect(down).toMatchObject({ status: 'down', stale: true, statusSinceMs: T0 });
@@ -88,5 +89,15 @@ describe('a server record’s liveness', () => {
     const c = live.health(T0).clusters[0]!;
     expect(c.upstream).toMatchObject({ serverId: 'pve-homelab', status: 'down', reason: 'cannot reach', since: new Date(T0 - 2_000).toISOString() });
     expect(live.unavailable('proxmox', 'homelab', T0)?.message).toMatch(/^Proxmox VE \(homelab\) is down: cannot reach/);
+  });
+
+  it('reads not_reported at once when a replica of its kind restarted since and does not list it', () => {
+    const mcp = descriptor({ id: 'proxmox-mcp-homelab', kind: 'proxmox-mcp', name: 'ProxmoxMCP-Plus (homelab)' });
+    const { adapters, live } = setup([descriptor(), mcp]);
+    adapters.apply(beat('a', T0, [{ serverId: 'pve-homelab' }, { serverId: 'proxmox-mcp-homelab' }]), T0);
+    // The same replica name, a new run (a restart without PROXMOX_MCP_URL).
+    adapters.apply({ ...beat('a', T0 + 2_000, [{ serverId: 'pve-homelab' }]), startedAtMs: T0 + 1_500 }, T0 + 2_000);
+    expect(live.server(mcp, T0 + 2_000)).toMatchObject({ status: 'not_reported', stale: true, statusSinceMs: T0 });
+    expect(live.server(descriptor(), T0 + 2_000)).toMatchObject({ status: 'connected', reported: true });
   });
 });

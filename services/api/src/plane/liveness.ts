@@ -68,8 +68,9 @@ export class Liveness {
    * A server's status now. Reported by an alive replica: its descriptor (status, reason and
    * since-time set together by the adapter, so they agree), stale when its last good read is
    * older than three poll intervals. Not reported: "down" from the last heartbeat that listed it
-   * (its reporter stopped), then "not_reported" once that is older than the bound, or when an
-   * adapter of its kind runs without listing it.
+   * (its reporter stopped), then "not_reported" once that is older than the bound, or at once
+   * when an adapter of its kind runs without listing it (one that started since, or any, when
+   * this api never saw it listed).
    */
   server(s: UpstreamServer, now = Date.now()): ServerLiveness {
     const r = this.adapters.server(s.id, now);
@@ -90,9 +91,10 @@ export class Liveness {
       };
     }
     const adapter = adapterName(s.domain);
+    const lastListedMs = this.adapters.lastListed(s.id);
     const gone = { reachable: false, authenticated: false, usable: false, lastSeenMs, stale: true, reported: false };
     const lastReport = s.statusReason ? `last report: ${s.statusReason}` : 'no report yet';
-    if (!r && now - this.startedAtMs <= this.#firstBeatsMs) {
+    if (!lastListedMs && now - this.startedAtMs <= this.#firstBeatsMs) {
       // The api has just started: the adapters' first heartbeats are on their way.
       return { ...gone, status: 'unknown', statusReason: `waiting for the ${adapter}'s heartbeat (${lastReport})`, remedy: '', statusSinceMs: 0 };
     }
@@ -102,17 +104,19 @@ export class Liveness {
         status: 'down',
         statusReason: `no ${adapter} is running (${lastReport})`,
         remedy: `Start the ${adapter} service and check that it can reach NATS.`,
-        statusSinceMs: r?.lastListedMs ?? 0,
+        statusSinceMs: lastListedMs,
       };
     }
-    const listedAgo = r ? now - r.lastListedMs : Infinity;
-    if (listedAgo <= this.#notReportedAfterMs) {
+    const listedAgo = lastListedMs ? now - lastListedMs : Infinity;
+    // A replica of its kind (re)started since it was last listed, and does not list it: it is not configured there any more.
+    const restartedWithout = !!lastListedMs && this.adapters.startedSince(s.domain, lastListedMs, now);
+    if (listedAgo <= this.#notReportedAfterMs && !restartedWithout) {
       return {
         ...gone,
         status: 'down',
         statusReason: `the ${adapter} replica that reported it stopped ${Math.round(listedAgo / 1000)} s ago (${lastReport})`,
         remedy: `Restart the ${adapter} that serves "${s.scope}", or check that it can reach NATS.`,
-        statusSinceMs: r!.lastListedMs,
+        statusSinceMs: lastListedMs,
       };
     }
     return {
@@ -120,7 +124,7 @@ export class Liveness {
       status: 'not_reported',
       statusReason: `no running ${adapter} reports it: it is no longer configured, or the ${adapter} that served "${s.scope}" is not running (${lastReport})`,
       remedy: `If it should still be watched, configure it again and restart the ${adapter}; otherwise nothing needs doing.`,
-      statusSinceMs: r?.lastListedMs ?? 0,
+      statusSinceMs: lastListedMs,
     };
   }
 

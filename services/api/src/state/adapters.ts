@@ -15,8 +15,6 @@ export interface ServerReport {
   /** Alive replicas whose heartbeat lists this server, and which one polls. */
   replicas: string[];
   leader?: string;
-  /** When a heartbeat last listed this server (the api's clock; 0 when this api never saw one). */
-  lastListedMs: number;
 }
 
 /** The health of a scope: the report of the scope's own server (the first one its adapter lists). */
@@ -25,6 +23,8 @@ export type ScopeHealth = ServerReport;
 interface Beat {
   hb: Heartbeat;
   receivedAtMs: number;
+  /** When this api first heard this run of the replica (a restart, even under the same name, starts anew). */
+  firstSeenMs: number;
 }
 
 /** A replica whose beats stopped this long ago is forgotten (its servers then read "not reported"). */
@@ -36,10 +36,17 @@ const FORGET_AFTER_MS = 24 * 3600_000;
  */
 export class AdapterRegistry {
   readonly #beats = new Map<string, Beat>();
+  /** When a heartbeat last listed each server: kept when the replica's next beats no longer do. */
+  readonly #listed = new Map<string, number>();
 
   apply(hb: Heartbeat, now = Date.now()): void {
-    this.#beats.set(`${hb.domain}/${hb.instance}`, { hb, receivedAtMs: now });
+    const key = `${hb.domain}/${hb.instance}`;
+    const prev = this.#beats.get(key);
+    const firstSeenMs = prev && prev.hb.startedAtMs === hb.startedAtMs ? prev.firstSeenMs : now;
+    this.#beats.set(key, { hb, receivedAtMs: now, firstSeenMs });
+    for (const u of hb.upstreams) this.#listed.set(u.serverId, now);
     for (const [key, b] of this.#beats) if (now - b.receivedAtMs > FORGET_AFTER_MS) this.#beats.delete(key);
+    for (const [id, at] of this.#listed) if (now - at > FORGET_AFTER_MS) this.#listed.delete(id);
   }
 
   alive(now = Date.now()): Heartbeat[] {
@@ -52,6 +59,16 @@ export class AdapterRegistry {
 
   hasAdapter(domain: string, scope?: string, now = Date.now()): boolean {
     return this.alive(now).some((hb) => hb.domain === domain && (!scope || hb.upstreams.some((u) => u.scope === scope)));
+  }
+
+  /** When a heartbeat last listed the server (the api's clock; 0 when this api never saw one). */
+  lastListed(serverId: string): number {
+    return this.#listed.get(serverId) ?? 0;
+  }
+
+  /** An alive replica of the domain that this api first heard after `t` (started, or restarted, since). */
+  startedSince(domain: string, t: number, now = Date.now()): boolean {
+    return [...this.#beats.values()].some((b) => b.hb.domain === domain && b.firstSeenMs > t && this.#isAlive(b, now));
   }
 
   /** What the heartbeats say of one server; undefined when no heartbeat this api received lists it. */
@@ -93,10 +110,8 @@ export class AdapterRegistry {
           latencyMs: u.latencyMs,
           capabilities: u.capabilities,
           replicas: [],
-          lastListedMs: 0,
         };
         out.lastOkMs = Math.max(out.lastOkMs, u.lastOkMs);
-        out.lastListedMs = Math.max(out.lastListedMs, b.receivedAtMs);
         if (!alive) continue;
         out.replicas.push(b.hb.instance);
         // The polling replica knows the upstream best; others fill in until it reports.
