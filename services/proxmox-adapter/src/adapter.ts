@@ -8,7 +8,7 @@ import { PowerHandler } from './power-handler.js';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { connectProxmoxMcp } from './proxmox-mcp/connect.js';
 import { ProxmoxMcpDriver } from './proxmox-mcp/proxmox-mcp-driver.js';
-import { describeProxmoxMcp, toContractTool } from './proxmox-mcp/server-descriptor.js';
+import { describeProxmoxMcp, proxmoxMcpHealth, toContractTool } from './proxmox-mcp/server-descriptor.js';
 import { PveDriver } from './pve/pve-driver.js';
 import { ToolCallHandler, dispatchByAction } from './tool-call-handler.js';
 import { UpstreamHealthTracker } from './upstream-health.js';
@@ -76,6 +76,7 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
     () => driver.capabilities(),
   );
 
+  const who = { cluster, demo: config.MOLTEN_DEMO, reporter: config.instance };
   let poller!: ClusterPoller;
   const runtime = await runAdapter({
     service: 'proxmox-adapter',
@@ -87,6 +88,8 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
       poller = new ClusterPoller({ cluster, driver, publisher: rt.publisher(cluster), health, log, pollMs, demo: config.MOLTEN_DEMO });
       const changed = () => rt.changed(cluster);
       health.onChange(changed);
+      // The heartbeat follows every good read, so the api's last-read time follows the poll.
+      health.onRead(() => rt.beat());
       driver.onCapabilitiesChange = changed;
       proxmoxMcp?.onChange(() => {
         // As the driver's server, its tools and transport (once known) are the cluster server's.
@@ -106,11 +109,9 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
               power: new PowerHandler({ driver, locate: (vmid) => poller.locate(vmid), publishGuest: (g) => poller.publishGuest(g) }),
               toolCalls: proxmoxMcp ? new ToolCallHandler({ client: proxmoxMcp, serverId: `proxmox-mcp-${cluster}`, name: `ProxmoxMCP-Plus (${cluster})` }) : undefined,
             }),
-            health: (leader) => health.health(leader),
-            descriptors: () => [
-              health.descriptor(),
-              ...(secondServer ? [describeProxmoxMcp(secondServer, { cluster, demo: config.MOLTEN_DEMO, reporter: config.instance })] : []),
-            ],
+            // ProxmoxMCP-Plus beside the pve driver is listed too, so the api knows it is still reported.
+            health: (leader) => [health.health(leader), ...(secondServer ? [proxmoxMcpHealth(secondServer, who, leader)] : [])],
+            descriptors: (last) => [health.descriptor(), ...(secondServer ? [describeProxmoxMcp(secondServer, who, last(`proxmox-mcp-${cluster}`))] : [])],
             // The second server's last-seen time moves with its pings, not with the cluster's health.
             descriptorRefreshMs: secondServer ? 30_000 : undefined,
             onLeader: (leader) => (leader ? poller.start() : poller.stop()),
