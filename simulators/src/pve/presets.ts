@@ -11,12 +11,17 @@ export type Preset = 'demo' | 'generated' | 'empty';
 
 /**
  * The token `npm start`'s demo mode and most tests use: the privileges the adapter needs on
- * PVE 9 (the guest page's snapshots, rollbacks and guest agent reads included).
+ * PVE 9 — the guest page's snapshots, rollbacks and guest agent reads included, and what
+ * hibernating (suspend to disk) needs besides VM.PowerMgmt: VM.Config.Disk and, on the storage
+ * that takes the RAM, Datastore.AllocateSpace.
  */
 export const DEMO_TOKEN: PveTokenSpec = {
   id: 'root@pam!molten',
   secret: '5e1d8a3c-7f2b-4c9e-9a61-3b8f0d2e6c47',
-  privileges: ['VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit', 'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit'],
+  privileges: [
+    'VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit',
+    'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit', 'VM.Config.Disk', 'Datastore.AllocateSpace',
+  ],
 };
 
 export const DEMO_CLUSTER_NAME = 'homelab';
