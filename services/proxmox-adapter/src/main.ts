@@ -4,6 +4,7 @@ import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molt
 import { ClusterPoller } from './cluster-poller.js';
 import { loadConfig, type ProxmoxAdapterConfig } from './config.js';
 import type { ClusterDriver, GuestRef } from './driver.js';
+import { startGuestQueries } from './guest-queries.js';
 import { PowerHandler } from './power-handler.js';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { connectProxmoxMcp } from './proxmox-mcp/connect.js';
@@ -164,6 +165,10 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
     }
     return undefined;
   };
+
+  // The guest page's reads, answered by every replica in one queue group.
+  const queries = startGuestQueries(bus, { driver, locate, cluster, log });
+  shutdown.add('queries', () => queries.stop());
 
   const worker = new CommandWorker(bus, {
     domain: 'proxmox',
