@@ -94,14 +94,19 @@ export function serveQueries(bus: Bus, o: ServeQueriesOptions): QueryServer {
   };
 
   const loop = (async () => {
-    for await (const m of sub) {
-      const p = answer(m)
-        .catch((err) => o.log.error({ err }, 'query not answered'))
-        .finally(() => {
-          answered++;
-          inflight.delete(p);
-        });
-      inflight.add(p);
+    try {
+      for await (const m of sub) {
+        const p = answer(m)
+          .catch((err) => o.log.error({ err }, 'query not answered'))
+          .finally(() => {
+            answered++;
+            inflight.delete(p);
+          });
+        inflight.add(p);
+      }
+    } catch (err) {
+      // A subscription the server refuses (permissions) ends here; the rest of the adapter runs on.
+      o.log.error({ err, subject: subjects.queriesFor(o.domain, o.scope) }, 'query subscription ended; reads are not answered by this replica');
     }
   })();
 
