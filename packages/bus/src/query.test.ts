@@ -15,7 +15,9 @@ let asker: Bus;
 
 beforeAll(async () => {
   fx = await busFixture();
-  [a, b, asker] = await Promise.all([fx.connect('replica-a'), fx.connect('replica-b'), fx.connect('asker')]);
+  a = await fx.connect('replica-a');
+  b = await fx.connect('replica-b');
+  asker = await fx.connect('asker');
 });
 afterAll(() => fx?.dispose());
 

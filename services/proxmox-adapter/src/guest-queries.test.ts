@@ -29,10 +29,8 @@ const driverFor = (s: PveSimulator, token: { id: string; secret: string } = DEMO
 
 beforeAll(async () => {
   [sim, nats] = await Promise.all([startTestSimulator(), NatsServer.start()]);
-  [bus, asker] = await Promise.all([
-    connectBus({ servers: nats.url, name: 'adapter', log }),
-    connectBus({ servers: nats.url, name: 'api', log }),
-  ]);
+  bus = await connectBus({ servers: nats.url, name: 'adapter', log });
+  asker = await connectBus({ servers: nats.url, name: 'api', log });
   driver = driverFor(sim);
   await driver.version();
   server = startGuestQueries(bus, { driver, locate: locateIn(sim), cluster: 'homelab', log });

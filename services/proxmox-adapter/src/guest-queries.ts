@@ -145,62 +145,47 @@ export function guestQueryHandlers(o: GuestQueriesOptions): QueryHandlers & { re
     return (Math.floor(fetchedAt / stepMs) + 1) * stepMs + settle;
   };
 
+  /** A history from the cache, or read once for everyone asking now; kept until its step ends. */
+  async function cachedRrd<T extends { stepS: number }>(key: string, defaultStep: number, read: () => Promise<T>) {
+    const c = await cache.get(key, () => attempt(read), (v, at) => rrdExpiry('ok' in v ? (v.ok as T).stepS : defaultStep)(v, at));
+    return { ...c, value: c.value as Result<T> };
+  }
+
+  /** A read of one guest that is not kept: located, read (one read for concurrent asks), answered. */
+  function guestRead<Q extends 'guest-config' | 'guest-addresses' | 'guest-snapshots', T>(what: Q, $case: string, read: (d: GuestCapableDriver, ref: GuestRef) => Promise<T>) {
+    return handler(what, async (req, d) => {
+      const ref = await locate(req.guest as GuestSelector);
+      if (isError(ref)) return queryErrorReply(what, ref);
+      const r = await shared(`${what}:${ref.vmid}`, () => attempt(() => read(d, ref)));
+      if ('error' in r) return queryErrorReply(what, r.error);
+      return { result: { $case, value: r.ok }, fetchedAtMs: now() } as unknown as QueryReplyOf<Q>;
+    });
+  }
+
   const handlers: QueryHandlers = {
     'guest-rrd': handler('guest-rrd', async (req, d) => {
       const ref = await locate(req.guest as GuestSelector);
       if (isError(ref)) return queryErrorReply('guest-rrd', ref);
       const timeframe = req.timeframe as Timeframe;
-      const key = `rrd:${ref.type}/${ref.vmid}:${timeframe}:${req.cf}`;
-      let step = d.rrdStep(timeframe);
-      const c = await cache.get(key, () => attempt(() => d.guestRrd(ref, timeframe, req.cf)), (v, at) => {
-        if ('ok' in v) step = (v.ok as { stepS: number }).stepS;
-        return rrdExpiry(step)(v, at);
-      });
-      const v = c.value as Result<Awaited<ReturnType<GuestCapableDriver['guestRrd']>>>;
-      if ('error' in v) return { result: { $case: 'error', value: v.error }, fetchedAtMs: c.fetchedAt, freshUntilMs: c.expiresAt };
-      return {
-        result: { $case: 'rrd', value: { vmid: ref.vmid, node: ref.node, timeframe, cf: req.cf, stepS: v.ok.stepS, points: v.ok.points } },
-        fetchedAtMs: c.fetchedAt,
-        freshUntilMs: c.expiresAt,
-      };
+      const c = await cachedRrd(`rrd:${ref.type}/${ref.vmid}:${timeframe}:${req.cf}`, d.rrdStep(timeframe), () => d.guestRrd(ref, timeframe, req.cf));
+      const times = { fetchedAtMs: c.fetchedAt, freshUntilMs: c.expiresAt };
+      if ('error' in c.value) return { result: { $case: 'error', value: c.value.error }, ...times };
+      const { stepS, points } = c.value.ok;
+      return { result: { $case: 'rrd', value: { vmid: ref.vmid, node: ref.node, timeframe, cf: req.cf, stepS, points } }, ...times };
     }),
 
     'node-rrd': handler('node-rrd', async (req, d) => {
       const timeframe = req.timeframe as Timeframe;
-      let step = d.rrdStep(timeframe);
-      const c = await cache.get(`rrd:node/${req.node}:${timeframe}:${req.cf}`, () => attempt(() => d.nodeRrd(req.node, timeframe, req.cf)), (v, at) => {
-        if ('ok' in v) step = (v.ok as { stepS: number }).stepS;
-        return rrdExpiry(step)(v, at);
-      });
-      const v = c.value as Result<Awaited<ReturnType<GuestCapableDriver['nodeRrd']>>>;
-      if ('error' in v) return { result: { $case: 'error', value: v.error }, fetchedAtMs: c.fetchedAt, freshUntilMs: c.expiresAt };
-      return {
-        result: { $case: 'rrd', value: { node: req.node, timeframe, cf: req.cf, stepS: v.ok.stepS, points: v.ok.points } },
-        fetchedAtMs: c.fetchedAt,
-        freshUntilMs: c.expiresAt,
-      };
+      const c = await cachedRrd(`rrd:node/${req.node}:${timeframe}:${req.cf}`, d.rrdStep(timeframe), () => d.nodeRrd(req.node, timeframe, req.cf));
+      const times = { fetchedAtMs: c.fetchedAt, freshUntilMs: c.expiresAt };
+      if ('error' in c.value) return { result: { $case: 'error', value: c.value.error }, ...times };
+      const { stepS, points } = c.value.ok;
+      return { result: { $case: 'rrd', value: { node: req.node, timeframe, cf: req.cf, stepS, points } }, ...times };
     }),
 
-    'guest-config': handler('guest-config', async (req, d) => {
-      const ref = await locate(req.guest as GuestSelector);
-      if (isError(ref)) return queryErrorReply('guest-config', ref);
-      const r = await shared(`config:${ref.vmid}`, () => attempt(() => d.guestConfig(ref)));
-      return 'error' in r ? queryErrorReply('guest-config', r.error) : { result: { $case: 'config', value: r.ok }, fetchedAtMs: now() };
-    }),
-
-    'guest-addresses': handler('guest-addresses', async (req, d) => {
-      const ref = await locate(req.guest as GuestSelector);
-      if (isError(ref)) return queryErrorReply('guest-addresses', ref);
-      const r = await shared(`addresses:${ref.vmid}`, () => attempt(() => d.guestAddresses(ref)));
-      return 'error' in r ? queryErrorReply('guest-addresses', r.error) : { result: { $case: 'addresses', value: r.ok }, fetchedAtMs: now() };
-    }),
-
-    'guest-snapshots': handler('guest-snapshots', async (req, d) => {
-      const ref = await locate(req.guest as GuestSelector);
-      if (isError(ref)) return queryErrorReply('guest-snapshots', ref);
-      const r = await shared(`snapshots:${ref.vmid}`, () => attempt(() => d.guestSnapshots(ref)));
-      return 'error' in r ? queryErrorReply('guest-snapshots', r.error) : { result: { $case: 'snapshots', value: r.ok }, fetchedAtMs: now() };
-    }),
+    'guest-config': guestRead('guest-config', 'config', (d, ref) => d.guestConfig(ref)),
+    'guest-addresses': guestRead('guest-addresses', 'addresses', (d, ref) => d.guestAddresses(ref)),
+    'guest-snapshots': guestRead('guest-snapshots', 'snapshots', (d, ref) => d.guestSnapshots(ref)),
 
     'guest-tasks': handler('guest-tasks', async (req, d) => {
       const ref = await locate(req.guest as GuestSelector);
@@ -247,4 +232,3 @@ export function startGuestQueries(bus: Bus, o: GuestQueriesOptions): QueryServer
   return serveQueries(bus, { domain: 'proxmox', scope: o.cluster, handlers: guestQueryHandlers(o), log: o.log });
 }
 
-export type { QueryReplyOf };

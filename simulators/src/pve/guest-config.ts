@@ -66,7 +66,7 @@ export function guestConfig(model: ClusterModel, g: Guest, release: PveRelease):
     // memory is a property string since PVE 8.1; plain integers before.
     c.memory = release.pve9Metrics ? String(Math.round(g.maxmem / MiB)) : Math.round(g.maxmem / MiB);
     if (g.agent !== undefined && c.agent === undefined) c.agent = g.agent ? '1' : '0';
-    if (g.lock === 'suspended') c.vmstate = `local-lvm:vm-${g.vmid}-state-suspend-${isoDay(model, g)}`;
+    if (g.lock === 'suspended') c.vmstate = `local-lvm:vm-${g.vmid}-state-suspend-${isoDay(g)}`;
   } else {
     c.hostname = g.name;
     c.cores = g.cpus;
@@ -112,7 +112,8 @@ export function configForSnapshot(model: ClusterModel, g: Guest, release: PveRel
   return c;
 }
 
-function isoDay(_model: ClusterModel, g: Guest): string {
+/** The day the guest was hibernated (its last power change), as in the state volume's name. */
+function isoDay(g: Guest): string {
   const last = g.powerLog.at(-1)?.at ?? Date.now();
   return new Date(last).toISOString().slice(0, 10);
 }
