@@ -4,6 +4,7 @@ import type { Logger } from '@molten/kit';
 import { ClusterPoller } from './cluster-poller.js';
 import type { ProxmoxAdapterConfig } from './config.js';
 import type { ClusterDriver } from './driver.js';
+import { startGuestQueries } from './guest-queries.js';
 import { PowerHandler } from './power-handler.js';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { connectProxmoxMcp } from './proxmox-mcp/connect.js';
@@ -100,6 +101,8 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
         changed();
       });
       proxmoxMcp?.start();
+      // The guest page's reads, answered by every replica in one queue group.
+      const queries = startGuestQueries(rt.bus, { driver, locate: (vmid) => poller.locate(vmid), cluster, log });
       return {
         scopes: [
           {
@@ -118,7 +121,7 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
           },
         ],
         // The pve driver does not own the ProxmoxMCP-Plus client: both are closed.
-        close: () => Promise.all([driver.close(), secondServer?.close()]),
+        close: () => Promise.all([queries.stop(), driver.close(), secondServer?.close()]),
         about: { cluster, driver: driver.kind, endpoint: driver.endpoint, pollMs, proxmoxMcp: secondServer?.endpoint },
       };
     },
