@@ -242,7 +242,9 @@ describe('gateway client', () => {
     const { c } = await client(s, { dataDir: null });
     await waitFor(() => c.connected);
     expect(s.connectAttempts.at(-1)).toMatchObject({ ok: true, auth: 'token', deviceId: undefined });
-    expect(c.hello?.auth).toBeUndefined();
+    // As openclaw 2026.9.6 answers a token-only connect: the granted scopes, no device token.
+    expect(c.hello?.auth).toMatchObject({ role: 'operator', scopes: ['operator.read', 'operator.write'] });
+    expect(c.hello?.auth?.deviceToken).toBeUndefined();
   });
 });
 
