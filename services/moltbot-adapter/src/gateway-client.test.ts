@@ -195,6 +195,7 @@ describe('gateway client', () => {
     await waitFor(() => seen.length === 1, { message: 'frame with a bad seq delivered' });
     expect(seen[0]).toEqual([{ presence: [] }, undefined]);
     expect(c.malformedFrames).toBe(4);
+    expect(cap.lines().filter((l) => /did not fit/.test(l.msg)).map((l) => l.dropped)).toEqual([[expect.stringMatching(/^seq \(/)]]);
     expect(cap.lines().filter((l) => /ignored a (malformed frame|frame from the gateway that is not JSON)/.test(l.msg))).toHaveLength(4);
     expect(c.connected).toBe(true);
     expect(((await c.request('health')) as { ok: boolean }).ok).toBe(true);

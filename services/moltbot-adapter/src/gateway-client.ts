@@ -6,7 +6,7 @@ import type { DeviceIdentity } from './device-identity.js';
 import { diagnoseHttpStatus, diagnoseSocketError, type ConnectionPhase, type Diagnosis } from './diagnosis.js';
 import { GatewayConnectionLost, GatewayNotConnected, GatewayRequestError, GatewayTimeout, type Accepted } from './gateway-errors.js';
 import { Handshake, type Challenge, type HandshakeLink } from './handshake.js';
-import { REQUESTED_SCOPES, agentAccepted, challengePayload, inboundFrame, issuesOf, preview, shutdownPayload, type EventFrame, type GatewayError, type HelloOk, type ResFrame } from './protocol.js';
+import { REQUESTED_SCOPES, agentAccepted, challengePayload, droppedParts, inboundFrame, issuesOf, preview, shutdownPayload, type EventFrame, type GatewayError, type HelloOk, type ResFrame } from './protocol.js';
 import { watchTicks } from './tick-watchdog.js';
 
 export { GatewayConnectionLost, GatewayNotConnected, GatewayRequestError, GatewayTimeout, type Accepted } from './gateway-errors.js';
@@ -98,6 +98,7 @@ export class GatewayClient {
   #lastTickAtMs = 0;
   #lastSeq: number | undefined;
   #malformed = 0;
+  readonly #reportedMisfits = new Set<string>();
 
   constructor(o: GatewayClientOptions) {
     this.#o = o;
@@ -463,6 +464,12 @@ export class GatewayClient {
     }
     this.#lastFrameAtMs = Date.now();
     const frame = parsed.data;
+    const dropped = droppedParts(frame);
+    // Said once per kind of misfit: a gateway that sends it on every event would flood the log.
+    if (dropped.length && !this.#reportedMisfits.has(dropped.join())) {
+      this.#reportedMisfits.add(dropped.join());
+      this.#log.warn({ dropped, frame: preview(text) }, 'parts of a gateway frame did not fit what the adapter reads; it went on without them');
+    }
     if (frame.type === 'res') this.#onRes(frame);
     else if (frame.type === 'event') this.#onEvent(frame);
     else this.#log.debug({ method: frame.method }, 'ignored a request from the gateway (operators serve none)');
