@@ -69,10 +69,10 @@ type SessionEnd = { kind: 'closed'; restartExpectedMs?: number } | { kind: 'fail
 export type EventListener = (event: string, payload: unknown, frame: EventFrame) => void;
 
 /**
- * The gateway's WebSocket protocol (v3 and v4): challenge-then-connect handshake with device
- * identity, request/response correlation including the two-phase `agent` answer, events, tick
- * liveness, and reconnects with backoff. Every inbound frame is validated; a malformed one is
- * logged and ignored.
+ * The gateway's WebSocket protocol (v3 and v4): one connection after another with backoff,
+ * request/response correlation including the two-phase `agent` answer, and events. Each
+ * connection starts with handshake.ts and is watched by tick-watchdog.ts. Every inbound frame is
+ * validated; a malformed one is logged and ignored, a part of one that does not fit is dropped.
  */
 export class GatewayClient {
   readonly endpoint: string;
