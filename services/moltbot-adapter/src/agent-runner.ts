@@ -285,11 +285,16 @@ export class AgentRunner implements CommandHandler {
             return;
           case 'lifecycle': {
             const phase = str(d.phase) ?? 'update';
+            // openclaw 2026.9 also reports its inner steps (model, finishing): not the run's story.
+            if (phase !== 'start' && phase !== 'end' && phase !== 'error') return;
             if (phase === 'end' || phase === 'error') sawEnd = true;
             const error = str(d.error);
             progress.push('lifecycle', error ? `${phase}: ${error}\n` : `${phase}\n`);
             return;
           }
+          case 'usage':
+            // Token accounting (openclaw 2026.9), not output.
+            return;
           default:
             progress.push('log', `${e.data.stream}: ${preview(JSON.stringify(d), 300)}\n`);
         }

@@ -61,46 +61,76 @@ describe('gateway client', () => {
     });
   }
 
-  it('keeps the issued deviceToken (0600) and sends it as auth.token on reconnect and after a restart', async () => {
-    const s = await sim();
+  const tokenFile = (dataDir: string) => path.join(dataDir, 'moltbot', 'device-auth.json');
+  const storedToken = (dataDir: string) => {
+    try {
+      return readFileSync(tokenFile(dataDir), 'utf8').includes('"token"');
+    } catch {
+      return false;
+    }
+  };
+
+  it('keeps the device token a protocol 3 gateway issues (0600), and connects with MOLTBOT_TOKEN while it has one', async () => {
+    const s = await sim({ protocol: 3 });
     const dataDir = tempDir();
     const first = await client(s, { dataDir });
     await waitFor(() => first.c.connected);
-    expect(s.connectAttempts.at(-1)?.auth).toBe('token');
-    const file = path.join(dataDir, 'moltbot', 'device-auth.json');
-    await waitFor(() => {
-      try {
-        return readFileSync(file, 'utf8').includes('"token"');
-      } catch {
-        return false;
-      }
-    });
-    expect((await import('node:fs')).statSync(file).mode & 0o777).toBe(0o600);
-
+    await waitFor(() => storedToken(dataDir), { message: 'device token stored' });
+    expect((await import('node:fs')).statSync(tokenFile(dataDir)).mode & 0o777).toBe(0o600);
+    // openclaw's reference client sends the shared token first (selectConnectAuth), on reconnects too.
     s.dropConnections();
     await waitFor(() => s.connectAttempts.length >= 2 && first.c.connected, { message: 'reconnected' });
-    expect(s.connectAttempts.at(-1)).toMatchObject({ ok: true, auth: 'device-token', deviceId: first.device!.deviceId });
-
+    expect(s.connectAttempts.map((a) => a.auth)).toEqual(['token', 'token']);
     await first.c.stop();
-    const second = await client(s, { dataDir });
+
+    // Without a shared token, the device token is the credential.
+    const second = await client(s, { dataDir, token: undefined });
     await waitFor(() => second.c.connected);
     expect(second.device!.deviceId).toBe(first.device!.deviceId);
     expect(s.connectAttempts.at(-1)).toMatchObject({ ok: true, auth: 'device-token' });
   });
 
-  it('falls back to the shared token when the gateway no longer knows its device token', async () => {
-    const s = await sim();
-    const { c } = await client(s);
-    await waitFor(() => c.connected);
-    s.dropConnections();
-    await waitFor(() => s.connectAttempts.at(-1)?.auth === 'device-token' && c.connected);
-    s.revokeDeviceTokens();
+  it('starts quietly against a gateway that forgot its device tokens (a restarted demo simulator)', async () => {
+    const dataDir = tempDir();
+    const before = await sim({ protocol: 3 });
+    const first = await client(before, { dataDir });
+    await waitFor(() => first.c.connected && storedToken(dataDir));
+    await first.c.stop();
+    await before.close();
+
+    // A new gateway process at the same URL, with a new token, as `npm start` brings up after a restart.
+    const after = await sim({ protocol: 3, port: before.port, token: 'a-new-token-after-restart' });
+    const cap = capturingLogger();
+    const second = await client(after, { dataDir, token: 'a-new-token-after-restart', log: cap.log });
+    await waitFor(() => second.c.connected);
+    expect(after.connectAttempts).toEqual([expect.objectContaining({ ok: true, auth: 'token' })]);
+    expect(cap.lines()).toEqual([]);
+  });
+
+  it('tries the stored device token once when the gateway refuses MOLTBOT_TOKEN on loopback, and says what to fix when that fails too', async () => {
+    const s = await sim({ protocol: 3 });
+    const dataDir = tempDir();
+    const first = await client(s, { dataDir });
+    await waitFor(() => first.c.connected && storedToken(dataDir));
+    await first.c.stop();
+
     const before = s.connectAttempts.length;
+    const { c } = await client(s, { dataDir, token: 'a-token-the-gateway-no-longer-has', refusedRetry: { initialMs: 100, maxMs: 200 } });
+    await waitFor(() => c.connected, { message: 'in with the device token' });
+    expect(s.connectAttempts.slice(before).map((a) => [a.ok, a.auth ?? a.error?.message])).toEqual([
+      [false, expect.stringContaining('gateway token mismatch')],
+      [true, 'device-token'],
+    ]);
+
+    // The gateway forgets the device token too: the adapter drops it and names the token to fix.
+    s.revokeDeviceTokens();
+    const n = s.connectAttempts.length;
     s.dropConnections();
-    await waitFor(() => s.connectAttempts.length >= before + 2 && c.connected, { message: 'reconnected with the shared token' });
-    const attempts = s.connectAttempts.slice(before);
-    expect(attempts[0]!.error?.message).toContain('token mismatch');
-    expect(attempts.at(-1)).toMatchObject({ ok: true, auth: 'token' });
+    await waitFor(() => c.state.phase === 'auth_failed' && !storedToken(dataDir), { message: 'auth failed, device token forgotten' });
+    expect(c.state.remedy).toContain('MOLTBOT_TOKEN');
+    await waitFor(() => s.connectAttempts.length >= n + 2, { message: 'then the shared token, refused again' });
+    expect(s.connectAttempts.slice(n, n + 2).map((a) => a.error?.message)).toEqual([expect.stringContaining('token mismatch'), expect.stringContaining('gateway token mismatch')]);
+    expect(c.connected).toBe(false);
   });
 
   it('reports a wrong token as auth_failed with the token-mismatch reason and backs off', async () => {
@@ -158,6 +188,14 @@ describe('gateway client', () => {
     s.sendRaw({ type: 'hello', id: 1 });
     s.sendRaw({ type: 'event', event: 'agent', payload: 'not an object' }); // valid frame: its payload is checked by whoever reads it
     await waitFor(() => c.malformedFrames === 4, { message: 'four malformed frames counted' });
+    // A field of the wrong type costs that field, not the frame.
+    const seen: unknown[] = [];
+    c.onEvent((event, payload, frame) => event === 'presence' && seen.push([payload, frame.seq]));
+    s.sendRaw({ type: 'event', event: 'presence', seq: 'seven', payload: { presence: [] } });
+    await waitFor(() => seen.length === 1, { message: 'frame with a bad seq delivered' });
+    expect(seen[0]).toEqual([{ presence: [] }, undefined]);
+    expect(c.malformedFrames).toBe(4);
+    expect(cap.lines().filter((l) => /did not fit/.test(l.msg)).map((l) => l.dropped)).toEqual([[expect.stringMatching(/^seq \(/)]]);
     expect(cap.lines().filter((l) => /ignored a (malformed frame|frame from the gateway that is not JSON)/.test(l.msg))).toHaveLength(4);
     expect(c.connected).toBe(true);
     expect(((await c.request('health')) as { ok: boolean }).ok).toBe(true);
@@ -205,7 +243,9 @@ describe('gateway client', () => {
     const { c } = await client(s, { dataDir: null });
     await waitFor(() => c.connected);
     expect(s.connectAttempts.at(-1)).toMatchObject({ ok: true, auth: 'token', deviceId: undefined });
-    expect(c.hello?.auth).toBeUndefined();
+    // As openclaw 2026.9.6 answers a token-only connect: the granted scopes, no device token.
+    expect(c.hello?.auth).toMatchObject({ role: 'operator', scopes: ['operator.read', 'operator.write'] });
+    expect(c.hello?.auth?.deviceToken).toBeUndefined();
   });
 });
 

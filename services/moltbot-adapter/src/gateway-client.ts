@@ -3,31 +3,13 @@ import WebSocket, { type RawData } from 'ws';
 import { Backoff, sleep, type Logger } from '@molten/kit';
 import { publicEndpoint } from './config.js';
 import type { DeviceIdentity } from './device-identity.js';
-import {
-  diagnoseConnectError,
-  diagnoseHttpStatus,
-  diagnoseSocketError,
-  isDeviceTokenRejection,
-  type ConnectionPhase,
-  type Diagnosis,
-} from './diagnosis.js';
-import {
-  CLIENT,
-  PROTOCOL_RANGE,
-  REQUESTED_SCOPES,
-  ROLE,
-  agentAccepted,
-  challengePayload,
-  helloOk,
-  inboundFrame,
-  issuesOf,
-  preview,
-  shutdownPayload,
-  type EventFrame,
-  type GatewayError,
-  type HelloOk,
-  type ResFrame,
-} from './protocol.js';
+import { diagnoseHttpStatus, diagnoseSocketError, type ConnectionPhase, type Diagnosis } from './diagnosis.js';
+import { GatewayConnectionLost, GatewayNotConnected, GatewayRequestError, GatewayTimeout, type Accepted } from './gateway-errors.js';
+import { Handshake, type Challenge, type HandshakeLink } from './handshake.js';
+import { REQUESTED_SCOPES, agentAccepted, challengePayload, droppedParts, inboundFrame, issuesOf, preview, shutdownPayload, type EventFrame, type GatewayError, type HelloOk, type ResFrame } from './protocol.js';
+import { watchTicks } from './tick-watchdog.js';
+
+export { GatewayConnectionLost, GatewayNotConnected, GatewayRequestError, GatewayTimeout, type Accepted } from './gateway-errors.js';
 
 export interface ConnectionState {
   phase: ConnectionPhase;
@@ -40,49 +22,6 @@ export interface ConnectionState {
   failures: number;
   /** When the next connect is due, while not connected. */
   retryAtMs?: number;
-}
-
-/** The first answer of a two-phase request: {runId, status:"accepted", acceptedAt}. */
-export type Accepted = Record<string, unknown> & { runId: string };
-
-/** The gateway answered a request with ok:false. */
-export class GatewayRequestError extends Error {
-  override name = 'GatewayRequestError';
-  constructor(
-    readonly method: string,
-    readonly error: GatewayError,
-    readonly payload?: unknown,
-  ) {
-    super(`${method}: ${error.message}`);
-  }
-  get code(): string {
-    return this.error.code;
-  }
-}
-
-/** The connection dropped before the answer came. `accepted` is the first answer of a two-phase request, if it came. */
-export class GatewayConnectionLost extends Error {
-  override name = 'GatewayConnectionLost';
-  constructor(
-    message: string,
-    readonly accepted?: Accepted,
-  ) {
-    super(message);
-  }
-}
-
-export class GatewayNotConnected extends Error {
-  override name = 'GatewayNotConnected';
-}
-
-export class GatewayTimeout extends Error {
-  override name = 'GatewayTimeout';
-  constructor(
-    message: string,
-    readonly accepted?: Accepted,
-  ) {
-    super(message);
-  }
 }
 
 export interface TwoPhaseAnswer {
@@ -130,10 +69,10 @@ type SessionEnd = { kind: 'closed'; restartExpectedMs?: number } | { kind: 'fail
 export type EventListener = (event: string, payload: unknown, frame: EventFrame) => void;
 
 /**
- * The gateway's WebSocket protocol (v3 and v4): challenge-then-connect handshake with device
- * identity, request/response correlation including the two-phase `agent` answer, events, tick
- * liveness, and reconnects with backoff. Every inbound frame is validated; a malformed one is
- * logged and ignored.
+ * The gateway's WebSocket protocol (v3 and v4): one connection after another with backoff,
+ * request/response correlation including the two-phase `agent` answer, and events. Each
+ * connection starts with handshake.ts and is watched by tick-watchdog.ts. Every inbound frame is
+ * validated; a malformed one is logged and ignored, a part of one that does not fit is dropped.
  */
 export class GatewayClient {
   readonly endpoint: string;
@@ -151,22 +90,30 @@ export class GatewayClient {
   readonly #stateListeners = new Set<(s: ConnectionState) => void>();
   readonly #eventListeners = new Set<EventListener>();
   readonly #gapListeners = new Set<() => void>();
-  /** The current connection's connect.challenge: it often arrives in the same read as the upgrade. */
-  #challenge: Promise<{ nonce: string; ts: number }> | undefined;
-  #gotChallenge: ((c: { nonce: string; ts: number }) => void) | undefined;
+  readonly #handshake: Handshake;
+  /** Resolves the current connection's connect.challenge: it often arrives in the same read as the upgrade. */
+  #gotChallenge: ((c: Challenge) => void) | undefined;
   #shutdown: { reason?: string; restartExpectedMs?: number } | undefined;
   #lastFrameAtMs = 0;
   #lastTickAtMs = 0;
   #lastSeq: number | undefined;
   #malformed = 0;
-  #usedDeviceToken = false;
-  /** Set after the gateway refused our stored device token: the next connect uses the shared token. */
-  #skipDeviceToken = false;
+  readonly #reportedMisfits = new Set<string>();
 
   constructor(o: GatewayClientOptions) {
     this.#o = o;
     this.#log = o.log;
     this.endpoint = publicEndpoint(o.url);
+    this.#handshake = new Handshake({
+      url: o.url,
+      token: o.token,
+      gatewayId: o.gatewayId,
+      device: o.device,
+      version: o.version,
+      instanceId: o.instanceId,
+      log: o.log,
+      challengeWaitMs: o.challengeWaitMs,
+    });
   }
 
   // ------------------------------------------------------------------ public surface
@@ -328,15 +275,15 @@ export class GatewayClient {
 
   /** One connection: open, handshake, then serve until it closes. */
   async #session(): Promise<SessionEnd> {
-    const ws = new WebSocket(this.#o.url, { handshakeTimeout: this.#o.handshakeTimeoutMs ?? 15_000, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+    const handshakeTimeoutMs = this.#o.handshakeTimeoutMs ?? 15_000;
+    const ws = new WebSocket(this.#o.url, { handshakeTimeout: handshakeTimeoutMs, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
     this.#ws = ws;
     this.#shutdown = undefined;
-    this.#challenge = new Promise((resolve) => (this.#gotChallenge = resolve));
+    const challenge = new Promise<Challenge>((resolve) => (this.#gotChallenge = resolve));
     const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     void closed.then(() => this.#onClosed(ws));
     ws.on('message', (data, isBinary) => this.#onRaw(ws, data, isBinary));
-
-    const openProblem = await new Promise<Diagnosis | undefined>((resolve) => {
+    const opened = new Promise<Diagnosis | undefined>((resolve) => {
       ws.once('open', () => resolve(undefined));
       ws.once('error', (err) => resolve(diagnoseSocketError(err as Error & { code?: string }, this.endpoint)));
       ws.once('unexpected-response', (req, res) => {
@@ -345,78 +292,32 @@ export class GatewayClient {
       });
     });
     // Later socket errors end in 'close'; without a listener they would be thrown.
-    ws.on('error', (err) => this.#log.debug({ err }, 'gateway socket error'));
-    if (openProblem || !this.#running) {
-      if (openProblem) this.#fail(openProblem);
-      ws.terminate();
-      return { kind: 'failed' };
-    }
+    void opened.then(() => ws.on('error', (err) => this.#log.debug({ err }, 'gateway socket error')));
 
-    const giveUp = new AbortController();
-    const challenge = await Promise.race([
-      this.#challenge,
-      sleep(this.#o.challengeWaitMs ?? 3_000, giveUp.signal).then(() => undefined),
-      closed.then(() => undefined),
-    ]);
-    giveUp.abort();
-    if (ws.readyState !== WebSocket.OPEN) {
-      const c = await closed;
-      this.#fail({ phase: 'down', reason: `the gateway closed the connection before the handshake (code ${c.code})`, remedy: '' });
-      return { kind: 'failed' };
-    }
-    if (!challenge) this.#log.warn('no connect.challenge from the gateway; connecting without a nonce');
-
-    const hadDevice = this.#o.device !== undefined;
-    let res: ResFrame;
-    try {
-      res = await this.#call('connect', this.#connectParams(challenge), { timeoutMs: this.#o.handshakeTimeoutMs ?? 15_000, ws });
-    } catch (err) {
-      ws.terminate();
-      const c = await closed;
-      this.#fail({
-        phase: 'down',
-        reason: err instanceof GatewayTimeout ? 'the gateway did not answer connect in time' : `the gateway closed the connection during the handshake (code ${c.code}${c.reason ? `: ${c.reason}` : ''})`,
-        remedy: '',
-      });
-      return { kind: 'failed' };
-    }
-
-    if (!res.ok) {
-      ws.terminate();
-      const error = res.error ?? { code: 'UNKNOWN', message: 'the gateway refused connect without a reason' };
-      const ctx = { hasSharedToken: !!this.#o.token, usedDeviceToken: this.#usedDeviceToken, deviceFile: this.#o.device?.file };
-      if (this.#o.device && isDeviceTokenRejection(error, ctx) && this.#o.token) {
-        this.#log.warn({ reason: error.message }, 'the gateway refused the stored device token; reconnecting with MOLTBOT_TOKEN');
-        this.#skipDeviceToken = true;
-        await this.#o.device.forgetDeviceToken(this.#o.gatewayId, ROLE).catch((err: unknown) => this.#log.warn({ err }, 'could not forget the device token'));
+    const link: HandshakeLink = {
+      opened,
+      closed,
+      challenge,
+      isOpen: () => ws.readyState === WebSocket.OPEN,
+      terminate: () => ws.terminate(),
+      connect: (params) => this.#call('connect', params, { timeoutMs: handshakeTimeoutMs, ws }),
+    };
+    const outcome = await this.#handshake.run(link, () => this.#running);
+    switch (outcome.kind) {
+      case 'failed':
+        if (outcome.diagnosis) this.#fail(outcome.diagnosis);
+        return { kind: 'failed' };
+      case 'refused':
+        this.#fail(outcome.diagnosis);
+        return { kind: 'refused' };
+      case 'unavailable':
+        this.#fail(outcome.diagnosis);
+        return { kind: 'unavailable', retryAfterMs: outcome.retryAfterMs };
+      case 'retry-now':
         return { kind: 'retry-now' };
-      }
-      const d = diagnoseConnectError(error, ctx);
-      this.#fail(d);
-      this.#log.warn({ code: error.code, detail: (error.details as { code?: string } | undefined)?.code, reason: d.reason }, 'the gateway refused the connection');
-      // The gateway answered and said no: retrying fast would only repeat the answer.
-      return d.phase === 'connecting' ? { kind: 'unavailable', retryAfterMs: error.retryAfterMs } : { kind: 'refused' };
     }
 
-    const parsed = helloOk.safeParse(res.payload);
-    if (!parsed.success) {
-      ws.terminate();
-      this.#fail({ phase: 'down', reason: `the gateway's hello-ok does not fit protocol ${PROTOCOL_RANGE.min}–${PROTOCOL_RANGE.max}: ${issuesOf(parsed.error)}`, remedy: "report this with the gateway's version" });
-      return { kind: 'refused' };
-    }
-    const hello = parsed.data;
-    if (hello.protocol < PROTOCOL_RANGE.min || hello.protocol > PROTOCOL_RANGE.max) {
-      ws.terminate();
-      this.#fail(diagnoseConnectError({ code: 'INVALID_REQUEST', message: 'protocol mismatch', details: { expectedProtocol: hello.protocol } }, { hasSharedToken: true, usedDeviceToken: false }));
-      return { kind: 'refused' };
-    }
-
-    this.#skipDeviceToken = false;
-    if (hello.auth?.deviceToken && hadDevice) {
-      await this.#o.device!.saveDeviceToken(this.#o.gatewayId, this.#o.url, { token: hello.auth.deviceToken, role: hello.auth.role, scopes: hello.auth.scopes }).catch((err: unknown) =>
-        this.#log.warn({ err }, 'could not store the device token the gateway issued'),
-      );
-    }
+    const hello = outcome.hello;
     const now = Date.now();
     this.#hello = hello;
     this.#connectedAtMs = now;
@@ -428,26 +329,24 @@ export class GatewayClient {
       await closed;
       return { kind: 'failed' };
     }
-    this.#log.info(
-      { endpoint: this.endpoint, protocol: hello.protocol, version: hello.server.version, scopes: this.scopes, auth: this.#usedDeviceToken ? 'device-token' : 'token' },
-      'connected to the gateway',
-    );
-    this.#setState({ phase: 'connected', reason: `connected (protocol ${hello.protocol}, gateway ${hello.server.version})`, remedy: '', sinceMs: now, failures: 0 });
+    const version = hello.server.version ?? 'of unknown version';
+    this.#log.info({ endpoint: this.endpoint, protocol: hello.protocol, version: hello.server.version, scopes: this.scopes, auth: outcome.credential }, 'connected to the gateway');
+    this.#setState({ phase: 'connected', reason: `connected (protocol ${hello.protocol}, gateway ${version})`, remedy: '', sinceMs: now, failures: 0 });
 
-    // A gateway that stops ticking is dead even when the socket looks open.
     const tick = hello.policy.tickIntervalMs;
     let tickTimedOut = false;
-    const watchdog = setInterval(() => {
-      if (Date.now() - this.#lastTickAtMs <= 2 * tick) return;
-      tickTimedOut = true;
-      clearInterval(watchdog);
-      this.#log.warn({ tickIntervalMs: tick }, 'no tick from the gateway for two intervals; reconnecting');
-      ws.close(4000, 'tick timeout');
-      setTimeout(() => ws.terminate(), 1_000).unref();
-    }, Math.max(50, Math.min(Math.floor(tick / 2), 5_000)));
-
+    const stopWatching = watchTicks({
+      tickIntervalMs: tick,
+      lastTickAtMs: () => this.#lastTickAtMs,
+      onSilence: () => {
+        tickTimedOut = true;
+        this.#log.warn({ tickIntervalMs: tick }, 'no tick from the gateway for two intervals; reconnecting');
+        ws.close(4000, 'tick timeout');
+        setTimeout(() => ws.terminate(), 1_000).unref();
+      },
+    });
     const c = await closed;
-    clearInterval(watchdog);
+    stopWatching();
     const shutdown = this.#announcedShutdown();
     const reason = tickTimedOut
       ? `no tick from the gateway for more than ${2 * tick} ms; reconnecting`
@@ -461,43 +360,9 @@ export class GatewayClient {
     return { kind: 'closed', restartExpectedMs: shutdown?.restartExpectedMs };
   }
 
-  /** The shutdown event of the current connection, if the gateway sent one. */
+  /** The shutdown event of the current connection, if the gateway sent one (set by #onEvent while #session waits). */
   #announcedShutdown(): { reason?: string; restartExpectedMs?: number } | undefined {
     return this.#shutdown;
-  }
-
-  #connectParams(challenge: { nonce: string; ts: number } | undefined) {
-    const device = this.#o.device;
-    const stored = device && !this.#skipDeviceToken ? device.deviceToken(this.#o.gatewayId, this.#o.url, ROLE) : undefined;
-    // Like the gateway's own clients: a device token issued earlier is preferred over the shared token.
-    const token = stored ?? this.#o.token;
-    this.#usedDeviceToken = stored !== undefined && stored !== this.#o.token;
-    const claim = device?.claim({
-      clientId: CLIENT.id,
-      clientMode: CLIENT.mode,
-      role: ROLE,
-      scopes: REQUESTED_SCOPES,
-      token,
-      nonce: challenge?.nonce,
-      signedAtMs: challenge?.ts ?? Date.now(),
-    });
-    return {
-      minProtocol: PROTOCOL_RANGE.min,
-      maxProtocol: PROTOCOL_RANGE.max,
-      client: {
-        id: CLIENT.id,
-        displayName: 'Molten moltbot-adapter',
-        version: this.#o.version,
-        platform: process.platform,
-        mode: CLIENT.mode,
-        instanceId: this.#o.instanceId,
-      },
-      role: ROLE,
-      scopes: REQUESTED_SCOPES,
-      ...(token ? { auth: { token } } : {}),
-      ...(claim ? { device: claim } : {}),
-      userAgent: `molten-moltbot-adapter/${this.#o.version}`,
-    };
   }
 
   #fail(d: Diagnosis): void {
@@ -599,6 +464,12 @@ export class GatewayClient {
     }
     this.#lastFrameAtMs = Date.now();
     const frame = parsed.data;
+    const dropped = droppedParts(frame);
+    // Said once per kind of misfit: a gateway that sends it on every event would flood the log.
+    if (dropped.length && !this.#reportedMisfits.has(dropped.join())) {
+      this.#reportedMisfits.add(dropped.join());
+      this.#log.warn({ dropped, frame: preview(text) }, 'parts of a gateway frame did not fit what the adapter reads; it went on without them');
+    }
     if (frame.type === 'res') this.#onRes(frame);
     else if (frame.type === 'event') this.#onEvent(frame);
     else this.#log.debug({ method: frame.method }, 'ignored a request from the gateway (operators serve none)');

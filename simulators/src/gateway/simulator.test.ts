@@ -54,18 +54,20 @@ const baseConnect = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function device(nonce: string, signedAt: number, token: string, scopes = ['operator.read', 'operator.write']) {
+/** A fresh ed25519 device that signs the v2 payload for one client id and mode. */
+function deviceKey(clientId = 'gateway-client', mode = 'backend', scopes = ['operator.read', 'operator.write']) {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   const id = createHash('sha256').update(raw).digest('hex');
-  const payload = ['v2', id, 'gateway-client', 'backend', 'operator', scopes.join(','), String(signedAt), token, nonce].join('|');
-  return {
-    claim: { id, publicKey: raw.toString('base64url'), signature: sign(null, Buffer.from(payload), privateKey).toString('base64url'), signedAt, nonce },
-    resign(n: string, t: string, at: number) {
-      const p = ['v2', id, 'gateway-client', 'backend', 'operator', scopes.join(','), String(at), t, n].join('|');
-      return { id, publicKey: raw.toString('base64url'), signature: sign(null, Buffer.from(p), privateKey).toString('base64url'), signedAt: at, nonce: n };
-    },
+  return (nonce: string, token: string, signedAt: number) => {
+    const payload = ['v2', id, clientId, mode, 'operator', scopes.join(','), String(signedAt), token, nonce].join('|');
+    return { id, publicKey: raw.toString('base64url'), signature: sign(null, Buffer.from(payload), privateKey).toString('base64url'), signedAt, nonce };
   };
+}
+
+function device(nonce: string, signedAt: number, token: string) {
+  const signWith = deviceKey();
+  return { claim: signWith(nonce, token, signedAt), resign: signWith };
 }
 
 describe('gateway simulator (wire protocol)', () => {
@@ -100,8 +102,34 @@ describe('gateway simulator (wire protocol)', () => {
       expect(res.payload.policy.tickIntervalMs).toBe(1234);
       expect(res.payload.features.methods).toEqual(expect.arrayContaining(['health', 'agent', 'agent.wait', 'sessions.list']));
       expect(res.payload.snapshot.sessionDefaults.defaultAgentId).toBe('main');
-      expect(res.payload.auth).toBeUndefined(); // no device, no device token
+      if (protocol === 3) {
+        expect(res.payload.auth).toBeUndefined(); // Moltbot: auth only with a device token
+        expect(res.payload.server).toMatchObject({ version: '2026.1.27-beta.1', host: expect.any(String), connId: expect.any(String) });
+      } else {
+        // openclaw 2026.9.6: auth always, without a device token for a token-only connect; keys of its own.
+        expect(res.payload.auth).toMatchObject({ method: 'token', role: 'operator', scopes: ['operator.read', 'operator.write'] });
+        expect(res.payload.auth.deviceToken).toBeUndefined();
+        expect(Object.keys(res.payload.server).sort()).toEqual(['bootId', 'buildId', 'connId', 'controlUiBuildSource', 'version']);
+        expect(res.payload).toMatchObject({ controlUiWidgetKinds: [], controlUiLinkReaders: [], pluginSurfaceUrls: {} });
+      }
     }
+  });
+
+  it('v4: issues no device token to a trusted local backend, and pairs and issues one to other signed clients', async () => {
+    const s = await sim({ protocol: 4 });
+    const a = await client(s);
+    const ch = await a.challenge();
+    const backend = await a.request('connect', baseConnect({ device: device(ch.nonce, ch.ts, TOKEN).claim }));
+    expect(backend.ok).toBe(true);
+    expect(backend.payload.auth).toMatchObject({ method: 'token', role: 'operator' });
+    expect(backend.payload.auth.deviceToken).toBeUndefined();
+
+    const b = await client(s);
+    const ch2 = await b.challenge();
+    const cliDevice = deviceKey('cli', 'cli')(ch2.nonce, TOKEN, ch2.ts);
+    const cli = await b.request('connect', baseConnect({ client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' }, device: cliDevice }));
+    expect(cli.ok).toBe(true);
+    expect(typeof cli.payload.auth.deviceToken).toBe('string');
   });
 
   it('closes with 1008 when the first frame is not connect', async () => {
