@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Backoff, sleep, type Logger } from '@molten/kit';
+import { spawnChild, stopChild } from './child-processes.js';
 import { prettyLine } from './pretty-log.js';
 
 export interface ServiceSpec {
@@ -10,22 +11,18 @@ export interface ServiceSpec {
   env: NodeJS.ProcessEnv;
 }
 
-const live = new Set<ChildProcess>();
-// If the launcher itself dies, its services must not outlive it.
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
+/** How long a service has to stop after SIGTERM before it is killed. */
+export const SERVICE_STOP_BOUND_MS = 10_000;
 
 /**
- * One service as a child process: its JSON log shown as readable lines, restarted with backoff
- * when it crashes, stopped with SIGTERM (then SIGKILL after a bound) when Molten stops.
+ * One service as a child process in its own process group: its JSON log shown as readable lines,
+ * restarted with backoff when it crashes, stopped with SIGTERM (then SIGKILL after a bound) when
+ * Molten stops.
  */
 export class ServiceProcess {
   #child: ChildProcess | undefined;
   #stopping = false;
   readonly #backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
-  /** Lines the service printed (for the launcher to read a token or URL from). */
-  readonly onLine: ((line: string) => void)[] = [];
 
   constructor(
     readonly spec: ServiceSpec,
@@ -33,22 +30,14 @@ export class ServiceProcess {
   ) {}
 
   start(): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', this.spec.entry], {
+    const child = spawnChild(process.execPath, ['--enable-source-maps', this.spec.entry], {
       env: this.spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: Ctrl-C reaches only the launcher, which stops the services in
-      // order (one SIGTERM each), instead of every process at once.
-      detached: true,
     });
     this.#child = child;
-    live.add(child);
-    child.once('exit', () => live.delete(child));
     const startedAt = Date.now();
     for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        for (const f of this.onLine) f(line);
-        process.stdout.write(`${prettyLine(this.spec.name, line)}\n`);
-      });
+      createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prettyLine(this.spec.name, line)}\n`));
     }
     child.on('exit', (code, signal) => {
       this.#child = undefined;
@@ -62,14 +51,8 @@ export class ServiceProcess {
     });
   }
 
-  async stop(timeoutMs = 10_000): Promise<void> {
+  async stop(boundMs = SERVICE_STOP_BOUND_MS): Promise<void> {
     this.#stopping = true;
-    const child = this.#child;
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), timeoutMs).unref();
-    });
+    if (this.#child) await stopChild(this.#child, boundMs);
   }
 }
