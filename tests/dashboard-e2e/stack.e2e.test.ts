@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { connectBus } from '@molten/bus';
 import { loadConfig as loadHomelabConfig, startHomelabAdapter } from '@molten/homelab-adapter';
 import { loadConfig as loadMoltbotConfig, startMoltbotAdapter } from '@molten/moltbot-adapter';
 import { startGatewaySimulator } from '@molten/simulators/gateway';
@@ -35,15 +34,12 @@ beforeAll(async () => {
   const gateway = await startGatewaySimulator({ token: GATEWAY_TOKEN, tickIntervalMs: 2_000, agentStepMs: 60 });
   cleanups.push(() => gateway.close());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-e2e-moltbot-'));
-  const bus = await connectBus({ servers: stack.env.NATS_URL!, name: 'moltbot-adapter-e2e', log: testLogger('moltbot-bus') });
   const moltbot = await startMoltbotAdapter(
-    bus,
     loadMoltbotConfig({ ...stack.env, MOLTBOT_URL: gateway.url, MOLTBOT_TOKEN: GATEWAY_TOKEN, MOLTEN_DATA_DIR: dataDir, MOLTEN_INSTANCE: 'moltbot-e2e' }),
     testLogger('moltbot-adapter'),
   );
   cleanups.push(async () => {
     await moltbot.stop();
-    await bus.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

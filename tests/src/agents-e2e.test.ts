@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoAgents } from '@molten/simulators/gateway';
-import { connectBus, type Bus } from '@molten/bus';
 import { loadConfig as loadApiConfig } from '@molten/api/config';
 import { startApi, type RunningApi } from '@molten/api';
 import { loadConfig as loadMoltbotConfig, startMoltbotAdapter, type MoltbotAdapter } from '@molten/moltbot-adapter';
@@ -20,7 +19,7 @@ describe('the agent gateway through the api', { timeout: 60_000 }, () => {
   let api: RunningApi;
   let gateway: GatewaySimulator;
   let dir: string;
-  const adapters: { adapter: MoltbotAdapter; bus: Bus }[] = [];
+  const adapters: MoltbotAdapter[] = [];
 
   const call = (p: string, init: RequestInit = {}) => fetch(`${api.url}${p}`, { ...init, headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json', ...init.headers } });
   const json = async (p: string, init: RequestInit = {}) => {
@@ -30,9 +29,8 @@ describe('the agent gateway through the api', { timeout: 60_000 }, () => {
   const startAdapter = async (gatewayId: string, url: string, token: string) => {
     const env = { NATS_URL: nats.url, MOLTBOT_URL: url, MOLTBOT_TOKEN: token, MOLTBOT_GATEWAY_ID: gatewayId, MOLTEN_DATA_DIR: path.join(dir, gatewayId), MOLTEN_HEARTBEAT_MS: '300', MOLTEN_INSTANCE: `moltbot-${gatewayId}` };
     const config = loadMoltbotConfig(env);
-    const bus = await connectBus({ servers: nats.url, name: `moltbot-${gatewayId}`, log: testLogger() });
-    const adapter = await startMoltbotAdapter(bus, config, testLogger('moltbot-adapter'), { client: { reconnect: { initialMs: 200, maxMs: 1_000 } } });
-    adapters.push({ adapter, bus });
+    const adapter = await startMoltbotAdapter(config, testLogger('moltbot-adapter'), { client: { reconnect: { initialMs: 200, maxMs: 1_000 } } });
+    adapters.push(adapter);
     return adapter;
   };
 
@@ -46,10 +44,7 @@ describe('the agent gateway through the api', { timeout: 60_000 }, () => {
   });
   afterAll(async () => {
     await api?.stop();
-    for (const { adapter, bus } of adapters) {
-      await adapter.stop();
-      await bus.close();
-    }
+    for (const adapter of adapters) await adapter.stop();
     await gateway?.close();
     await nats?.dispose();
     rmSync(dir, { recursive: true, force: true });

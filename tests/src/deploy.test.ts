@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { connectBus, startHeartbeat, type Bus } from '@molten/bus';
-import { findExecutable } from '@molten/kit';
+import { adapterEnv, findExecutable } from '@molten/kit';
 import { SERVICES as BUNDLED } from '@molten/launcher/build-services';
 import { NatsServer, testLogger } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
@@ -41,7 +41,11 @@ const KIT_VARS = new Set(
 /** Node.js's own variables, which images set. */
 const NODE_VARS = new Set(['NODE_ENV', 'NODE_OPTIONS']);
 
-const readsVar = (service: Service, name: string) => configVars(service).has(name) || KIT_VARS.has(name) || NODE_VARS.has(name);
+/** Variables every adapter's config reads through the kit's shared fragment. */
+const ADAPTER_VARS = new Set(Object.keys(adapterEnv));
+
+const readsVar = (service: Service, name: string) =>
+  configVars(service).has(name) || (isAdapter(service) && ADAPTER_VARS.has(name)) || KIT_VARS.has(name) || NODE_VARS.has(name);
 
 /** nats-server reads the $VARIABLES nats.conf uses but does not define from the environment. */
 const NATS_CONF = read('deploy/nats/nats.conf');

@@ -120,10 +120,8 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
       testLogger('homelab-adapter'),
     );
     const gateway = await startGatewaySimulator({ token: 'gateway-token-for-permission-tests', agentStepMs: 10 });
-    const moltbotBus = await connectBus({ servers: nats.url('moltbot-adapter'), name: 'perm-moltbot', log: testLogger() });
     const dataDir2 = mkdtempSync(path.join(os.tmpdir(), 'molten-perm-moltbot-'));
     const moltbot = await startMoltbotAdapter(
-      moltbotBus,
       { ...moltbotConfig({ NATS_URL: nats.url('moltbot-adapter'), MOLTBOT_URL: gateway.url, MOLTBOT_TOKEN: 'gateway-token-for-permission-tests', MOLTEN_HEARTBEAT_MS: '200', MOLTEN_DATA_DIR: dataDir2, MOLTEN_INSTANCE: 'perm-moltbot-1' }) },
       testLogger('moltbot-adapter'),
     );
@@ -155,7 +153,6 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
       expect(nats.log).not.toMatch(/Violation/);
     } finally {
       await moltbot.stop();
-      await moltbotBus.close();
       await homelab.stop();
       await gateway.close();
       await mcp.close();

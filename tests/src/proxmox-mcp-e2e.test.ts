@@ -135,6 +135,8 @@ describe('ProxmoxMCP-Plus end to end', () => {
       return s?.status === 'connected' && s.toolCount > 0 ? s : undefined;
     }, { message: 'proxmox-mcp-both connected with its tools', timeoutMs: 20_000 });
     expect(server).toMatchObject({ kind: 'proxmox-mcp', domain: 'proxmox', scope: 'both', transport: 'streamable-http', endpoint: mcp.mcpUrl, reachable: true, authenticated: true, usable: true });
+    // Native MCP through the one client: the simulator (v1 SDK, like FastMCP) negotiates the 2025 generation.
+    expect(server).toMatchObject({ protocolVersion: '2025-11-25', serverCapabilities: { tools: {} } });
     expect(server.tools.map((t: { name: string }) => t.name)).toEqual(mcp.toolNames());
     expect(server.tools.find((t: { name: string }) => t.name === 'start_vm').inputSchema).toMatchObject({ required: ['node', 'vmid'], properties: { vmid: { type: 'string' } } });
     expect(server.capabilities).toEqual([{ action: 'tool-call', available: true }]);

@@ -1,3 +1,5 @@
+export * from './adapter-process.js';
+export * from './adapter-runtime.js';
 export * from './command-store.js';
 export * from './command-submit.js';
 export * from './command-worker.js';

@@ -59,7 +59,10 @@ export class Lease {
     if (this.#leader) {
       try {
         const e = await this.kv.get(this.key);
-        if (e && e.revision === this.#revision) await this.kv.delete(this.key, { previousSeq: this.#revision });
+        if (e && e.revision === this.#revision) {
+          await this.kv.delete(this.key, { previousSeq: this.#revision });
+          this.o.log.info({ lease: this.key }, 'released the lease');
+        }
       } catch (err) {
         this.o.log.debug({ err }, 'lease not released; it will expire');
       }

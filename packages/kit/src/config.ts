@@ -11,6 +11,8 @@ export class ConfigError extends Error {
 
 /** Empty strings in the environment mean "not set". */
 const unset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const FLAG_VALUES = ['1', '0', 'true', 'false', 'yes', 'no'] as const;
+const isOn = (v: (typeof FLAG_VALUES)[number]) => v === '1' || v === 'true' || v === 'yes';
 
 export const env = {
   string: () => z.preprocess(unset, z.string().optional()),
@@ -35,9 +37,18 @@ export const env = {
     z.preprocess(
       unset,
       z
-        .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be 1 or 0' })
+        .enum(FLAG_VALUES, { message: 'must be 1 or 0' })
         .default(fallback ? '1' : '0')
-        .transform((v) => v === '1' || v === 'true' || v === 'yes'),
+        .transform(isOn),
+    ),
+  /** A flag whose absence means something else than "off" (undefined when unset). */
+  optionalFlag: () =>
+    z.preprocess(
+      unset,
+      z
+        .enum(FLAG_VALUES, { message: 'must be 1 or 0' })
+        .optional()
+        .transform((v) => (v === undefined ? undefined : isOn(v))),
     ),
 };
 

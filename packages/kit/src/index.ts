@@ -1,5 +1,6 @@
 export * from './backoff.js';
 export * from './config.js';
+export * from './adapter-env.js';
 export * from './logger.js';
 export * from './secrets.js';
 export * from './shutdown.js';

@@ -76,29 +76,38 @@ describe('McpConnection against the homelab simulator', () => {
     expect((await conn.callTool('prune_images', {})).content).toEqual([{ type: 'text', text: 'Deleted 3 images' }]);
   });
 
-  it('goes down when the server stops, keeps the tools for the grace period, and restores them when it is back', async () => {
+  it('goes down when the server stops, keeps its last tools marked stale with when they were last confirmed, and refreshes them when it is back', async () => {
     const s = await sim();
-    const { conn, seen } = connect(s.url, { toolsGraceMs: 1_500 });
+    const { conn, seen } = connect(s.url);
     await connected(conn);
-    let downAt = 0;
-    let goneAt = 0;
-    conn.on('status', (h) => {
-      if (h.status === 'down' && !downAt) downAt = Date.now();
-    });
+    expect(conn.toolsStale).toBe(false);
+    await waitFor(() => conn.health.latencyMs !== undefined, { message: 'a ping answered' });
+    const lastSeenUp = conn.health.lastSeenMs;
+    expect(conn.toolsConfirmedAtMs).toBeGreaterThanOrEqual(lastSeenUp);
+    let announcedEmpty = false;
     conn.on('tools', (tools) => {
-      if (tools.length === 0 && !goneAt) goneAt = Date.now();
+      if (tools.length === 0) announcedEmpty = true;
     });
     await s.stop();
     const down = await waitFor(() => (conn.health.status === 'down' ? conn.health : undefined), { timeoutMs: 10_000, message: 'down within 10 s' });
     expect(down).toMatchObject({ reachable: false, usable: false });
     expect(down.reason).toMatch(/connection refused|closed|not answer|dropped/);
     expect(down.remedy).toMatch(/Start the server|correct its URL/);
-    await waitFor(() => conn.tools.length === 0, { message: 'tools declared gone after the grace period' });
-    expect(goneAt - downAt).toBeGreaterThanOrEqual(1_500 - 20); // kept through the grace period, not dropped at once
-    expect(conn.toolsKnown).toBe(false);
+    // Still listed, marked stale, confirmed no later than the connection was found down.
+    expect(conn.tools).toHaveLength(6);
+    expect(conn.toolsStale).toBe(true);
+    const confirmed = conn.toolsConfirmedAtMs;
+    expect(confirmed).toBeGreaterThanOrEqual(lastSeenUp);
+    expect(confirmed).toBeLessThanOrEqual(down.statusSinceMs);
+    // Not dropped later either (the old client declared them gone after a grace period).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(conn.tools).toHaveLength(6);
+    expect(conn.toolsConfirmedAtMs).toBe(confirmed);
+    expect(announcedEmpty).toBe(false);
     await s.start();
     await connected(conn);
-    await waitFor(() => conn.tools.length === 6, { message: 'tools restored' });
+    expect(conn.toolsStale).toBe(false);
+    expect(conn.toolsConfirmedAtMs).toBeGreaterThan(confirmed);
     expect(seen.map((h) => h.status)).toEqual(expect.arrayContaining(['connecting', 'connected', 'down']));
     expect((await conn.callTool('list_containers', {})).isError).toBeFalsy();
   });

@@ -1,31 +1,11 @@
-import { performance } from 'node:perf_hooks';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  CallToolResultSchema,
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
-  type Progress,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress, ServerCapabilities, VersionNegotiationMode } from '@modelcontextprotocol/client';
 import { Backoff, registerSecret, sleep, type BackoffOptions, type Logger } from '@molten/kit';
-import { describeEndpoint, hasCredentials, isStdio, requestHeaders, type McpEndpoint, type McpTransportKind } from './endpoint.js';
-import {
-  ConnectTimeoutError,
-  ConnectionLostError,
-  HttpStatusError,
-  McpCallError,
-  NoTransportError,
-  UnreachableError,
-  callError,
-  diagnose,
-  type Diagnosis,
-} from './errors.js';
-import { guardedFetch, type FetchObserver } from './guarded-fetch.js';
-import { RequestGate, formatMs, type Release } from './request-gate.js';
-import { listAllTools, sameTools, type McpTool } from './tool-catalog.js';
+import { describeEndpoint, hasCredentials, isStdio, type McpEndpoint, type McpTransportKind } from './endpoint.js';
+import { ConnectionLostError, McpCallError, callError, diagnose, type Diagnosis } from './errors.js';
+import { HealthMonitor } from './health.js';
+import { RequestGate, type Release } from './request-gate.js';
+import { SessionOpener, type ProtocolEra, type Session } from './session.js';
+import { MAX_TOOL_PAGES, ToolCatalog, type McpTool } from './tool-catalog.js';
 
 export type McpStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down';
 
@@ -49,9 +29,14 @@ export interface McpHealth {
   /** When the server last answered successfully (0: never). */
   lastSeenMs: number;
   statusSinceMs: number;
-  /** The server's serverInfo from the handshake. */
+  /** The server's serverInfo from the handshake (or server/discover). */
   server?: { name: string; version: string; title?: string };
+  /** The protocol version negotiated with the server (or last negotiated), e.g. "2026-07-28". */
   protocolVersion?: string;
+  /** `modern` for 2026-07-28 and later (stateless), `legacy` for the initialize-handshake versions before it. */
+  protocolEra?: ProtocolEra;
+  /** What the server said it offers (tools, resources, prompts, logging, …), in MCP's own shape. */
+  serverCapabilities?: ServerCapabilities;
 }
 
 export interface McpConnectionOptions {
@@ -60,20 +45,24 @@ export interface McpConnectionOptions {
   endpoint: McpEndpoint;
   log: Logger;
   clientInfo?: { name: string; version: string };
+  /**
+   * Which MCP generation to speak: `auto` (default) asks the server with `server/discover`
+   * (2026-07-28) and falls back to the 2025 `initialize` handshake; `legacy` skips the probe;
+   * `{ pin: '2026-07-28' }` accepts only that version.
+   */
+  versionNegotiation?: VersionNegotiationMode;
   /** How often the server is pinged to measure health and latency (default 5 s). */
   pingIntervalMs?: number;
   /** A ping not answered in this time counts as missed; two in a row mean down (default 5 s). */
   pingTimeoutMs?: number;
-  /** Time allowed for the handshake (default 10 s). */
+  /** Time allowed for the handshake, the protocol probe included (default 10 s). */
   connectTimeoutMs?: number;
-  /** Time allowed for each page of tools/list (default 15 s). */
+  /** Time allowed for reading the tool catalog, every page (default 15 s). */
   listTimeoutMs?: number;
   /** The tool catalog is read again this often, besides on list_changed (default 60 s). */
   toolsRefreshMs?: number;
   /** list_changed notifications within this time cause one refresh (default 250 ms). */
   listChangedDebounceMs?: number;
-  /** After a disconnect the last tools stay listed this long before they are declared gone (default 30 s). */
-  toolsGraceMs?: number;
   /** A ping slower than this makes the status degraded (default 2 s). */
   degradedLatencyMs?: number;
   /** Requests per minute sent to this server; 0: no limit (default 600). */
@@ -107,30 +96,22 @@ export interface CallToolOptions {
 }
 
 export interface McpConnectionEvents {
-  /** The status, its reason, reachable/authenticated/usable, the transport or the server changed. */
+  /** The status, its reason, reachable/authenticated/usable, the transport, the server or what was negotiated changed. */
   status: (health: McpHealth) => void;
   /** The tool catalog changed. */
   tools: (tools: readonly McpTool[]) => void;
 }
 
-interface Live {
-  client: Client;
-  transport: Transport;
-  kind: McpTransportKind;
-  gen: number;
-}
-
 type Phase = 'connecting' | 'up' | 'down' | 'closed';
-type IssueKey = 'rate' | 'ping' | 'latency' | 'tools';
 
 const DEFAULTS = {
+  versionNegotiation: 'auto' as VersionNegotiationMode,
   pingIntervalMs: 5_000,
   pingTimeoutMs: 5_000,
   connectTimeoutMs: 10_000,
   listTimeoutMs: 15_000,
   toolsRefreshMs: 60_000,
   listChangedDebounceMs: 250,
-  toolsGraceMs: 30_000,
   degradedLatencyMs: 2_000,
   rateLimitRpm: 600,
   maxConcurrency: 8,
@@ -140,10 +121,11 @@ const DEFAULTS = {
 };
 
 /**
- * One MCP server, kept connected: the transport (Streamable HTTP with a fallback to SSE, or
- * stdio), health from pings, the tool catalog (paginated, refreshed on list_changed and
- * periodically), reconnects with backoff, a rate limit and concurrency cap that also honour the
- * server's 429 Retry-After, and tool calls. Changes are announced with on("status"|"tools").
+ * One MCP server, kept connected, over either protocol generation. The parts: `SessionOpener`
+ * (transport and fallback, the negotiated version), `HealthMonitor` (pings, latency, what makes
+ * it degraded), `ToolCatalog` (tools/list, list_changed, the last known catalog). This class
+ * holds them together: the connection's lifecycle (connect, lose, reconnect with backoff, close),
+ * its health as one status, and tool calls. Changes are announced with on("status"|"tools").
  */
 export class McpConnection {
   readonly name: string;
@@ -155,36 +137,22 @@ export class McpConnection {
   readonly #backoff: Backoff;
   readonly #closing = new AbortController();
   readonly #listeners = { status: new Set<McpConnectionEvents['status']>(), tools: new Set<McpConnectionEvents['tools']>() };
+  readonly #sessions: SessionOpener;
+  readonly #health: HealthMonitor;
+  readonly #catalog: ToolCatalog;
 
   #phase: Phase = 'connecting';
-  #live: Live | undefined;
+  #live: Session | undefined;
+  #last: Session | undefined;
   #gen = 0;
   #connecting: Promise<void> | undefined;
   #failure: Diagnosis | undefined;
   #failureLogged = '';
-  readonly #issues = new Map<IssueKey, { reason: string; remedy: string }>();
   readonly #upWaiters = new Set<() => void>();
-  #preferred: 'streamable-http' | 'sse' | undefined;
-  #lastKind: McpTransportKind | undefined;
-  #server: McpHealth['server'];
-  #protocolVersion: string | undefined;
-  #stderrTail = '';
 
-  #tools: McpTool[] = [];
-  #toolsKnown = false;
-  #refreshing: Promise<void> | undefined;
-  #refreshAgain = false;
-
-  #latencyMs: number | undefined;
-  #lastSeenMs = 0;
   #statusSinceMs = Date.now();
   #lastStatus: McpStatus | undefined;
   #lastEmitted = '';
-
-  #pingTimer: NodeJS.Timeout | undefined;
-  #refreshTimer: NodeJS.Timeout | undefined;
-  #debounceTimer: NodeJS.Timeout | undefined;
-  #graceTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: McpConnectionOptions) {
     this.#o = { ...DEFAULTS, ...stripUndefined(opts) };
@@ -202,9 +170,73 @@ export class McpConnection {
       rpm: this.#o.rateLimitRpm,
       maxConcurrency: this.#o.maxConcurrency,
       windowMs: this.#o.rateLimitWindowMs,
-      onPause: (ms, given) => this.#onServerPause(ms, given),
+      onPause: (ms, given) => {
+        this.#health.serverPaused(ms, given);
+        this.#emitHealth();
+      },
     });
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 15_000, ...opts.reconnect });
+
+    // What the parts may do to the connection they belong to.
+    const self = this;
+    const host = {
+      get live() {
+        return self.#live;
+      },
+      diagnose: (err: unknown) => this.#diagnose(err),
+      lost: (gen: number, err: unknown, d: Diagnosis) => this.#lost(gen, err, d),
+      changed: () => this.#emitHealth(),
+      seen: () => this.#seen(),
+      checkSoon: (gen: number) => this.#health.checkSoon(gen),
+      issue: (issue: { reason: string; remedy: string } | undefined) => (issue ? this.#health.setIssue('tools', issue) : this.#health.clearIssue('tools')),
+    };
+    this.#sessions = new SessionOpener({
+      endpoint: e,
+      endpointText: this.endpoint,
+      gate: this.#gate,
+      log: this.#log,
+      clientInfo: this.#o.clientInfo ?? { name: 'molten', version: '0.1.0' },
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+      versionNegotiation: this.#o.versionNegotiation,
+      listMaxPages: MAX_TOOL_PAGES,
+      diagnose: host.diagnose,
+      hooks: {
+        toolsChanged: (gen) => this.#catalog.changed(gen),
+        error: (gen, err) => {
+          if (this.#live?.gen !== gen) return;
+          // A broken event stream shows up here first; a ping tells whether the connection is gone.
+          this.#log.debug({ err }, 'transport reported an error; checking the connection');
+          this.#health.checkSoon(gen);
+        },
+        closed: (gen) => {
+          if (this.#live?.gen !== gen) return;
+          const said = this.#sessions.lastStderrLine();
+          const message = this.#live.kind === 'stdio' ? `the server process exited${said ? `; it last said: ${said}` : ''}` : `${this.endpoint} closed the connection`;
+          this.#lost(gen, new ConnectionLostError(message));
+        },
+      },
+    });
+    this.#health = new HealthMonitor({
+      host,
+      gate: this.#gate,
+      log: this.#log,
+      endpointText: this.endpoint,
+      name: this.name,
+      pingIntervalMs: this.#o.pingIntervalMs,
+      pingTimeoutMs: this.#o.pingTimeoutMs,
+      degradedLatencyMs: this.#o.degradedLatencyMs,
+    });
+    this.#catalog = new ToolCatalog({
+      host,
+      gate: this.#gate,
+      log: this.#log,
+      listTimeoutMs: this.#o.listTimeoutMs,
+      refreshMs: this.#o.toolsRefreshMs,
+      debounceMs: this.#o.listChangedDebounceMs,
+      onTools: (tools) => {
+        for (const l of this.#listeners.tools) this.#safely(() => l(tools));
+      },
+    });
   }
 
   /** Starts connecting in the background; status events tell how it goes. */
@@ -218,12 +250,13 @@ export class McpConnection {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#closing.abort();
-    for (const t of [this.#pingTimer, this.#refreshTimer, this.#debounceTimer, this.#graceTimer]) clearTimeout(t);
+    this.#health.stop();
+    this.#catalog.stop();
     this.#gate.close(new ConnectionLostError(`the connection to "${this.name}" was closed`));
     for (const wake of this.#upWaiters) wake();
     const live = this.#live;
     this.#live = undefined;
-    if (live) await this.#dispose(live, true);
+    if (live) await this.#sessions.close(live, true);
     await this.#connecting?.catch(() => {});
   }
 
@@ -237,22 +270,35 @@ export class McpConnection {
     return { ...this.#computeHealth(), statusSinceMs: this.#statusSinceMs };
   }
 
-  /** The tool catalog as the server listed it (kept through a disconnect for toolsGraceMs). */
+  /** The tool catalog as the server last listed it; kept while the server is away (see toolsStale). */
   get tools(): readonly McpTool[] {
-    return this.#tools;
+    return this.#catalog.tools;
   }
 
   tool(name: string): McpTool | undefined {
-    return this.#tools.find((t) => t.name === name);
+    return this.#catalog.tool(name);
   }
 
-  /** True once the catalog has been read since the last time it was declared gone. */
+  /** True once the catalog has been read. */
   get toolsKnown(): boolean {
-    return this.#toolsKnown;
+    return this.#catalog.known;
+  }
+
+  /**
+   * True when the listed tools are the last known ones rather than the server's current ones:
+   * the server is not connected, or listing its tools fails.
+   */
+  get toolsStale(): boolean {
+    return this.#catalog.known && (this.#phase !== 'up' || this.#health.has('tools'));
+  }
+
+  /** When the catalog was last known to be current: read, or the server answered while it held (0: never). */
+  get toolsConfirmedAtMs(): number {
+    return this.#catalog.confirmedAtMs;
   }
 
   get transport(): McpTransportKind | undefined {
-    return this.#live?.kind ?? this.#lastKind;
+    return (this.#live ?? this.#last)?.kind;
   }
 
   get pingIntervalMs(): number {
@@ -265,21 +311,9 @@ export class McpConnection {
     return this.#isUp();
   }
 
-  /** Reads the tool catalog now (list_changed and the periodic refresh call this too). */
+  /** Reads the tool catalog now (list_changed and the periodic refresh do this too). */
   refreshTools(): Promise<void> {
-    if (this.#refreshing) {
-      this.#refreshAgain = true;
-      return this.#refreshing;
-    }
-    this.#refreshing = (async () => {
-      do {
-        this.#refreshAgain = false;
-        await this.#refreshToolsOnce();
-      } while (this.#refreshAgain && this.#live);
-    })().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
+    return this.#catalog.refresh();
   }
 
   /**
@@ -309,14 +343,22 @@ export class McpConnection {
           announced = true;
           await opts.beforeSend?.();
         }
-        const result = await live.client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, {
-          timeout: Math.max(1, deadline - Date.now()),
-          signal,
-          onprogress: opts.onProgress,
-        });
+        const result = await live.client.callTool(
+          { name, arguments: args },
+          {
+            timeout: Math.max(1, deadline - Date.now()),
+            signal,
+            onprogress: opts.onProgress,
+            // The catalog's definition (for a 2026-07-28 tool's x-mcp-header mirroring), without
+            // its outputSchema: Molten reports the result as the server sent it, and a result
+            // that does not match the server's own schema is the server's to explain, not a
+            // reason to lose what the tool did.
+            toolDefinition: { ...(this.tool(name) ?? { name, inputSchema: { type: 'object' } }), outputSchema: undefined },
+          },
+        );
         this.#seen();
         this.#emitHealth();
-        return result as CallToolResult;
+        return result;
       } catch (err) {
         if (err instanceof McpCallError) throw err;
         const d = this.#diagnose(err);
@@ -334,7 +376,7 @@ export class McpConnection {
     }
   }
 
-  // --- connecting -------------------------------------------------------------------------
+  // --- lifecycle --------------------------------------------------------------------------
 
   #ensureConnecting(): void {
     if (this.#connecting || this.#phase === 'closed') return;
@@ -347,20 +389,18 @@ export class McpConnection {
     while (this.#phase !== 'closed' && !this.#live) {
       const gen = ++this.#gen;
       try {
-        const live = await this.#open(gen);
+        const session = await this.#sessions.open(gen, this.#closing.signal);
         if (this.#isClosed()) {
-          await this.#dispose(live, true);
+          await this.#sessions.close(session, true);
           return;
         }
         // Connected means tools can be called: the status says so once the catalog is read.
-        this.#attach(live);
-        await this.refreshTools();
-        if (this.#live === live) {
-          this.#up(live);
-          this.#schedulePing(gen);
-          this.#scheduleRefresh(gen);
-          this.#emitHealth();
-          for (const wake of this.#upWaiters) wake();
+        this.#live = session;
+        this.#last = session;
+        this.#seen();
+        await this.#catalog.refresh();
+        if (this.#live === session) {
+          this.#up(session);
           return;
         }
         // Lost again while reading the catalog: wait before the next attempt.
@@ -373,126 +413,26 @@ export class McpConnection {
     }
   }
 
-  /** Opens a connection over the configured transport, falling back between HTTP transports on a 4xx. */
-  async #open(gen: number): Promise<Live> {
-    const e = this.#o.endpoint;
-    if (isStdio(e)) return this.#openWith('stdio', gen);
-    const order: ('streamable-http' | 'sse')[] =
-      e.transport === 'sse' ? ['sse'] : e.transport === 'streamable-http' ? ['streamable-http'] : this.#preferred === 'sse' ? ['sse', 'streamable-http'] : ['streamable-http', 'sse'];
-    const attempts: { transport: string; error: unknown }[] = [];
-    for (const kind of order) {
-      try {
-        const live = await this.#openWith(kind, gen);
-        this.#preferred = kind;
-        return live;
-      } catch (err) {
-        attempts.push({ transport: kind, error: err });
-        const d = this.#diagnose(err);
-        if (!d.tryOtherTransport || kind === order[order.length - 1]) break;
-        this.#log.debug({ transport: kind, reason: d.reason }, 'transport refused; trying the other one');
-      }
-    }
-    if (attempts.length === 1) throw attempts[0]!.error;
-    throw new NoTransportError(attempts);
-  }
-
-  async #openWith(kind: McpTransportKind, gen: number): Promise<Live> {
-    const observer: FetchObserver = {};
-    const transport = this.#transport(kind, observer);
-    const client = this.#client(gen);
-    const timeoutMs = this.#o.connectTimeoutMs;
-    const release = await this.#gate.acquire({ deadlineMs: Date.now() + timeoutMs, signal: this.#closing.signal });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const connecting = client.connect(transport, { timeout: timeoutMs });
-      connecting.catch(() => {});
-      await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ConnectTimeoutError(`${this.endpoint} did not complete the MCP handshake within ${formatMs(timeoutMs)}`)), timeoutMs);
-        }),
-      ]);
-    } catch (err) {
-      await client.close().catch(() => {});
-      await transport.close().catch(() => {});
-      // EventSource hides why it failed; the fetch saw it.
-      const known = err instanceof HttpStatusError || err instanceof UnreachableError || err instanceof ConnectTimeoutError;
-      throw !known && observer.lastFailure ? observer.lastFailure : err;
-    } finally {
-      clearTimeout(timer);
-      release();
-    }
-    this.#server = client.getServerVersion();
-    this.#protocolVersion = (transport as { protocolVersion?: string }).protocolVersion;
-    return { client, transport, kind, gen };
-  }
-
-  #transport(kind: McpTransportKind, observer: FetchObserver): Transport {
-    const e = this.#o.endpoint;
-    if (isStdio(e)) {
-      const t = new StdioClientTransport({
-        command: e.command,
-        args: e.args,
-        env: { ...getDefaultEnvironment(), ...(e.env ?? {}) },
-        cwd: e.cwd,
-        stderr: 'pipe',
-      });
-      t.stderr?.on('data', (chunk: Buffer) => {
-        this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-2_000);
-      });
-      return t;
-    }
-    const url = new URL(e.url);
-    const requestInit = { headers: requestHeaders(e) };
-    const fetch = guardedFetch(this.#gate, observer);
-    return kind === 'sse' ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
-  }
-
-  #client(gen: number): Client {
-    const info = this.#o.clientInfo ?? { name: 'molten', version: '0.1.0' };
-    const client = new Client(info, { capabilities: {} });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-      if (this.#live?.gen === gen) this.#toolsChanged();
-    });
-    client.onerror = (err) => {
-      if (this.#live?.gen !== gen) return;
-      // A broken event stream shows up here first; a ping tells whether the connection is gone.
-      this.#log.debug({ err }, 'transport reported an error; checking the connection');
-      this.#checkSoon(gen);
-    };
-    client.onclose = () => {
-      if (this.#live?.gen !== gen) return;
-      const said = this.#lastStderrLine();
-      const message = this.#live.kind === 'stdio' ? `the server process exited${said ? `; it last said: ${said}` : ''}` : `${this.endpoint} closed the connection`;
-      this.#lost(gen, new ConnectionLostError(message));
-    };
-    return client;
-  }
-
-  #attach(live: Live): void {
-    this.#live = live;
-    this.#lastKind = live.kind;
-    this.#seen();
-  }
-
-  #up(live: Live): void {
+  #up(session: Session): void {
     this.#phase = 'up';
     this.#failure = undefined;
     this.#failureLogged = '';
     this.#backoff.reset();
-    clearTimeout(this.#graceTimer);
-    this.#graceTimer = undefined;
-    const s = this.#server;
+    this.#catalog.confirm();
+    this.#health.start(session);
+    this.#catalog.start(session);
+    const { server: s, protocolVersion } = session.negotiated;
     this.#log.info(
-      { transport: live.kind, server: s ? `${s.name} ${s.version}` : undefined, endpoint: this.endpoint, tools: this.#tools.length },
+      { transport: session.kind, protocolVersion, server: s ? `${s.name} ${s.version}` : undefined, endpoint: this.endpoint, tools: this.#catalog.tools.length },
       'MCP server connected',
     );
+    this.#emitHealth();
+    for (const wake of this.#upWaiters) wake();
   }
 
   #failed(d: Diagnosis): void {
     this.#failure = d;
     if (this.#phase !== 'closed') this.#phase = 'down';
-    this.#startGrace();
     this.#emitHealth();
     // The first failure of a kind is worth a warning; repeats of it are not.
     const key = `${d.status}:${d.reason}`;
@@ -504,30 +444,27 @@ export class McpConnection {
     }
   }
 
-  /** The live connection broke: drop it, keep the tools for the grace period, reconnect. */
+  /** The session broke: drop it (the catalog stays, now stale), reconnect. */
   #lost(gen: number, err: unknown, d = this.#diagnose(err)): void {
     const live = this.#live;
     if (!live || live.gen !== gen || this.#phase === 'closed') return;
     this.#live = undefined;
-    for (const t of [this.#pingTimer, this.#refreshTimer, this.#debounceTimer]) clearTimeout(t);
-    this.#issues.clear();
+    this.#health.stop();
+    this.#catalog.stop();
     const down: Diagnosis = d.status === 'auth_failed' ? d : { ...d, status: 'down' };
     this.#log.warn({ reason: down.reason }, 'MCP server connection lost; reconnecting');
     this.#failureLogged = `${down.status}:${down.reason}`;
     this.#failure = down;
     this.#phase = 'down';
-    void this.#dispose(live, false);
-    this.#startGrace();
+    void this.#sessions.close(live, false);
     this.#emitHealth();
     this.#ensureConnecting();
   }
 
-  async #dispose(live: Live, polite: boolean): Promise<void> {
-    if (polite && live.transport instanceof StreamableHTTPClientTransport) {
-      // Tell the server the session is over (DELETE), without waiting long for it.
-      await Promise.race([live.transport.terminateSession().catch(() => {}), sleep(1_000)]);
-    }
-    await live.client.close().catch(() => {});
+  #seen(): void {
+    this.#health.seen();
+    // The catalog held while the server answered on a working session.
+    if (this.#phase === 'up' && !this.#health.has('tools')) this.#catalog.confirm();
   }
 
   async #waitUp(deadline: number, signal?: AbortSignal): Promise<void> {
@@ -545,7 +482,7 @@ export class McpConnection {
     });
   }
 
-  async #liveOrThrow(deadline: number, signal: AbortSignal | undefined, tool: string): Promise<Live> {
+  async #liveOrThrow(deadline: number, signal: AbortSignal | undefined, tool: string): Promise<Session> {
     // A server that refuses the credentials will not accept them a few seconds later: no waiting.
     if (!this.#live && this.#failure?.status !== 'auth_failed') await this.#waitUp(Math.min(deadline, Date.now() + this.#o.connectWaitMs), signal);
     if (signal?.aborted) throw new McpCallError('aborted', `calling ${tool}: cancelled before it was sent`, 'no');
@@ -556,94 +493,28 @@ export class McpConnection {
 
   // --- health -----------------------------------------------------------------------------
 
-  #schedulePing(gen: number, inMs = this.#o.pingIntervalMs): void {
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = setTimeout(() => void this.#ping(gen), inMs);
-  }
-
-  #checkSoon(gen: number): void {
-    this.#schedulePing(gen, 100);
-  }
-
-  async #ping(gen: number): Promise<void> {
-    const live = this.#live;
-    if (!live || live.gen !== gen) return;
-    // Busy or paused by the server: the traffic (or the pause) says enough; look again later.
-    const release = this.#gate.tryAcquire();
-    if (!release) {
-      this.#schedulePing(gen);
-      return;
-    }
-    const started = performance.now();
-    try {
-      await live.client.ping({ timeout: this.#o.pingTimeoutMs });
-      if (this.#live !== live) return;
-      this.#latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      this.#seen();
-      this.#issues.delete('ping');
-      if (this.#latencyMs > this.#o.degradedLatencyMs) {
-        this.#issues.set('latency', {
-          reason: `${this.endpoint} answers slowly (ping ${formatMs(this.#latencyMs)})`,
-          remedy: 'Look at the load of the server and of the network in between.',
-        });
-      } else {
-        this.#issues.delete('latency');
-      }
-    } catch (err) {
-      if (this.#live !== live) return;
-      const d = this.#diagnose(err);
-      if (d.cause === 'timeout' && !this.#issues.has('ping')) {
-        this.#issues.set('ping', { reason: `${this.endpoint} did not answer a ping within ${formatMs(this.#o.pingTimeoutMs)}`, remedy: '' });
-      } else if (d.cause === 'timeout') {
-        this.#lost(gen, err, { ...d, reason: `${this.endpoint} stopped answering (two pings unanswered)` });
-        return;
-      } else if (d.cause === 'rejected') {
-        this.#seen(); // it answered, with an error: alive
-      } else if (d.cause !== 'rate_limited') {
-        this.#lost(gen, err, d);
-        return;
-      }
-    } finally {
-      release();
-    }
-    this.#emitHealth();
-    this.#schedulePing(gen);
-  }
-
-  #onServerPause(ms: number, given: boolean): void {
-    this.#issues.set('rate', {
-      reason: given
-        ? `${this.endpoint} is rate-limiting Molten (HTTP 429); nothing is sent for ${formatMs(ms)}, as it asked`
-        : `${this.endpoint} is rate-limiting Molten (HTTP 429, no Retry-After); waiting ${formatMs(ms)}`,
-      remedy: `Lower the rate limit Molten uses for "${this.name}" below the server's, or raise the server's limit.`,
-    });
-    this.#log.warn({ pauseMs: ms, retryAfterGiven: given }, 'server answered 429; pausing requests');
-    this.#emitHealth();
-  }
-
-  #seen(): void {
-    this.#lastSeenMs = Date.now();
-    if (this.#gate.pausedForMs === 0) this.#issues.delete('rate');
-  }
-
   #computeHealth(): Omit<McpHealth, 'statusSinceMs'> {
+    const session = this.#live ?? this.#last;
+    const n = session?.negotiated;
     const common = {
-      transport: this.#live?.kind ?? this.#lastKind,
-      latencyMs: this.#latencyMs,
-      lastSeenMs: this.#lastSeenMs,
-      server: this.#server ? { name: this.#server.name, version: this.#server.version, title: this.#server.title } : undefined,
-      protocolVersion: this.#protocolVersion,
+      transport: session?.kind,
+      latencyMs: this.#health.latencyMs,
+      lastSeenMs: this.#health.lastSeenMs,
+      server: n?.server,
+      protocolVersion: n?.protocolVersion || undefined,
+      protocolEra: n?.era,
+      serverCapabilities: n?.capabilities,
     };
     if (this.#phase === 'up') {
-      const issue = this.#issues.get('rate') ?? this.#issues.get('ping') ?? this.#issues.get('tools') ?? this.#issues.get('latency');
+      const issue = this.#health.issue;
       return {
         ...common,
         status: issue ? 'degraded' : 'connected',
-        reason: issue?.reason ?? `connected over ${this.#live?.kind}`,
+        reason: issue?.reason ?? `connected over ${this.#live?.kind} (MCP ${n?.protocolVersion || 'version unknown'})`,
         remedy: issue?.remedy ?? '',
         reachable: true,
         authenticated: true,
-        usable: this.#toolsKnown,
+        usable: this.#catalog.known,
       };
     }
     if (this.#phase === 'connecting' || !this.#failure) {
@@ -667,86 +538,11 @@ export class McpConnection {
       this.#lastStatus = h.status;
       this.#statusSinceMs = Date.now();
     }
-    const key = JSON.stringify([h.status, h.reason, h.remedy, h.reachable, h.authenticated, h.usable, h.transport, h.server]);
+    const key = JSON.stringify([h.status, h.reason, h.remedy, h.reachable, h.authenticated, h.usable, h.transport, h.server, h.protocolVersion, h.serverCapabilities]);
     if (key === this.#lastEmitted) return;
     this.#lastEmitted = key;
     const snapshot: McpHealth = { ...h, statusSinceMs: this.#statusSinceMs };
     for (const l of this.#listeners.status) this.#safely(() => l(snapshot));
-  }
-
-  // --- tools ------------------------------------------------------------------------------
-
-  #toolsChanged(): void {
-    clearTimeout(this.#debounceTimer);
-    this.#debounceTimer = setTimeout(() => void this.refreshTools(), this.#o.listChangedDebounceMs);
-  }
-
-  #scheduleRefresh(gen: number): void {
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(() => {
-      if (this.#live?.gen !== gen) return;
-      void this.refreshTools().finally(() => {
-        if (this.#live?.gen === gen) this.#scheduleRefresh(gen);
-      });
-    }, this.#o.toolsRefreshMs);
-  }
-
-  async #refreshToolsOnce(): Promise<void> {
-    const live = this.#live;
-    if (!live) return;
-    if (!live.client.getServerCapabilities()?.tools) {
-      // A server without tools (only resources or prompts) has an empty catalog, not a broken one.
-      this.#setTools([], true);
-      this.#emitHealth();
-      return;
-    }
-    try {
-      const tools = await listAllTools(live.client, (send) => this.#gated(send, this.#o.listTimeoutMs));
-      if (this.#live !== live) return;
-      this.#seen();
-      this.#issues.delete('tools');
-      this.#setTools(tools, true);
-    } catch (err) {
-      if (this.#live !== live) return;
-      const d = this.#diagnose(err);
-      if (d.cause === 'rejected' || d.cause === 'timeout' || d.cause === 'rate_limited') {
-        this.#issues.set('tools', { reason: `listing the tools fails: ${d.reason}`, remedy: d.remedy || "Look at the server's logs." });
-        this.#log.warn({ reason: d.reason }, 'tools/list failed');
-      } else {
-        this.#lost(live.gen, err, d);
-        return;
-      }
-    }
-    this.#emitHealth();
-  }
-
-  async #gated<T>(send: (timeoutMs: number) => Promise<T>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    const release = await this.#gate.acquire({ deadlineMs: deadline, signal: this.#closing.signal });
-    try {
-      return await send(Math.max(1, deadline - Date.now()));
-    } finally {
-      release();
-    }
-  }
-
-  #setTools(tools: McpTool[], known: boolean): void {
-    this.#toolsKnown = known;
-    if (sameTools(this.#tools, tools)) return;
-    this.#tools = tools;
-    this.#log.info({ tools: tools.map((t) => t.name) }, 'tool catalog changed');
-    for (const l of this.#listeners.tools) this.#safely(() => l(tools));
-  }
-
-  #startGrace(): void {
-    if (this.#graceTimer || !this.#toolsKnown) return;
-    this.#graceTimer = setTimeout(() => {
-      this.#graceTimer = undefined;
-      if (this.#live || this.#phase === 'closed') return;
-      this.#log.info({ graceMs: this.#o.toolsGraceMs }, 'server still unreachable; its tools are declared gone');
-      this.#setTools([], false);
-      this.#emitHealth();
-    }, this.#o.toolsGraceMs);
   }
 
   // --- helpers ----------------------------------------------------------------------------
@@ -766,19 +562,13 @@ export class McpConnection {
       endpoint: this.endpoint,
       hasCredentials: hasCredentials(this.#o.endpoint),
       hints: this.#o.hints,
-      stderr: this.#lastStderrLine(),
+      stderr: this.#sessions.lastStderrLine(),
     });
   }
 
   #callFailure(tool: string, d: Diagnosis, signal: AbortSignal | undefined): McpCallError {
     const e = callError(d, signal?.aborted === true);
     return new McpCallError(e.kind, `calling ${tool} on "${this.name}": ${e.message}`, e.delivered, e.remedy, e.details);
-  }
-
-  #lastStderrLine(): string | undefined {
-    const lines = this.#stderrTail.trim().split('\n');
-    const last = lines[lines.length - 1]?.trim();
-    return last ? last.slice(0, 300) : undefined;
   }
 
   #safely(fn: () => void): void {

@@ -1,6 +1,9 @@
-import { McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { scrub } from '@molten/kit';
+import { McpCallError, type CallFailureKind } from './tool-call.js';
 import { GateTimeoutError, formatMs } from './request-gate.js';
+
+export { McpCallError, type CallFailureKind };
 
 /** The server answered with an HTTP status that says something about us: 401, 403 or 429. */
 export class HttpStatusError extends Error {
@@ -184,6 +187,33 @@ export function diagnose(err: unknown, ctx: DiagnoseContext): Diagnosis {
     return { ...base, status: 'down', cause: 'closed', reachable: false, delivered: 'maybe', reason: err.message, remedy: '' };
   }
 
+  // Our own errors reach here wrapped by the SDK (a failed probe, a failed send): unwrap them.
+  const ours = ownCause(err);
+  if (ours) return diagnose(ours, ctx);
+
+  const unsupported = unsupportedVersion(err);
+  if (unsupported) {
+    const modernOnly = unsupported.supported.length > 0 && unsupported.supported.every((v) => v >= '2026-07-28');
+    return {
+      ...base,
+      status: 'down',
+      cause: 'protocol',
+      reason: `${ctx.endpoint} does not speak MCP ${unsupported.requested || 'as Molten asked'}${unsupported.supported.length ? `; it supports ${unsupported.supported.join(', ')}` : ''}`,
+      remedy: modernOnly
+        ? `The server speaks only the 2026-07-28 generation: let Molten negotiate the version for "${ctx.name}" (the default) instead of pinning the 2025 handshake.`
+        : 'Update the server or Molten so that they share a protocol version.',
+    };
+  }
+  if (err instanceof SdkError && err.code === SdkErrorCode.EraNegotiationFailed) {
+    return {
+      ...base,
+      status: 'down',
+      cause: 'protocol',
+      reason: `${ctx.endpoint} and Molten found no MCP protocol version they share: ${short(scrub(err.message))}`,
+      remedy: 'Update the server or Molten so that they share a protocol version.',
+    };
+  }
+
   const http = httpStatusOf(err);
   if (http !== undefined) {
     const tryOtherTransport = http >= 400 && http < 500 && http !== 401 && http !== 403 && http !== 429;
@@ -209,22 +239,30 @@ export function diagnose(err: unknown, ctx: DiagnoseContext): Diagnosis {
     };
   }
 
-  if (err instanceof McpError) {
-    if (err.code === ErrorCode.RequestTimeout) {
-      return { ...base, status: 'degraded', cause: 'timeout', delivered: 'maybe', rpcCode: err.code, reason: `${ctx.endpoint} did not answer in time`, remedy: '' };
+  if (err instanceof SdkError) {
+    switch (err.code) {
+      case SdkErrorCode.RequestTimeout:
+        return { ...base, status: 'degraded', cause: 'timeout', delivered: 'maybe', reason: `${ctx.endpoint} did not answer in time`, remedy: '' };
+      case SdkErrorCode.ConnectionClosed:
+      case SdkErrorCode.NotConnected:
+        return {
+          ...base,
+          status: 'down',
+          cause: 'closed',
+          reachable: false,
+          delivered: err.code === SdkErrorCode.NotConnected ? 'no' : 'maybe',
+          reason: ctx.stderr ? `the server closed the connection; it last said: ${ctx.stderr}` : 'the server closed the connection',
+          remedy: '',
+        };
+      case SdkErrorCode.MethodNotSupportedByProtocolVersion:
+      case SdkErrorCode.CapabilityNotSupported:
+        // Refused here, before anything was sent.
+        return { ...base, status: 'degraded', cause: 'rejected', delivered: 'no', reason: `not sent to ${ctx.endpoint}: ${short(scrub(err.message))}`, remedy: '' };
+      default:
+        break;
     }
-    if (err.code === ErrorCode.ConnectionClosed) {
-      return {
-        ...base,
-        status: 'down',
-        cause: 'closed',
-        reachable: false,
-        delivered: 'maybe',
-        rpcCode: err.code,
-        reason: ctx.stderr ? `the server closed the connection; it last said: ${ctx.stderr}` : 'the server closed the connection',
-        remedy: '',
-      };
-    }
+  }
+  if (err instanceof ProtocolError) {
     return {
       ...base,
       status: 'degraded',
@@ -292,29 +330,6 @@ function rateLimited(retryAfterMs: number | undefined, ctx: DiagnoseContext): Di
   };
 }
 
-export type CallFailureKind =
-  | 'not_connected'
-  | 'auth_failed'
-  | 'rate_limited'
-  | 'timeout'
-  | 'connection_lost'
-  | 'rejected'
-  | 'aborted';
-
-/** A tool call that did not produce a result. `delivered` says whether the server may have run it. */
-export class McpCallError extends Error {
-  override name = 'McpCallError';
-  constructor(
-    readonly kind: CallFailureKind,
-    message: string,
-    readonly delivered: 'no' | 'maybe' | 'yes',
-    readonly remedy = '',
-    readonly details: { httpStatus?: number; rpcCode?: number; retryAfterMs?: number } = {},
-  ) {
-    super(message);
-  }
-}
-
 export function callError(d: Diagnosis, aborted: boolean): McpCallError {
   const details = { httpStatus: d.httpStatus, rpcCode: d.rpcCode, retryAfterMs: d.retryAfterMs };
   if (aborted) return new McpCallError('aborted', 'the call was cancelled', d.delivered === 'no' ? 'no' : 'maybe', '', details);
@@ -332,11 +347,48 @@ export function callError(d: Diagnosis, aborted: boolean): McpCallError {
 }
 
 function httpStatusOf(err: unknown): number | undefined {
-  // StreamableHTTPError and SseError carry the status as `code`.
+  if (err instanceof SdkHttpError) return err.status;
+  // The SSE transport's SseError carries the status as a numeric `code`.
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'number' && code >= 400 && code < 600 && !(err instanceof McpError)) return code;
+  if (typeof code === 'number' && code >= 400 && code < 600 && !(err instanceof ProtocolError)) return code;
   const m = /\(HTTP (\d{3})\)/.exec(messageOf(err)) ?? /Non-200 status code \((\d{3})\)/.exec(messageOf(err));
   return m ? Number(m[1]) : undefined;
+}
+
+/** The first of our own errors (a refused or failed fetch, a gate timeout) in the chain of causes. */
+function ownCause(err: unknown): Error | undefined {
+  let e = (err as { cause?: unknown } | undefined)?.cause;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (e instanceof HttpStatusError || e instanceof UnreachableError || e instanceof GateTimeoutError || e instanceof ConnectTimeoutError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * A server's "unsupported protocol version" (-32022): in-band on the 2026-07-28 generation, or in
+ * the body of an HTTP 400 to a 2025-era initialize (as a modern-only server answers it).
+ */
+function unsupportedVersion(err: unknown): { requested: string; supported: string[] } | undefined {
+  let data: unknown;
+  if (err instanceof ProtocolError && err.code === ProtocolErrorCode.UnsupportedProtocolVersion) {
+    data = err.data;
+  } else if (err instanceof SdkHttpError && typeof err.data.text === 'string' && err.data.text.includes('-32022')) {
+    try {
+      const body = JSON.parse(err.data.text) as { error?: { code?: number; data?: unknown } };
+      if (body.error?.code !== ProtocolErrorCode.UnsupportedProtocolVersion) return undefined;
+      data = body.error.data;
+    } catch {
+      return undefined;
+    }
+  } else {
+    return undefined;
+  }
+  const d = (data ?? {}) as { requested?: unknown; supported?: unknown };
+  return {
+    requested: typeof d.requested === 'string' ? d.requested : '',
+    supported: Array.isArray(d.supported) ? d.supported.filter((v): v is string => typeof v === 'string') : [],
+  };
 }
 
 function systemCode(err: unknown): string | undefined {

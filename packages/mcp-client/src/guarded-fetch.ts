@@ -1,4 +1,4 @@
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike } from '@modelcontextprotocol/client';
 import { scrub } from '@molten/kit';
 import { HttpStatusError, UnreachableError, unreachable } from './errors.js';
 import type { RequestGate } from './request-gate.js';

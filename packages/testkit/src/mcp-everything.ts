@@ -1,9 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/client';
 import { freePort, waitForPort } from './ports.js';
 
 /** @modelcontextprotocol/server-everything's entry point, as installed in the workspace. */
@@ -38,20 +35,18 @@ export async function startEverything(mode: 'streamableHttp' | 'sse'): Promise<{
   };
 }
 
-/** Every tool a plain SDK client lists (all pages): what a connection must report. */
+/**
+ * Every tool a plain SDK client lists (all pages): what a connection must report. The v2 client
+ * negotiates the generation (`auto`); SSE is the 2025 generation only.
+ */
 export async function listToolsDirectly(url: string, opts: { sse?: boolean; token?: string } = {}): Promise<Tool[]> {
-  const client = new Client({ name: 'reference', version: '1' });
+  // Loaded here, not at the top: most tests import the testkit without needing an MCP client.
+  const { Client, SSEClientTransport, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
+  const client = new Client({ name: 'reference', version: '1' }, { versionNegotiation: { mode: opts.sse ? 'legacy' : 'auto' } });
   const requestInit = opts.token ? { headers: { Authorization: `Bearer ${opts.token}` } } : undefined;
   await client.connect(opts.sse ? new SSEClientTransport(new URL(url), { requestInit }) : new StreamableHTTPClientTransport(new URL(url), { requestInit }));
   try {
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : undefined);
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
+    return (await client.listTools()).tools;
   } finally {
     await client.close();
   }

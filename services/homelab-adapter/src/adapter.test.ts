@@ -280,4 +280,18 @@ describe('homelab-adapter with a real nats-server, the homelab simulator and ser
     const back = await serverWhen('homelab', (x) => x.status === ServerStatus.SERVER_STATUS_CONNECTED && x.usable, 'homelab back');
     expect(back.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_containers', 'network_scan', 'prune_images']));
   });
+
+  it('keeps the last known tools listed, stale, when it restarts while a server is down', async () => {
+    const before = await serverWhen('homelab', (x) => x.status === ServerStatus.SERVER_STATUS_CONNECTED && x.tools.length > 0, 'homelab connected');
+    await adapter.stop();
+    await sim.stop();
+    adapter = await startHomelabAdapter(loadConfig(env), testLogger('homelab-adapter'), { reconnect: { initialMs: 100, maxMs: 500 }, reconcileEveryMs: 300 });
+    try {
+      const down = await serverWhen('homelab', (x) => x.status === ServerStatus.SERVER_STATUS_DOWN && x.reporter === 'homelab-a', 'homelab down after the restart', 15_000);
+      expect(down.tools.map((t) => t.name)).toEqual(before.tools.map((t) => t.name));
+      expect(down.toolsStale).toBe(true);
+    } finally {
+      await sim.start();
+    }
+  });
 });

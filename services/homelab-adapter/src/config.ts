@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, instanceId, loadConfigFile, loadEnv, secret, type McpServerConfig } from '@molten/kit';
+import { ConfigError, adapterEnv, busSettings, env, loadConfigFile, loadEnv, secret, type BusSettings, type McpServerConfig } from '@molten/kit';
 import type { McpEndpoint } from '@molten/mcp-client';
 
 /** Where demo mode expects the homelab MCP simulator (`npm start` runs it there). */
@@ -10,7 +10,7 @@ export const HOMELAB_SERVER_NAME = 'homelab';
 const unset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 const schema = z.object({
-  NATS_URL: z.preprocess(unset, z.string().default('nats://127.0.0.1:4222')),
+  ...adapterEnv,
   HOMELAB_MCP_URL: env.url(['http', 'https']),
   HOMELAB_MCP_TOKEN: env.string(),
   HOMELAB_MCP_TRANSPORT: z.preprocess(unset, z.enum(['auto', 'streamable-http', 'sse']).default('auto')),
@@ -21,10 +21,6 @@ const schema = z.object({
   MCP_TOOLS_REFRESH_MS: env.int(1_000, 86_400_000, 60_000),
   MCP_TOOLS_GRACE_MS: env.int(0, 86_400_000, 30_000),
   MCP_STATE_REFRESH_MS: env.int(1_000, 3_600_000, 15_000),
-  MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2_000),
-  MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
-  MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1_000, 32),
-  MOLTEN_DEMO: z.preprocess(unset, z.enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be 1 or 0' }).optional()),
 });
 
 /** Per-server settings in the MOLTEN_CONFIG file, beside mcpServers (whose entries keep the shape MCP clients share). */
@@ -56,14 +52,9 @@ export interface McpServerSpec {
   hints: { auth?: string; unreachable?: string };
 }
 
-export interface HomelabAdapterConfig {
-  natsUrl: string;
-  instance: string;
-  heartbeatMs: number;
-  leaseTtlMs: number;
-  /** How often the leader republishes each server's state even when nothing changed. */
+export interface HomelabAdapterConfig extends BusSettings {
+  /** How often the leader republishes each server's state when only its latency or last-seen time moved. */
   stateRefreshMs: number;
-  commandConcurrency: number;
   demo: boolean;
   servers: McpServerSpec[];
 }
@@ -85,7 +76,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): HomelabAdap
   const options = parsedOptions.data.mcpServerOptions ?? {};
   const fileServers = Object.entries(file.mcpServers ?? {});
   const configured = e.HOMELAB_MCP_URL !== undefined || fileServers.length > 0;
-  const demo = e.MOLTEN_DEMO === undefined ? !configured : ['1', 'true', 'yes'].includes(e.MOLTEN_DEMO);
+  const demo = e.MOLTEN_DEMO ?? !configured;
 
   const defaults = {
     rateLimitRpm: e.MCP_RATE_LIMIT_RPM,
@@ -136,16 +127,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): HomelabAdap
         'list servers under "mcpServers" in the MOLTEN_CONFIG file, or set MOLTEN_DEMO=1 for the simulated homelab.',
     );
   }
-  return {
-    natsUrl: e.NATS_URL,
-    instance: instanceId(source),
-    heartbeatMs: e.MOLTEN_HEARTBEAT_MS,
-    leaseTtlMs: e.MOLTEN_LEASE_TTL_MS,
-    stateRefreshMs: e.MCP_STATE_REFRESH_MS,
-    commandConcurrency: e.MOLTEN_COMMAND_CONCURRENCY,
-    demo,
-    servers,
-  };
+  return { ...busSettings(e), stateRefreshMs: e.MCP_STATE_REFRESH_MS, demo, servers };
 }
 
 function endpointOf(entry: McpServerConfig): McpEndpoint {

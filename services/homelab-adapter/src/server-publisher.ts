@@ -1,93 +1,65 @@
-import { Lease, StatePublisher, type Bus } from '@molten/bus';
-import type { Logger } from '@molten/kit';
+import type { AdapterScope } from '@molten/bus';
+import type { UpstreamHealth, UpstreamServer } from '@molten/contracts';
 import type { McpConnection } from '@molten/mcp-client';
-import { DOMAIN, describeServer, type ServerIdentity } from './server-descriptor.js';
+import type { McpServerSpec } from './config.js';
+// The MCP-to-Molten mapping and the tool-call handler: the only imports of them in this adapter.
+import { DOMAIN, describeServer, upstreamHealth, type ServerIdentity } from './server-descriptor.js';
+import { ToolCallHandler } from './tool-call-handler.js';
+
+export { DOMAIN };
 
 export interface ServerPublisherOptions {
-  bus: Bus;
+  spec: McpServerSpec;
   conn: McpConnection;
-  who: ServerIdentity;
-  log: Logger;
-  leaseTtlMs: number;
+  /** This replica's name: the reporter of what it publishes. */
+  instance: string;
   /** Republish this often even when nothing changed (latency, last seen). */
   refreshMs: number;
-  /** Called when this replica becomes or stops being the publisher. */
-  onLeaderChange?: (leader: boolean) => void;
+  /** Called on every change of the connection's status or tools (the runtime's changed()). */
+  changed(): void;
 }
 
 /**
- * Publishes one server's state (kind "server") from one replica at a time: the holder of the
- * server's lease. Every replica keeps its own connection (for tool calls and its heartbeat), but
- * only the leader's view goes to the state bucket, so replicas do not overwrite each other.
- * Changes are published at once; publishes never overlap, and a change during one is published
- * right after it.
+ * One MCP server as a scope of the bus runtime (scope = the server's name): its state (kind
+ * "server") published by the holder of the lease `mcp.<name>.publish` at once on every change of
+ * status or tools and every refreshMs, its health in every heartbeat, and its tool calls taken
+ * from the scope's shared command consumer. Every replica keeps its own connection (for tool
+ * calls and its heartbeat), but only the leader's view reaches the state bucket.
  */
-export class ServerPublisher {
-  readonly #o: ServerPublisherOptions;
-  readonly #publisher: StatePublisher;
-  readonly #lease: Lease;
-  #unsubscribe: (() => void)[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #publishing: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+export class ServerPublisher implements AdapterScope {
+  readonly scope: string;
+  readonly lease = 'publish';
+  readonly handler: ToolCallHandler;
+  readonly descriptorRefreshMs: number;
+  readonly #conn: McpConnection;
+  readonly #who: ServerIdentity;
+  #leader = false;
 
   constructor(o: ServerPublisherOptions) {
-    this.#o = o;
-    this.#publisher = new StatePublisher(o.bus, DOMAIN, o.who.name);
-    this.#lease = new Lease(o.bus.kv.leases, {
-      domain: DOMAIN,
-      scope: o.who.name,
-      what: 'publish',
-      holder: o.who.reporter,
-      ttlMs: o.leaseTtlMs,
-      log: o.log,
-      onChange: (leader) => {
-        if (!this.#stopped) o.log.info({ server: o.who.name, leader }, leader ? 'publishing this server' : 'another replica publishes this server');
-        if (leader) this.publishNow();
-        o.onLeaderChange?.(leader);
-      },
-    });
+    this.scope = o.spec.name;
+    this.descriptorRefreshMs = o.refreshMs;
+    this.#conn = o.conn;
+    this.#who = { name: o.spec.name, id: o.spec.id, demo: o.spec.demo, reporter: o.instance };
+    this.handler = new ToolCallHandler({ conn: o.conn, name: o.spec.name, serverId: o.spec.id });
+    o.conn.on('status', () => o.changed());
+    o.conn.on('tools', () => o.changed());
   }
 
+  /** Whether this replica publishes the server's state (holds its lease). */
   get leader(): boolean {
-    return this.#lease.leader;
+    return this.#leader;
   }
 
-  start(): void {
-    const changed = () => this.publishNow();
-    this.#unsubscribe = [this.#o.conn.on('status', changed), this.#o.conn.on('tools', changed)];
-    this.#timer = setInterval(changed, this.#o.refreshMs);
-    this.#lease.start();
+  onLeader(leader: boolean): void {
+    this.#leader = leader;
   }
 
-  /** Publishes the current state if this replica is the leader (coalescing with one in flight). */
-  publishNow(): void {
-    if (this.#stopped || !this.#lease.leader) return;
-    if (this.#publishing) {
-      this.#again = true;
-      return;
-    }
-    this.#publishing = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#publisher.put('server', this.#o.who.id, describeServer(this.#o.conn, this.#o.who));
-        } catch (err) {
-          // The next change or refresh publishes again.
-          this.#o.log.warn({ err, server: this.#o.who.name }, 'server state not published');
-        }
-      } while (this.#again && !this.#stopped && this.#lease.leader);
-    })().finally(() => {
-      this.#publishing = undefined;
-    });
+  health(leader: boolean): UpstreamHealth {
+    return upstreamHealth(this.#conn, this.#who, leader);
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const u of this.#unsubscribe) u();
-    clearInterval(this.#timer);
-    await this.#publishing;
-    await this.#lease.stop();
+  /** A replica that started while the server was down keeps its last published tools listed (stale). */
+  descriptors(last: (id: string) => UpstreamServer | undefined): UpstreamServer[] {
+    return [describeServer(this.#conn, this.#who, last(this.#who.id))];
   }
 }

@@ -61,7 +61,6 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
 
   async function startAdapter(sim: GatewaySimulator, gatewayId: string, o: { token?: string; refreshMs?: number; instance?: string; dataDir?: string } = {}) {
     const dataDir = o.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'moltbot-adapter-'));
-    const abus = await connectBus({ servers: nats.url, name: `adapter-${gatewayId}`, log: testLogger() });
     const config: AdapterConfig = {
       natsUrl: nats.url,
       gatewayUrl: sim.url,
@@ -69,12 +68,15 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
       gatewayId,
       refreshMs: o.refreshMs ?? 60_000,
       heartbeatMs: 200,
+      leaseTtlMs: 10_000,
+      commandConcurrency: 32,
+      commandAckWaitMs: 15_000,
       deviceAuth: true,
       dataDir,
       demo: true,
       instance: o.instance ?? `test-${gatewayId}`,
     };
-    const adapter = await startMoltbotAdapter(abus, config, testLogger('adapter'), {
+    const adapter = await startMoltbotAdapter(config, testLogger('adapter'), {
       reconcileEveryMs: 300,
       eventRefreshDelayMs: 50,
       runner: { progressIntervalMs: 50, connectWaitMs: 5_000 },
@@ -85,7 +87,6 @@ describe('moltbot-adapter against the gateway simulator and a real nats-server',
       if (stopped) return;
       stopped = true;
       await adapter.stop();
-      await abus.close();
       rmSync(dataDir, { recursive: true, force: true });
     };
     cleanups.push(stop);

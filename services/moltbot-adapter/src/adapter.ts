@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommandWorker, DEFAULT_LEASE_TTL_MS, Lease, startHeartbeat, type Bus } from '@molten/bus';
+import { runAdapter, type AdapterRuntime, type CommandWorker } from '@molten/bus';
 import type { Logger } from '@molten/kit';
 import { AgentRunner, type AgentRunnerOptions } from './agent-runner.js';
 import type { AdapterConfig } from './config.js';
@@ -21,8 +21,6 @@ export interface AdapterTuning {
   runner?: Partial<Omit<AgentRunnerOptions, 'client' | 'log'>>;
   /** How soon an uncertain command is looked at again (worker default 5 s). */
   reconcileEveryMs?: number;
-  /** Must match the molten-leases bucket TTL. */
-  leaseTtlMs?: number;
   eventRefreshDelayMs?: number;
 }
 
@@ -31,12 +29,17 @@ export interface MoltbotAdapter {
   state: GatewayState;
   worker: CommandWorker;
   device: DeviceIdentity | undefined;
-  /** Stops taking commands (in-flight ones finish or are handed back), then heartbeats, lease and connection. */
+  runtime: AdapterRuntime;
+  /** Stops taking commands (in-flight ones finish or are handed back), then the lease, heartbeats, the connection and the bus. */
   stop(): Promise<void>;
 }
 
-/** Starts everything the adapter does for one gateway on an open bus. */
-export async function startMoltbotAdapter(bus: Bus, config: AdapterConfig, log: Logger, tuning: AdapterTuning = {}): Promise<MoltbotAdapter> {
+/**
+ * Starts the moltbot-adapter in this process: one gateway connection per replica (for agent
+ * runs and its heartbeat), the gateway's state published by the replica that holds the lease
+ * `moltbot.<gatewayId>.poll`, and agent-run commands taken from the gateway's shared consumer.
+ */
+export async function startMoltbotAdapter(config: AdapterConfig, log: Logger, tuning: AdapterTuning = {}): Promise<MoltbotAdapter> {
   const device = config.deviceAuth ? await DeviceIdentity.open(config.dataDir, log) : undefined;
   const client = new GatewayClient({
     url: config.gatewayUrl,
@@ -48,58 +51,47 @@ export async function startMoltbotAdapter(bus: Bus, config: AdapterConfig, log: 
     instanceId: config.instance,
     ...tuning.client,
   });
-  const state = new GatewayState({
-    bus,
-    client,
-    gatewayId: config.gatewayId,
-    instance: config.instance,
-    refreshMs: config.refreshMs,
-    demo: config.demo,
-    log: log.child({ component: 'gateway-state' }),
-    eventRefreshDelayMs: tuning.eventRefreshDelayMs,
-  });
-  const lease = new Lease(bus.kv.leases, {
+  const scope = config.gatewayId;
+  let state!: GatewayState;
+  const runtime = await runAdapter({
+    service: 'moltbot-adapter',
     domain: DOMAIN,
-    scope: config.gatewayId,
-    what: 'poll',
-    holder: config.instance,
-    ttlMs: tuning.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-    log,
-    onChange: (leader) => state.setLeader(leader),
-  });
-  const worker = new CommandWorker(bus, {
-    domain: DOMAIN,
-    scope: config.gatewayId,
-    instance: config.instance,
-    handler: new AgentRunner({ client, log, ...tuning.runner }),
-    log: log.child({ component: 'agent-runs' }),
-    ...(tuning.reconcileEveryMs ? { reconcileEveryMs: tuning.reconcileEveryMs } : {}),
-  });
-
-  state.start();
-  client.start();
-  lease.start();
-  await worker.start();
-  const heartbeat = startHeartbeat(bus, {
-    domain: DOMAIN,
-    instance: config.instance,
     version: VERSION,
-    intervalMs: config.heartbeatMs,
-    upstreams: () => [state.health()],
-  });
-  log.info({ gateway: client.endpoint, gatewayId: config.gatewayId, instance: config.instance, deviceId: device?.deviceId }, 'moltbot-adapter started');
-
-  return {
-    client,
-    state,
-    worker,
-    device,
-    async stop() {
-      await worker.stop();
-      heartbeat.stop();
-      await lease.stop();
-      await state.stop();
-      await client.stop();
+    settings: config,
+    log,
+    reconcileEveryMs: tuning.reconcileEveryMs,
+    setup(rt) {
+      state = new GatewayState({
+        publisher: rt.publisher(scope),
+        changed: () => rt.changed(scope),
+        client,
+        gatewayId: scope,
+        instance: config.instance,
+        refreshMs: config.refreshMs,
+        demo: config.demo,
+        log: log.child({ component: 'gateway-state' }),
+        eventRefreshDelayMs: tuning.eventRefreshDelayMs,
+      });
+      state.start();
+      client.start();
+      return {
+        scopes: [
+          {
+            scope,
+            lease: 'poll',
+            handler: new AgentRunner({ client, log, ...tuning.runner }),
+            health: () => state.health(),
+            descriptors: () => [state.server()],
+            onLeader: (leader) => state.setLeader(leader),
+          },
+        ],
+        close: async () => {
+          await state.stop();
+          await client.stop();
+        },
+        about: { gateway: client.endpoint, gatewayId: scope, deviceId: device?.deviceId },
+      };
     },
-  };
+  });
+  return { client, state, worker: runtime.worker(scope)!, device, runtime, stop: () => runtime.stop() };
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { dataDir, env, instanceId, loadEnv, secret } from '@molten/kit';
+import { adapterEnv, busSettings, dataDir, env, loadEnv, secret, type BusSettings } from '@molten/kit';
 
 export const DEFAULT_GATEWAY_URL = 'ws://127.0.0.1:18789';
 
 const schema = z.object({
-  NATS_URL: z.preprocess((v) => (typeof v === 'string' && v.trim() ? v.trim() : undefined), z.string().default('nats://127.0.0.1:4222')),
+  ...adapterEnv,
   MOLTBOT_URL: env.url(['ws', 'wss']).transform((v) => v ?? DEFAULT_GATEWAY_URL),
   MOLTBOT_TOKEN: env.string(),
   MOLTBOT_GATEWAY_ID: z.preprocess(
@@ -16,12 +16,9 @@ const schema = z.object({
   ),
   MOLTBOT_REFRESH_MS: env.int(1_000, 3_600_000, 15_000),
   MOLTBOT_DEVICE_AUTH: env.flag(true),
-  MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2_000),
-  MOLTEN_DEMO: env.flag(false),
 });
 
-export interface AdapterConfig {
-  natsUrl: string;
+export interface AdapterConfig extends BusSettings {
   /** The gateway's WebSocket URL. */
   gatewayUrl: string;
   /** The shared gateway token; registered as a secret. */
@@ -29,28 +26,24 @@ export interface AdapterConfig {
   /** Scope of everything this adapter publishes, and the subject token of its commands. */
   gatewayId: string;
   refreshMs: number;
-  heartbeatMs: number;
   /** Sign connects with an ed25519 device identity kept in dataDir. */
   deviceAuth: boolean;
   dataDir: string;
   demo: boolean;
-  instance: string;
 }
 
 /** Reads the adapter's configuration from the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AdapterConfig {
   const e = loadEnv(schema, source);
   return {
-    natsUrl: e.NATS_URL,
+    ...busSettings(e),
     gatewayUrl: e.MOLTBOT_URL,
     token: secret(e.MOLTBOT_TOKEN),
     gatewayId: e.MOLTBOT_GATEWAY_ID,
     refreshMs: e.MOLTBOT_REFRESH_MS,
-    heartbeatMs: e.MOLTEN_HEARTBEAT_MS,
     deviceAuth: e.MOLTBOT_DEVICE_AUTH,
     dataDir: dataDir(source),
-    demo: e.MOLTEN_DEMO,
-    instance: instanceId(source),
+    demo: e.MOLTEN_DEMO ?? false,
   };
 }
 

@@ -1,5 +1,5 @@
-import { StatePublisher, type Bus } from '@molten/bus';
-import { KIND_TYPES, ServerStatus, parseStateSubject, type MessageOf, type Agent, type AgentSession, type Capability, type Gateway, type UpstreamHealth, type UpstreamServer } from '@molten/contracts';
+import type { StatePublisher } from '@molten/bus';
+import { ServerStatus, type Agent, type AgentSession, type Capability, type Gateway, type StateKind, type UpstreamHealth, type UpstreamServer } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import type { z } from 'zod';
 import type { ConnectionPhase } from './diagnosis.js';
@@ -8,13 +8,14 @@ import { SCOPES, agentEvent, agentOfSession, agentsList, chatEvent, cronList, is
 
 export const DOMAIN = 'moltbot';
 
-/** What each published kind carries (KIND_TYPES in @molten/contracts). */
-type Published = { [K in 'gateway' | 'agent' | 'session' | 'server']: MessageOf<(typeof KIND_TYPES)[K]> };
 /** sessions.list reads a transcript per session for titles and previews: keep it bounded. */
 const SESSION_LIMIT = 200;
 
 export interface GatewayStateOptions {
-  bus: Bus;
+  /** The gateway scope's publisher (the runtime's). */
+  publisher: StatePublisher;
+  /** Tells the runtime the connection's health changed: heartbeat now, the leader republishes the server. */
+  changed(): void;
   client: GatewayClient;
   gatewayId: string;
   instance: string;
@@ -34,10 +35,11 @@ const PHASE_STATUS: Record<ConnectionPhase, ServerStatus> = {
 };
 
 /**
- * Publishes what the gateway is (kind `gateway`), its agents (`agent`), sessions (`session`) and
- * the connection (`server`, what /api/servers lists) on domain moltbot, scope = gateway id.
- * Reads happen on connect, on the gateway's own events, and every refreshMs; only the replica
- * holding the scope's lease publishes, so N replicas do not write N copies.
+ * Publishes what the gateway is (kind `gateway`), its agents (`agent`) and sessions (`session`)
+ * on domain moltbot, scope = gateway id, and describes the connection (`server`, what
+ * /api/servers lists, published by the runtime). Reads happen on connect, on the gateway's own
+ * events, and every refreshMs; only the replica holding the scope's lease publishes, so N
+ * replicas do not write N copies.
  */
 export class GatewayState {
   readonly serverId: string;
@@ -63,18 +65,12 @@ export class GatewayState {
   #lastOkMs = 0;
   #status: ServerStatus = ServerStatus.SERVER_STATUS_UNSPECIFIED;
   #statusSinceMs = Date.now();
-  /** What was last published, by kind:id, so unchanged state is not published again. */
-  readonly #published = new Map<string, string>();
-  /** Ids published per kind; seeded from the snapshot when this replica becomes the publisher. */
-  #known: Partial<Record<'agent' | 'session', Set<string>>> = {};
-  /** Kinds whose snapshot keys were read since this replica became the publisher. */
-  readonly #seeded = new Set<string>();
 
   constructor(o: GatewayStateOptions) {
     this.#o = o;
     this.#client = o.client;
     this.#log = o.log;
-    this.#publisher = new StatePublisher(o.bus, DOMAIN, o.gatewayId);
+    this.#publisher = o.publisher;
     this.serverId = `gateway-${o.gatewayId}`;
   }
 
@@ -106,15 +102,12 @@ export class GatewayState {
     return this.#leader;
   }
 
-  /** Called by the lease: only the holder publishes. */
+  /** Called by the runtime when this replica takes or gives up the lease: only the holder publishes. */
   setLeader(leader: boolean): void {
     if (this.#leader === leader) return;
     this.#leader = leader;
-    this.#published.clear();
-    this.#known = {};
-    this.#seeded.clear();
     if (leader && this.#running) {
-      this.#publishConnection();
+      this.#enqueue(() => this.#publishGateway());
       void this.refresh();
     }
   }
@@ -247,7 +240,7 @@ export class GatewayState {
         const p = presenceEvent.safeParse(payload);
         if (p.success) {
           this.#presenceCount = p.data.presence.length;
-          this.#enqueue(() => this.#put('gateway', this.#o.gatewayId, this.gateway()));
+          this.#enqueue(() => this.#publishGateway());
         }
         return;
       }
@@ -255,7 +248,7 @@ export class GatewayState {
         const h = jsonObject.safeParse(payload);
         if (h.success) {
           this.#health = h.data;
-          this.#enqueue(() => this.#put('gateway', this.#o.gatewayId, this.gateway()));
+          this.#enqueue(() => this.#publishGateway());
         }
         return;
       }
@@ -337,28 +330,23 @@ export class GatewayState {
     const defaults = sessions?.defaults;
     const defaultModel = defaults?.model ? (defaults.modelProvider ? `${defaults.modelProvider}/${defaults.model}` : defaults.model) : '';
     await this.#enqueue(async () => {
-      await this.#put('gateway', this.#o.gatewayId, this.gateway());
+      await this.#publishGateway();
       if (agents) {
-        const ids = new Set<string>();
-        for (const a of agents.agents) {
-          ids.add(a.id);
-          const agent: Agent = {
+        const listed = agents.agents.map(
+          (a): Agent => ({
             gateway: this.#o.gatewayId,
             id: a.id,
             name: a.identity?.name ?? a.name ?? a.id,
             description: a.identity?.theme ?? '',
             isDefault: a.id === agents.defaultId,
             model: a.model ?? defaultModel,
-          };
-          await this.#put('agent', a.id, agent);
-        }
-        await this.#removeMissing('agent', ids);
+          }),
+        );
+        this.#logRemoved('agent', await this.#publisher.sync('agent', listed, { id: (a) => a.id }));
       }
       if (sessions) {
-        const keys = new Set<string>();
-        for (const s of sessions.sessions) {
-          keys.add(s.key);
-          const session: AgentSession = {
+        const listed = sessions.sessions.map(
+          (s): AgentSession => ({
             gateway: this.#o.gatewayId,
             key: s.key,
             agentId: agentOfSession(s.key),
@@ -367,23 +355,25 @@ export class GatewayState {
             lastMessage: s.lastMessagePreview ?? '',
             channel: s.channel ?? '',
             tokens: Math.max(0, Math.round(s.totalTokens ?? 0)),
-          };
-          await this.#put('session', s.key, session);
-        }
-        await this.#removeMissing('session', keys);
+          }),
+        );
+        this.#logRemoved('session', await this.#publisher.sync('session', listed, { id: (x) => x.key }));
       }
-      await this.#put('server', this.serverId, this.server());
+      // Read failures and latency are part of the server's health.
+      this.#o.changed();
     });
   }
 
   // ------------------------------------------------------------------ publishing
 
   #publishConnection(): void {
+    this.#o.changed();
     if (!this.#leader || !this.#running) return;
-    this.#enqueue(async () => {
-      await this.#put('server', this.serverId, this.server());
-      await this.#put('gateway', this.#o.gatewayId, this.gateway());
-    });
+    this.#enqueue(() => this.#publishGateway());
+  }
+
+  async #publishGateway(): Promise<void> {
+    await this.#publisher.sync('gateway', [this.gateway()], { id: (g) => g.id });
   }
 
   #enqueue(fn: () => Promise<void>): Promise<void> {
@@ -400,35 +390,7 @@ export class GatewayState {
     return next;
   }
 
-  async #put<K extends keyof Published>(kind: K, id: string, value: Published[K]): Promise<void> {
-    const key = `${kind}:${id}`;
-    const json = JSON.stringify(value);
-    if (this.#published.get(key) === json) return;
-    await this.#publisher.put<K>(kind, id, value);
-    this.#published.set(key, json);
-    const k: string = kind;
-    if (k === 'agent' || k === 'session') (this.#known[k] ??= new Set()).add(id);
-  }
-
-  async #removeMissing(kind: 'agent' | 'session', present: Set<string>): Promise<void> {
-    if (!this.#seeded.has(kind)) {
-      // First time as the publisher: what an earlier run (or replica) left in the snapshot counts too.
-      const keys = await this.#publisher.keys(kind);
-      const seeded = this.#known[kind] ?? new Set<string>();
-      for (const k of keys) {
-        const a = parseStateSubject(k);
-        if (a) seeded.add(a.id);
-      }
-      this.#known[kind] = seeded;
-      this.#seeded.add(kind);
-    }
-    const known = this.#known[kind]!;
-    for (const id of [...known]) {
-      if (present.has(id)) continue;
-      await this.#publisher.remove(kind, id);
-      known.delete(id);
-      this.#published.delete(`${kind}:${id}`);
-      this.#log.info({ kind, id }, 'removed: the gateway no longer lists it');
-    }
+  #logRemoved(kind: StateKind, { removed }: { removed: string[] }): void {
+    for (const id of removed) this.#log.info({ kind, id }, 'removed: the gateway no longer lists it');
   }
 }

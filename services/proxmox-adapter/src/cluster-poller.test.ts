@@ -47,7 +47,7 @@ describe('cluster poller', () => {
   const poll = async (scope: string, driver: ClusterDriver, times: number) => {
     const publisher = new StatePublisher(bus, 'proxmox', scope);
     const health = new UpstreamHealthTracker({ id: 'x', name: 'x', kind: 'proxmox-ve', scope, endpoint: 'x', transport: 'x', demo: false, reporter: 'r', pollMs: 1000 }, () => []);
-    const poller = new ClusterPoller({ cluster: scope, driver, bus, publisher, health, log: testLogger(), pollMs: 1000, demo: false });
+    const poller = new ClusterPoller({ cluster: scope, driver, publisher, health, log: testLogger(), pollMs: 1000, demo: false });
     const seen: string[][] = [];
     for (let i = 0; i < times; i++) {
       await poller.pollOnce();

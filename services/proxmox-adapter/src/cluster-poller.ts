@@ -1,8 +1,7 @@
-import { KIND_TYPES, decodeMessage, type ClusterStatus, type Guest, type Node, type Storage } from '@molten/contracts';
-import { BUCKETS } from '@molten/contracts';
-import { readSnapshot, type Bus, type StatePublisher } from '@molten/bus';
+import type { ClusterStatus, Guest, Node } from '@molten/contracts';
+import type { StatePublisher } from '@molten/bus';
 import { sleep, type Logger } from '@molten/kit';
-import type { ClusterDriver, GuestRef } from './driver.js';
+import type { ClusterDriver, ClusterRead, GuestRef } from './driver.js';
 import { UpstreamError } from './upstream-error.js';
 import type { UpstreamHealthTracker } from './upstream-health.js';
 import { clusterChanged, guestChanged, nodeChanged, storageChanged } from './state-diff.js';
@@ -10,7 +9,7 @@ import { clusterChanged, guestChanged, nodeChanged, storageChanged } from './sta
 export interface ClusterPollerOptions {
   cluster: string;
   driver: ClusterDriver;
-  bus: Bus;
+  /** The cluster scope's publisher: it knows what was published, and what the snapshot holds. */
   publisher: StatePublisher;
   health: UpstreamHealthTracker;
   log: Logger;
@@ -26,7 +25,8 @@ export interface ClusterPollerOptions {
   demo: boolean;
 }
 
-const guestKey = (g: { type: string; vmid: number }) => `${g.type}/${g.vmid}`;
+const GUEST_TYPES = ['qemu', 'lxc'] as const;
+const guestId = (g: Guest) => String(g.vmid);
 
 /**
  * Reads the cluster once per interval (one /cluster/resources request, whatever the number of
@@ -35,13 +35,7 @@ const guestKey = (g: { type: string; vmid: number }) => `${g.type}/${g.vmid}`;
  */
 export class ClusterPoller {
   readonly #o: Required<ClusterPollerOptions>;
-  readonly #guests = new Map<string, Guest>();
-  readonly #nodes = new Map<string, Node>();
-  readonly #storage = new Map<string, Storage>();
-  #cluster: ClusterStatus | undefined;
   readonly #details = new Map<string, Partial<Node>>();
-  /** Keys missing from the last read, for drivers whose reads can be partial. */
-  #missing = new Set<string>();
   #running = false;
   #loop: Promise<void> | undefined;
   #lastStatusAt = 0;
@@ -58,31 +52,6 @@ export class ClusterPoller {
     return this.#running;
   }
 
-  /** Loads what was last published for this cluster, so a new leader publishes only changes. */
-  async hydrate(): Promise<void> {
-    const prefix = `proxmox.${this.#o.cluster}`;
-    const entries = await readSnapshot(this.#o.bus.js, BUCKETS.state, `${prefix}.>`);
-    for (const e of entries) {
-      const kind = e.key.split('.')[2] as keyof typeof KIND_TYPES;
-      try {
-        if (kind === 'qemu' || kind === 'lxc') {
-          const g = decodeMessage('molten.v1.Guest', e.value);
-          this.#guests.set(guestKey(g), g);
-        } else if (kind === 'node') {
-          const n = decodeMessage('molten.v1.Node', e.value);
-          this.#nodes.set(n.node, n);
-        } else if (kind === 'storage') {
-          const s = decodeMessage('molten.v1.Storage', e.value);
-          this.#storage.set(s.id, s);
-        } else if (kind === 'cluster') {
-          this.#cluster = decodeMessage('molten.v1.ClusterStatus', e.value);
-        }
-      } catch (err) {
-        this.#o.log.warn({ key: e.key, err }, 'ignoring an unreadable snapshot entry');
-      }
-    }
-  }
-
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -95,10 +64,16 @@ export class ClusterPoller {
     await this.#loop;
   }
 
-  /** Where a guest is, from the last poll (undefined when unknown). */
-  locate(vmid: number): GuestRef | undefined {
-    for (const type of ['qemu', 'lxc'] as const) {
-      const g = this.#guests.get(`${type}/${vmid}`);
+  /** Where a guest is: from the last poll, else from the snapshot (undefined when unknown). */
+  async locate(vmid: number): Promise<GuestRef | undefined> {
+    const { publisher } = this.#o;
+    const id = String(vmid);
+    for (const type of GUEST_TYPES) {
+      const g = publisher.get(type, id);
+      if (g) return { vmid, node: g.node, type };
+    }
+    for (const type of GUEST_TYPES) {
+      const g = await publisher.read(type, id);
       if (g) return { vmid, node: g.node, type };
     }
     return undefined;
@@ -106,10 +81,9 @@ export class ClusterPoller {
 
   /** Publishes a guest read outside the poll (right after a command's task ended). */
   async publishGuest(g: Guest): Promise<void> {
-    const prev = this.#guests.get(guestKey(g));
-    const merged: Guest = { ...g, pool: g.pool ?? prev?.pool, hastate: g.hastate ?? prev?.hastate };
-    this.#guests.set(guestKey(merged), merged);
-    await this.#o.publisher.put(merged.type as 'qemu' | 'lxc', String(merged.vmid), merged);
+    const type = g.type === 'lxc' ? 'lxc' : 'qemu';
+    const prev = this.#o.publisher.get(type, guestId(g));
+    await this.#o.publisher.put(type, guestId(g), { ...g, pool: g.pool ?? prev?.pool, hastate: g.hastate ?? prev?.hastate });
   }
 
   async #run(): Promise<void> {
@@ -126,50 +100,56 @@ export class ClusterPoller {
 
   async pollOnce(): Promise<void> {
     const { driver, health, log } = this.#o;
+    const now = Date.now();
+    let status: ClusterStatus | undefined;
+    let read: ClusterRead;
+    let latency: number;
     try {
-      const now = Date.now();
-      if (now - this.#lastStatusAt >= this.#o.statusEveryMs || !health.version) {
-        await this.#readStatus();
-        this.#lastStatusAt = now;
-      }
+      if (now - this.#lastStatusAt >= this.#o.statusEveryMs || !health.version) status = await this.#readStatus();
       if (driver.readNodeDetails && now - this.#lastDetailsAt >= this.#o.detailsEveryMs) {
         this.#lastDetailsAt = now;
         void this.#readDetails();
       }
       const readAt = performance.now();
-      const read = await driver.readResources();
+      read = await driver.readResources();
       // The upstream's answer time for the poll's one request (not the slower status reads).
-      const latency = performance.now() - readAt;
-      await this.#apply(read.guests, read.nodes, read.storage);
-      const offline = read.nodes.filter((n) => n.status !== 'online').map((n) => n.node);
-      health.ok(latency, offline.length ? `${offline.length === 1 ? 'node' : 'nodes'} ${offline.join(', ')} offline` : '');
-      this.polls++;
+      latency = performance.now() - readAt;
     } catch (err) {
       const e = err instanceof UpstreamError ? err : new UpstreamError({ code: 'upstream', message: String((err as Error)?.message ?? err) });
       if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');
       else log.warn({ code: e.code, reason: e.message }, 'poll failed');
       health.fail(e);
+      return;
     }
+    try {
+      if (status) {
+        await this.#o.publisher.sync('cluster', [status], { id: (c) => c.cluster, changed: clusterChanged });
+        this.#lastStatusAt = now;
+      }
+      await this.#apply(read);
+    } catch (err) {
+      // The bus, not the upstream: the next poll compares with the snapshot and publishes again.
+      log.warn({ err }, 'cluster state not published; the next poll publishes it');
+    }
+    const offline = read.nodes.filter((n) => n.status !== 'online').map((n) => n.node);
+    health.ok(latency, offline.length ? `${offline.length === 1 ? 'node' : 'nodes'} ${offline.join(', ')} offline` : '');
+    this.polls++;
   }
 
-  async #readStatus(): Promise<void> {
+  async #readStatus(): Promise<ClusterStatus> {
     const { driver, health } = this.#o;
     if (!health.version) health.version = await driver.version();
     const s = await driver.readClusterStatus();
-    const next: ClusterStatus = { cluster: this.#o.cluster, ...s, upstreamVersion: health.version, demo: this.#o.demo };
-    if (clusterChanged(this.#cluster, next)) {
-      this.#cluster = next;
-      await this.#o.publisher.put('cluster', this.#o.cluster, next);
-    }
     for (const n of s.nodes) {
       const d = this.#details.get(n.name) ?? {};
       this.#details.set(n.name, { ...d, ip: n.ip || d.ip, nodeid: n.nodeid || d.nodeid });
     }
+    return { cluster: this.#o.cluster, ...s, upstreamVersion: health.version, demo: this.#o.demo };
   }
 
   async #readDetails(only?: string[]): Promise<void> {
     if (!this.#o.driver.readNodeDetails) return;
-    const online = only ?? [...this.#nodes.values()].filter((n) => n.status === 'online').map((n) => n.node);
+    const online = only ?? [...this.#o.publisher.values('node')].filter((n) => n.status === 'online').map((n) => n.node);
     for (let i = 0; i < online.length; i += 4) {
       await Promise.all(
         online.slice(i, i + 4).map(async (node) => {
@@ -184,61 +164,18 @@ export class ClusterPoller {
     }
   }
 
-  async #apply(guests: Guest[], nodes: Node[], storage: Storage[]): Promise<void> {
-    const { publisher } = this.#o;
-    const writes: (() => Promise<void>)[] = [];
-    const seenGuests = new Set<string>();
-    for (const g of guests) {
-      const key = guestKey(g);
-      seenGuests.add(key);
-      if (guestChanged(this.#guests.get(key), g)) {
-        this.#guests.set(key, g);
-        writes.push(() => publisher.put(g.type as 'qemu' | 'lxc', String(g.vmid), g));
-      }
-    }
-    const missing = new Set<string>();
-    for (const [key, g] of this.#guests) {
-      if (seenGuests.has(key)) continue;
-      if (!this.#o.driver.completeReads && !this.#missing.has(key)) {
-        missing.add(key); // gone from one partial read: wait for the next one to agree
-        continue;
-      }
-      this.#guests.delete(key);
-      writes.push(() => publisher.remove(g.type as 'qemu' | 'lxc', String(g.vmid)));
-    }
-    this.#missing = missing;
-    const seenNodes = new Set<string>();
-    const fresh = nodes.filter((n) => n.status === 'online' && (this.#nodes.get(n.node)?.status !== 'online' || !this.#details.get(n.node)?.pveversion));
+  async #apply({ guests, nodes, storage }: ClusterRead): Promise<void> {
+    const { publisher, driver } = this.#o;
+    const byType: Record<(typeof GUEST_TYPES)[number], Guest[]> = { qemu: [], lxc: [] };
+    for (const g of guests) byType[g.type === 'lxc' ? 'lxc' : 'qemu'].push(g);
+    const fresh = nodes.filter((n) => n.status === 'online' && (publisher.get('node', n.node)?.status !== 'online' || !this.#details.get(n.node)?.pveversion));
     if (fresh.length && Date.now() - this.#lastDetailsAt < this.#o.detailsEveryMs) void this.#readDetails(fresh.map((n) => n.node));
-    for (const raw of nodes) {
-      const n: Node = { ...raw, ...this.#details.get(raw.node), cluster: raw.cluster, node: raw.node, status: raw.status };
-      seenNodes.add(n.node);
-      if (nodeChanged(this.#nodes.get(n.node), n)) {
-        this.#nodes.set(n.node, n);
-        writes.push(() => publisher.put('node', n.node, n));
-      }
-    }
-    for (const name of [...this.#nodes.keys()]) {
-      if (!seenNodes.has(name)) {
-        this.#nodes.delete(name);
-        writes.push(() => publisher.remove('node', name));
-      }
-    }
-    const seenStorage = new Set<string>();
-    for (const s of storage) {
-      seenStorage.add(s.id);
-      if (storageChanged(this.#storage.get(s.id), s)) {
-        this.#storage.set(s.id, s);
-        writes.push(() => publisher.put('storage', s.id, s));
-      }
-    }
-    for (const id of [...this.#storage.keys()]) {
-      if (!seenStorage.has(id)) {
-        this.#storage.delete(id);
-        writes.push(() => publisher.remove('storage', id));
-      }
-    }
-    // A first poll of a big cluster changes everything: publish in bounded batches.
-    for (let i = 0; i < writes.length; i += 256) await Promise.all(writes.slice(i, i + 256).map((w) => w()));
+    // A guest missing from one partial read waits for the next read to agree before it is removed.
+    const removeAfterMisses = driver.completeReads ? 1 : 2;
+    await Promise.all([
+      ...GUEST_TYPES.map((type) => publisher.sync(type, byType[type], { id: guestId, changed: guestChanged, removeAfterMisses })),
+      publisher.sync('node', nodes.map((raw) => ({ ...raw, ...this.#details.get(raw.node), cluster: raw.cluster, node: raw.node, status: raw.status })), { id: (n) => n.node, changed: nodeChanged }),
+      publisher.sync('storage', storage, { id: (s) => s.id, changed: storageChanged }),
+    ]);
   }
 }

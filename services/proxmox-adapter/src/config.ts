@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { env, loadEnv, secret } from '@molten/kit';
+import { adapterEnv, busSettings, env, loadEnv, secret } from '@molten/kit';
 
 const schema = z
   .object({
-    NATS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('nats://127.0.0.1:4222')),
+    ...adapterEnv,
     MOLTEN_CLUSTER: z.preprocess(
       (v) => (v === '' ? undefined : v),
       z.string().regex(/^[A-Za-z0-9_-]+$/, 'may only hold letters, digits, "-" and "_"').default('homelab'),
@@ -33,12 +33,6 @@ const schema = z
     PROXMOX_MCP_TIMEOUT_MS: env.int(1_000, 300_000, 30_000),
     /** Requests a minute Molten sends to ProxmoxMCP-Plus; keep below its PROXMOX_RATE_LIMIT_RPM (0: no limit of Molten's own). */
     PROXMOX_MCP_RATE_LIMIT_RPM: env.int(0, 1_000_000, 600),
-    MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
-    MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
-    MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1000, 32),
-    MOLTEN_COMMAND_ACK_WAIT_MS: env.int(1_000, 600_000, 15_000),
-    MOLTEN_DEMO: env.flag(false),
-    MOLTEN_INSTANCE: env.string(),
   })
   .superRefine((c, ctx) => {
     if (!c.PVE_URL && !c.PROXMOX_MCP_URL) {
@@ -49,12 +43,13 @@ const schema = z
     }
   });
 
-export type ProxmoxAdapterConfig = z.infer<typeof schema>;
+/** The environment as parsed (variables keep their names), with the bus settings runAdapter takes. */
+export type ProxmoxAdapterConfig = ReturnType<typeof loadConfig>;
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): ProxmoxAdapterConfig {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env) {
   const c = loadEnv(schema, source);
   secret(c.PVE_TOKEN?.split('=').slice(1).join('='));
   secret(c.PVE_TOKEN);
   secret(c.PROXMOX_MCP_API_KEY);
-  return c;
+  return { ...c, MOLTEN_DEMO: c.MOLTEN_DEMO ?? false, ...busSettings(c) };
 }

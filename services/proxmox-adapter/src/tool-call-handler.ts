@@ -1,5 +1,5 @@
 import type { CommandContext, CommandHandler } from '@molten/bus';
-import { ToolCallHandler as SharedToolCallHandler, commandError, type CallFailure, type ToolCallClient } from '@molten/mcp-client/tool-call-handler';
+import { ToolCallHandler as SharedToolCallHandler, commandError, type CallFailure, type ToolCallClient } from '@molten/mcp-bridge';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -25,7 +25,7 @@ export function isReadOnlyTool(name: string): boolean {
 
 /**
  * Runs `tool-call` commands on the ProxmoxMCP-Plus server, over whichever transport it is
- * reached by, with the homelab-adapter's handler (the shared one of @molten/mcp-client): the
+ * reached by, with the shared handler of @molten/mcp-bridge: the
  * arguments checked against the tool's input schema first (nothing is sent otherwise), the call
  * recorded right before it is sent, `resultJson` = `{content, structuredContent?, isError}` as
  * the server returned it, and isError ending the command failed with `tool_error`. On resume

@@ -4,8 +4,10 @@ import {
   type CommandError,
   type CommandRecord,
   type Guest,
+  type McpServerCapabilities,
   type Node,
   type Storage,
+  type ToolAnnotations,
   type UpstreamServer,
 } from '@molten/contracts';
 import type { StateEntry } from './state-view.js';
@@ -188,6 +190,8 @@ export function serverJson(s: UpstreamServer, o: { lastSeenMs: number; stale: bo
     stale: o.stale,
     version: s.version,
     demo: s.demo,
+    ...(s.protocolVersion ? { protocolVersion: s.protocolVersion } : {}),
+    ...(s.mcpCapabilities ? { serverCapabilities: mcpCapabilitiesJson(s.mcpCapabilities) } : {}),
     toolCount: s.tools.length,
     ...(o.includeTools === false
       ? {}
@@ -197,11 +201,34 @@ export function serverJson(s: UpstreamServer, o: { lastSeenMs: number; stale: bo
             ...(t.title ? { title: t.title } : {}),
             description: t.description,
             inputSchema: parseResult(t.inputSchemaJson) ?? { type: 'object' },
+            ...(t.annotations ? { annotations: annotationsJson(t.annotations) } : {}),
           })),
         }),
     capabilities: s.capabilities.map((c) => ({ action: c.action, available: c.available, ...(c.reason ? { reason: c.reason } : {}), ...(c.privilege ? { privilege: c.privilege } : {}) })),
     ...(s.methods.length ? { methods: s.methods } : {}),
     reporter: s.reporter,
+  };
+}
+
+/** A server's MCP capabilities in MCP's own shape (`{ tools: { listChanged: true }, logging: {} }`), plus the names of any others. */
+function mcpCapabilitiesJson(c: McpServerCapabilities) {
+  return {
+    ...(c.tools ? { tools: c.toolsListChanged ? { listChanged: true } : {} } : {}),
+    ...(c.resources ? { resources: { ...(c.resourcesSubscribe ? { subscribe: true } : {}), ...(c.resourcesListChanged ? { listChanged: true } : {}) } } : {}),
+    ...(c.prompts ? { prompts: c.promptsListChanged ? { listChanged: true } : {} } : {}),
+    ...(c.logging ? { logging: {} } : {}),
+    ...(c.completions ? { completions: {} } : {}),
+    ...(c.other.length ? { other: c.other } : {}),
+  };
+}
+
+/** The hints the server sent; one it left out stays out (MCP's default applies). */
+function annotationsJson(a: ToolAnnotations) {
+  return Object.fromEntries(Object.entries(a).filter(([, v]) => typeof v === 'boolean')) as {
+    readOnlyHint?: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint?: boolean;
   };
 }
 

@@ -2,6 +2,7 @@ import { McpCallError, McpConnection, type McpTool } from '@molten/mcp-client';
 import type { Logger } from '@molten/kit';
 import { UpstreamError } from '../upstream-error.js';
 import { resultText, type CallOptions, type ClientHealth, type ProxmoxMcpClient, type ToolAnswer } from './client.js';
+import type { McpFacts } from './server-descriptor.js';
 
 export interface McpTransportOptions {
   /** http://host:8000/mcp */
@@ -16,8 +17,8 @@ export interface McpTransportOptions {
 
 /**
  * ProxmoxMCP-Plus's native MCP endpoint (PROXMOX_MCP_MODE=mcp-http, `:8000/mcp`) through the one
- * MCP client every adapter uses: Streamable HTTP with the SSE fallback, ping health, the
- * catalog from tools/list, 429 handling.
+ * MCP client every adapter uses: either protocol generation, Streamable HTTP with the SSE
+ * fallback, ping health, the catalog from tools/list, 429 handling.
  */
 export class McpTransportClient implements ProxmoxMcpClient {
   readonly conn: McpConnection;
@@ -68,6 +69,17 @@ export class McpTransportClient implements ProxmoxMcpClient {
       lastSeenMs: h.lastSeenMs,
       statusSinceMs: h.statusSinceMs,
       version: h.server ? `${h.server.name} ${h.server.version}` : '',
+    };
+  }
+
+  /** The negotiated protocol and capabilities and the catalog's freshness, for the server descriptor. */
+  mcpFacts(): McpFacts {
+    const h = this.conn.health;
+    return {
+      protocolVersion: h.protocolVersion,
+      serverCapabilities: h.serverCapabilities,
+      toolsStale: this.conn.toolsStale,
+      toolsConfirmedAtMs: this.conn.toolsConfirmedAtMs,
     };
   }
 

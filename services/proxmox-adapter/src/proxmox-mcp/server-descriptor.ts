@@ -1,53 +1,40 @@
-import { ServerStatus, type Capability, type Tool, type UpstreamServer } from '@molten/contracts';
-import type { McpTool } from '@molten/mcp-client';
-import type { ClientStatus, ProxmoxMcpClient } from './client.js';
+import type { UpstreamServer } from '@molten/contracts';
+import { describeServer, toolCallCapability as capability, type DescribedServer } from '@molten/mcp-bridge';
+import type { ProxmoxMcpClient } from './client.js';
 
-const STATUS: Record<ClientStatus, ServerStatus> = {
-  connecting: ServerStatus.SERVER_STATUS_CONNECTING,
-  connected: ServerStatus.SERVER_STATUS_CONNECTED,
-  degraded: ServerStatus.SERVER_STATUS_DEGRADED,
-  auth_failed: ServerStatus.SERVER_STATUS_AUTH_FAILED,
-  down: ServerStatus.SERVER_STATUS_DOWN,
-};
+export { toContractTool } from '@molten/mcp-bridge';
 
-export function toContractTool(t: McpTool): Tool {
-  return { name: t.name, title: t.title ?? t.annotations?.title ?? '', description: t.description ?? '', inputSchemaJson: JSON.stringify(t.inputSchema) };
-}
+/** What only a native-MCP client knows: the negotiated protocol and capabilities, the catalog's freshness. */
+export type McpFacts = Pick<DescribedServer, 'protocolVersion' | 'serverCapabilities' | 'toolsStale' | 'toolsConfirmedAtMs'>;
 
-export function toolCallCapability(client: ProxmoxMcpClient): Capability {
-  const none = client.toolsKnown && client.tools.length === 0;
-  return { action: 'tool-call', available: !none, reason: none ? 'the server lists no tools' : '', privilege: '' };
+export function toolCallCapability(client: ProxmoxMcpClient) {
+  return capability(client);
 }
 
 /**
  * ProxmoxMCP-Plus as a server of the MCP Overview when the cluster itself is read through the
  * Proxmox VE API (PVE_URL and PROXMOX_MCP_URL both set): its health, transport and tools, and
  * tool calls — but no power capabilities, which belong to the pve server of the same cluster.
+ * Over native MCP it also carries the negotiated protocol version and the server's capabilities.
  */
-export function describeProxmoxMcp(client: ProxmoxMcpClient, o: { cluster: string; demo: boolean; reporter: string }): UpstreamServer {
-  const h = client.health;
-  return {
+export function describeProxmoxMcp(client: ProxmoxMcpClient & { mcpFacts?(): McpFacts }, o: { cluster: string; demo: boolean; reporter: string; pollMs?: number }): UpstreamServer {
+  const described: DescribedServer = {
+    endpoint: client.endpoint,
+    transport: client.transport,
+    health: client.health,
+    version: client.health.version,
+    pollMs: o.pollMs ?? 0,
+    tools: client.tools,
+    toolsKnown: client.toolsKnown,
+    ...client.mcpFacts?.(),
+  };
+  return describeServer(described, {
     id: `proxmox-mcp-${o.cluster}`,
     name: `ProxmoxMCP-Plus (${o.cluster})`,
     kind: 'proxmox-mcp',
     domain: 'proxmox',
     scope: o.cluster,
-    endpoint: client.endpoint,
-    transport: client.transport,
-    status: STATUS[h.status],
-    statusReason: h.reason,
-    remedy: h.remedy,
-    reachable: h.reachable,
-    authenticated: h.authenticated,
-    usable: h.usable,
-    latencyMs: Math.round((h.latencyMs ?? 0) * 10) / 10,
-    lastSeenMs: h.lastSeenMs,
-    statusSinceMs: h.statusSinceMs,
-    version: h.version,
-    tools: client.tools.map(toContractTool),
-    capabilities: [toolCallCapability(client)],
     demo: o.demo,
-    methods: [],
     reporter: o.reporter,
-  };
+  });
 }

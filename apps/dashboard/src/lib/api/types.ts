@@ -142,11 +142,31 @@ export interface ProgressEvent {
 export type ServerKind = 'proxmox-ve' | 'proxmox-mcp' | 'mcp' | 'gateway';
 export type ServerStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down' | 'unspecified';
 
+/** MCP tool annotations as the server sent them: hints, each absent when the server did not say. */
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
 export interface Tool {
   name: string;
   title?: string;
   description: string;
   inputSchema: unknown;
+  annotations?: ToolAnnotations;
+}
+
+/** What an MCP server said it offers, in MCP's own shape. */
+export interface McpServerCapabilities {
+  tools?: { listChanged?: boolean };
+  resources?: { subscribe?: boolean; listChanged?: boolean };
+  prompts?: { listChanged?: boolean };
+  logging?: Record<string, never>;
+  completions?: Record<string, never>;
+  /** Further capabilities it declared, by name. */
+  other?: string[];
 }
 
 export interface Capability {
@@ -176,6 +196,10 @@ export interface Server {
   stale: boolean;
   version: string;
   demo: boolean;
+  /** MCP servers: the protocol version negotiated (e.g. "2026-07-28", "2025-11-25"). */
+  protocolVersion?: string;
+  /** MCP servers: what the server offers. */
+  serverCapabilities?: McpServerCapabilities;
   toolCount: number;
   tools?: Tool[];
   capabilities: Capability[];

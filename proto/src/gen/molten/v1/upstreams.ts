@@ -70,10 +70,48 @@ export function serverStatusToJSON(object: ServerStatus): string {
 
 export interface Tool {
   name: string;
+  /** The tool's display name: its `title`, else the `title` of its annotations; empty when it has none. */
   title: string;
   description: string;
   /** The tool's input JSON Schema, as JSON. */
   inputSchemaJson: string;
+  /**
+   * The server's hints about what the tool does (MCP tool annotations), as the server sent them;
+   * absent when it sent none.
+   */
+  annotations?: ToolAnnotations | undefined;
+}
+
+/**
+ * MCP tool annotations: hints from the server, not guarantees (an operator's policy decides).
+ * Each is unset when the server did not say; MCP's defaults then apply: read_only_hint false,
+ * destructive_hint true (meaningful only when not read-only), idempotent_hint false,
+ * open_world_hint true. An unannotated tool may change things.
+ */
+export interface ToolAnnotations {
+  readOnlyHint?: boolean | undefined;
+  destructiveHint?: boolean | undefined;
+  idempotentHint?: boolean | undefined;
+  openWorldHint?: boolean | undefined;
+}
+
+/**
+ * What an MCP server says it offers (its `capabilities`, from the initialize handshake of the
+ * 2025 generation or `server/discover` of 2026-07-28).
+ */
+export interface McpServerCapabilities {
+  tools: boolean;
+  /** The server announces changes of its tool list (notifications/tools/list_changed). */
+  toolsListChanged: boolean;
+  resources: boolean;
+  resourcesSubscribe: boolean;
+  resourcesListChanged: boolean;
+  prompts: boolean;
+  promptsListChanged: boolean;
+  logging: boolean;
+  completions: boolean;
+  /** Any other capability the server declared, by its key (e.g. "tasks", "experimental", an extension's name). */
+  other: string[];
 }
 
 /** One action the adapter can or cannot perform for a scope, and the privilege it needs. */
@@ -124,6 +162,30 @@ export interface UpstreamServer {
   methods: string[];
   /** The adapter instance that reports it. */
   reporter: string;
+  /**
+   * MCP servers only (fields from 30 on; optional, so other upstreams' descriptors leave them out):
+   * The MCP protocol version negotiated with the server (or last negotiated), e.g. "2026-07-28"
+   * (the stateless generation) or "2025-11-25"; unset when none was (yet).
+   */
+  protocolVersion?:
+    | string
+    | undefined;
+  /** What the server says it offers; absent when not known (yet), or not MCP. */
+  mcpCapabilities?:
+    | McpServerCapabilities
+    | undefined;
+  /**
+   * When `tools` was last known to be the server's current catalog: read from the server, or the
+   * server answered while it held (ms since the epoch; 0: never).
+   */
+  toolsConfirmedMs?:
+    | number
+    | undefined;
+  /**
+   * True when `tools` are the last known ones, not confirmed now: the server is not connected
+   * (or listing its tools fails). They stay listed for as long as this record exists.
+   */
+  toolsStale?: boolean | undefined;
 }
 
 /**
@@ -157,7 +219,7 @@ export interface UpstreamHealth {
 }
 
 function createBaseTool(): Tool {
-  return { name: "", title: "", description: "", inputSchemaJson: "" };
+  return { name: "", title: "", description: "", inputSchemaJson: "", annotations: undefined };
 }
 
 export const Tool: MessageFns<Tool> = {
@@ -173,6 +235,9 @@ export const Tool: MessageFns<Tool> = {
     }
     if (message.inputSchemaJson !== "") {
       writer.uint32(34).string(message.inputSchemaJson);
+    }
+    if (message.annotations !== undefined) {
+      ToolAnnotations.encode(message.annotations, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -222,6 +287,14 @@ export const Tool: MessageFns<Tool> = {
             message.inputSchemaJson = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.annotations = ToolAnnotations.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -244,6 +317,7 @@ export const Tool: MessageFns<Tool> = {
         : isSet(object.input_schema_json)
         ? globalThis.String(object.input_schema_json)
         : "",
+      annotations: isSet(object.annotations) ? ToolAnnotations.fromJSON(object.annotations) : undefined,
     };
   },
 
@@ -261,6 +335,9 @@ export const Tool: MessageFns<Tool> = {
     if (message.inputSchemaJson !== "") {
       obj.inputSchemaJson = message.inputSchemaJson;
     }
+    if (message.annotations !== undefined) {
+      obj.annotations = ToolAnnotations.toJSON(message.annotations);
+    }
     return obj;
   },
 
@@ -273,6 +350,384 @@ export const Tool: MessageFns<Tool> = {
     message.title = object.title ?? "";
     message.description = object.description ?? "";
     message.inputSchemaJson = object.inputSchemaJson ?? "";
+    message.annotations = (object.annotations !== undefined && object.annotations !== null)
+      ? ToolAnnotations.fromPartial(object.annotations)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseToolAnnotations(): ToolAnnotations {
+  return { readOnlyHint: undefined, destructiveHint: undefined, idempotentHint: undefined, openWorldHint: undefined };
+}
+
+export const ToolAnnotations: MessageFns<ToolAnnotations> = {
+  encode(message: ToolAnnotations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.readOnlyHint !== undefined) {
+      writer.uint32(8).bool(message.readOnlyHint);
+    }
+    if (message.destructiveHint !== undefined) {
+      writer.uint32(16).bool(message.destructiveHint);
+    }
+    if (message.idempotentHint !== undefined) {
+      writer.uint32(24).bool(message.idempotentHint);
+    }
+    if (message.openWorldHint !== undefined) {
+      writer.uint32(32).bool(message.openWorldHint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolAnnotations {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolAnnotations();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.readOnlyHint = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.destructiveHint = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.idempotentHint = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.openWorldHint = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolAnnotations {
+    return {
+      readOnlyHint: isSet(object.readOnlyHint)
+        ? globalThis.Boolean(object.readOnlyHint)
+        : isSet(object.read_only_hint)
+        ? globalThis.Boolean(object.read_only_hint)
+        : undefined,
+      destructiveHint: isSet(object.destructiveHint)
+        ? globalThis.Boolean(object.destructiveHint)
+        : isSet(object.destructive_hint)
+        ? globalThis.Boolean(object.destructive_hint)
+        : undefined,
+      idempotentHint: isSet(object.idempotentHint)
+        ? globalThis.Boolean(object.idempotentHint)
+        : isSet(object.idempotent_hint)
+        ? globalThis.Boolean(object.idempotent_hint)
+        : undefined,
+      openWorldHint: isSet(object.openWorldHint)
+        ? globalThis.Boolean(object.openWorldHint)
+        : isSet(object.open_world_hint)
+        ? globalThis.Boolean(object.open_world_hint)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ToolAnnotations): unknown {
+    const obj: any = {};
+    if (message.readOnlyHint !== undefined) {
+      obj.readOnlyHint = message.readOnlyHint;
+    }
+    if (message.destructiveHint !== undefined) {
+      obj.destructiveHint = message.destructiveHint;
+    }
+    if (message.idempotentHint !== undefined) {
+      obj.idempotentHint = message.idempotentHint;
+    }
+    if (message.openWorldHint !== undefined) {
+      obj.openWorldHint = message.openWorldHint;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolAnnotations>): ToolAnnotations {
+    return ToolAnnotations.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolAnnotations>): ToolAnnotations {
+    const message = createBaseToolAnnotations();
+    message.readOnlyHint = object.readOnlyHint ?? undefined;
+    message.destructiveHint = object.destructiveHint ?? undefined;
+    message.idempotentHint = object.idempotentHint ?? undefined;
+    message.openWorldHint = object.openWorldHint ?? undefined;
+    return message;
+  },
+};
+
+function createBaseMcpServerCapabilities(): McpServerCapabilities {
+  return {
+    tools: false,
+    toolsListChanged: false,
+    resources: false,
+    resourcesSubscribe: false,
+    resourcesListChanged: false,
+    prompts: false,
+    promptsListChanged: false,
+    logging: false,
+    completions: false,
+    other: [],
+  };
+}
+
+export const McpServerCapabilities: MessageFns<McpServerCapabilities> = {
+  encode(message: McpServerCapabilities, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tools !== false) {
+      writer.uint32(8).bool(message.tools);
+    }
+    if (message.toolsListChanged !== false) {
+      writer.uint32(16).bool(message.toolsListChanged);
+    }
+    if (message.resources !== false) {
+      writer.uint32(24).bool(message.resources);
+    }
+    if (message.resourcesSubscribe !== false) {
+      writer.uint32(32).bool(message.resourcesSubscribe);
+    }
+    if (message.resourcesListChanged !== false) {
+      writer.uint32(40).bool(message.resourcesListChanged);
+    }
+    if (message.prompts !== false) {
+      writer.uint32(48).bool(message.prompts);
+    }
+    if (message.promptsListChanged !== false) {
+      writer.uint32(56).bool(message.promptsListChanged);
+    }
+    if (message.logging !== false) {
+      writer.uint32(64).bool(message.logging);
+    }
+    if (message.completions !== false) {
+      writer.uint32(72).bool(message.completions);
+    }
+    for (const v of message.other) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): McpServerCapabilities {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMcpServerCapabilities();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tools = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toolsListChanged = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.resources = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resourcesSubscribe = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.resourcesListChanged = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.prompts = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.promptsListChanged = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.logging = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.completions = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.other.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): McpServerCapabilities {
+    return {
+      tools: isSet(object.tools) ? globalThis.Boolean(object.tools) : false,
+      toolsListChanged: isSet(object.toolsListChanged)
+        ? globalThis.Boolean(object.toolsListChanged)
+        : isSet(object.tools_list_changed)
+        ? globalThis.Boolean(object.tools_list_changed)
+        : false,
+      resources: isSet(object.resources) ? globalThis.Boolean(object.resources) : false,
+      resourcesSubscribe: isSet(object.resourcesSubscribe)
+        ? globalThis.Boolean(object.resourcesSubscribe)
+        : isSet(object.resources_subscribe)
+        ? globalThis.Boolean(object.resources_subscribe)
+        : false,
+      resourcesListChanged: isSet(object.resourcesListChanged)
+        ? globalThis.Boolean(object.resourcesListChanged)
+        : isSet(object.resources_list_changed)
+        ? globalThis.Boolean(object.resources_list_changed)
+        : false,
+      prompts: isSet(object.prompts) ? globalThis.Boolean(object.prompts) : false,
+      promptsListChanged: isSet(object.promptsListChanged)
+        ? globalThis.Boolean(object.promptsListChanged)
+        : isSet(object.prompts_list_changed)
+        ? globalThis.Boolean(object.prompts_list_changed)
+        : false,
+      logging: isSet(object.logging) ? globalThis.Boolean(object.logging) : false,
+      completions: isSet(object.completions) ? globalThis.Boolean(object.completions) : false,
+      other: globalThis.Array.isArray(object?.other)
+        ? object.other.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: McpServerCapabilities): unknown {
+    const obj: any = {};
+    if (message.tools !== false) {
+      obj.tools = message.tools;
+    }
+    if (message.toolsListChanged !== false) {
+      obj.toolsListChanged = message.toolsListChanged;
+    }
+    if (message.resources !== false) {
+      obj.resources = message.resources;
+    }
+    if (message.resourcesSubscribe !== false) {
+      obj.resourcesSubscribe = message.resourcesSubscribe;
+    }
+    if (message.resourcesListChanged !== false) {
+      obj.resourcesListChanged = message.resourcesListChanged;
+    }
+    if (message.prompts !== false) {
+      obj.prompts = message.prompts;
+    }
+    if (message.promptsListChanged !== false) {
+      obj.promptsListChanged = message.promptsListChanged;
+    }
+    if (message.logging !== false) {
+      obj.logging = message.logging;
+    }
+    if (message.completions !== false) {
+      obj.completions = message.completions;
+    }
+    if (message.other?.length) {
+      obj.other = message.other;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<McpServerCapabilities>): McpServerCapabilities {
+    return McpServerCapabilities.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<McpServerCapabilities>): McpServerCapabilities {
+    const message = createBaseMcpServerCapabilities();
+    message.tools = object.tools ?? false;
+    message.toolsListChanged = object.toolsListChanged ?? false;
+    message.resources = object.resources ?? false;
+    message.resourcesSubscribe = object.resourcesSubscribe ?? false;
+    message.resourcesListChanged = object.resourcesListChanged ?? false;
+    message.prompts = object.prompts ?? false;
+    message.promptsListChanged = object.promptsListChanged ?? false;
+    message.logging = object.logging ?? false;
+    message.completions = object.completions ?? false;
+    message.other = object.other?.map((e) => e) || [];
     return message;
   },
 };
@@ -418,6 +873,10 @@ function createBaseUpstreamServer(): UpstreamServer {
     demo: false,
     methods: [],
     reporter: "",
+    protocolVersion: undefined,
+    mcpCapabilities: undefined,
+    toolsConfirmedMs: undefined,
+    toolsStale: undefined,
   };
 }
 
@@ -488,6 +947,18 @@ export const UpstreamServer: MessageFns<UpstreamServer> = {
     }
     if (message.reporter !== "") {
       writer.uint32(178).string(message.reporter);
+    }
+    if (message.protocolVersion !== undefined) {
+      writer.uint32(242).string(message.protocolVersion);
+    }
+    if (message.mcpCapabilities !== undefined) {
+      McpServerCapabilities.encode(message.mcpCapabilities, writer.uint32(250).fork()).join();
+    }
+    if (message.toolsConfirmedMs !== undefined) {
+      writer.uint32(256).int64(message.toolsConfirmedMs);
+    }
+    if (message.toolsStale !== undefined) {
+      writer.uint32(264).bool(message.toolsStale);
     }
     return writer;
   },
@@ -681,6 +1152,38 @@ export const UpstreamServer: MessageFns<UpstreamServer> = {
             message.reporter = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.protocolVersion = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.mcpCapabilities = McpServerCapabilities.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.toolsConfirmedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 33: {
+            if (tag !== 264) {
+              break;
+            }
+
+            message.toolsStale = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -739,6 +1242,26 @@ export const UpstreamServer: MessageFns<UpstreamServer> = {
         ? object.methods.map((e: any) => globalThis.String(e))
         : [],
       reporter: isSet(object.reporter) ? globalThis.String(object.reporter) : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.String(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.String(object.protocol_version)
+        : undefined,
+      mcpCapabilities: isSet(object.mcpCapabilities)
+        ? McpServerCapabilities.fromJSON(object.mcpCapabilities)
+        : isSet(object.mcp_capabilities)
+        ? McpServerCapabilities.fromJSON(object.mcp_capabilities)
+        : undefined,
+      toolsConfirmedMs: isSet(object.toolsConfirmedMs)
+        ? globalThis.Number(object.toolsConfirmedMs)
+        : isSet(object.tools_confirmed_ms)
+        ? globalThis.Number(object.tools_confirmed_ms)
+        : undefined,
+      toolsStale: isSet(object.toolsStale)
+        ? globalThis.Boolean(object.toolsStale)
+        : isSet(object.tools_stale)
+        ? globalThis.Boolean(object.tools_stale)
+        : undefined,
     };
   },
 
@@ -810,6 +1333,18 @@ export const UpstreamServer: MessageFns<UpstreamServer> = {
     if (message.reporter !== "") {
       obj.reporter = message.reporter;
     }
+    if (message.protocolVersion !== undefined) {
+      obj.protocolVersion = message.protocolVersion;
+    }
+    if (message.mcpCapabilities !== undefined) {
+      obj.mcpCapabilities = McpServerCapabilities.toJSON(message.mcpCapabilities);
+    }
+    if (message.toolsConfirmedMs !== undefined) {
+      obj.toolsConfirmedMs = Math.round(message.toolsConfirmedMs);
+    }
+    if (message.toolsStale !== undefined) {
+      obj.toolsStale = message.toolsStale;
+    }
     return obj;
   },
 
@@ -840,6 +1375,12 @@ export const UpstreamServer: MessageFns<UpstreamServer> = {
     message.demo = object.demo ?? false;
     message.methods = object.methods?.map((e) => e) || [];
     message.reporter = object.reporter ?? "";
+    message.protocolVersion = object.protocolVersion ?? undefined;
+    message.mcpCapabilities = (object.mcpCapabilities !== undefined && object.mcpCapabilities !== null)
+      ? McpServerCapabilities.fromPartial(object.mcpCapabilities)
+      : undefined;
+    message.toolsConfirmedMs = object.toolsConfirmedMs ?? undefined;
+    message.toolsStale = object.toolsStale ?? undefined;
     return message;
   },
 };

@@ -1,17 +1,13 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
 import type { CommandError } from '@molten/contracts';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { validateToolArguments } from './tool-arguments.js';
-import type { McpTool } from './tool-catalog.js';
+import type { CallToolResult, McpTool } from '@molten/mcp-client';
+import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 
 /**
  * Runs `tool-call` commands against one MCP-like server, for every adapter that has one: the
- * homelab-adapter (its MCP servers, through McpConnection) and the proxmox-adapter (ProxmoxMCP-Plus,
- * over its REST bridge or native MCP).
- *
- * Loaded through `@molten/mcp-client/tool-call-handler`, never the package index: it imports
- * only types from the MCP SDK, so an adapter that reaches its server some other way does not
- * load the SDK for it.
+ * homelab-adapter (its MCP servers, through McpConnection) and the proxmox-adapter
+ * (ProxmoxMCP-Plus, over its REST bridge or native MCP). Imports only types of the MCP client,
+ * so an adapter that reaches its server some other way does not load the MCP SDK for it.
  */
 
 /** The server as the handler needs it; McpConnection is one as it is, other clients wrap themselves. */

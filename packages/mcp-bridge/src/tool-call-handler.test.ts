@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommandContext } from '@molten/bus';
 import { CommandStatus, type Command } from '@molten/contracts';
 import { testLogger } from '@molten/testkit';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { McpTool } from './tool-catalog.js';
+import type { CallToolResult, McpTool } from '@molten/mcp-client';
 import { ToolCallHandler, type CallFailure, type ToolCallClient, type ToolCallHandlerOptions, type ToolCallOptions } from './tool-call-handler.js';
 
 /**
