@@ -7,6 +7,22 @@ import {
   CommandTransition,
 } from './gen/molten/v1/commands.js';
 import { Event } from './gen/molten/v1/events.js';
+import {
+  GuestAddressesReply,
+  GuestConfigReply,
+  GuestRequest,
+  GuestRrdReply,
+  GuestRrdRequest,
+  GuestSnapshotsReply,
+  GuestTasksRequest,
+  HaStatusReply,
+  HaStatusRequest,
+  NodeRrdReply,
+  NodeRrdRequest,
+  TaskListReply,
+  TaskLogReply,
+  TaskLogRequest,
+} from './gen/molten/v1/queries.js';
 import { ClusterStatus, Guest, Node, Storage } from './gen/molten/v1/resources.js';
 import { Heartbeat, UpstreamServer } from './gen/molten/v1/upstreams.js';
 
@@ -38,6 +54,21 @@ export const MESSAGE_TYPES = {
   'molten.v1.Agent': Agent,
   'molten.v1.AgentSession': AgentSession,
   'molten.v1.Event': Event,
+  // Query requests and replies (QUERY_TYPES in subjects.ts).
+  'molten.v1.GuestRrdRequest': GuestRrdRequest,
+  'molten.v1.GuestRrdReply': GuestRrdReply,
+  'molten.v1.NodeRrdRequest': NodeRrdRequest,
+  'molten.v1.NodeRrdReply': NodeRrdReply,
+  'molten.v1.GuestRequest': GuestRequest,
+  'molten.v1.GuestConfigReply': GuestConfigReply,
+  'molten.v1.GuestAddressesReply': GuestAddressesReply,
+  'molten.v1.GuestTasksRequest': GuestTasksRequest,
+  'molten.v1.TaskListReply': TaskListReply,
+  'molten.v1.TaskLogRequest': TaskLogRequest,
+  'molten.v1.TaskLogReply': TaskLogReply,
+  'molten.v1.GuestSnapshotsReply': GuestSnapshotsReply,
+  'molten.v1.HaStatusRequest': HaStatusRequest,
+  'molten.v1.HaStatusReply': HaStatusReply,
 } as const;
 
 export type MessageTypeName = keyof typeof MESSAGE_TYPES;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canTransition, CommandStatus, isTerminal } from './index.js';
-import { decodeId, encodeId, parseStateSubject, subjects } from './subjects.js';
+import { GUEST_ACTIONS, isGuestActionToken, snapshotNameProblem } from './guest-actions.js';
+import { MESSAGE_TYPES } from './codec.js';
+import { QUERY_NAMES, QUERY_TYPES, decodeId, encodeId, parseQuerySubject, parseStateSubject, queryQueue, subjects } from './subjects.js';
 
 describe('subjects', () => {
   it('builds the documented state subject and KV key', () => {
@@ -21,6 +23,53 @@ describe('subjects', () => {
   it('refuses tokens that would break wildcards', () => {
     expect(() => subjects.command('proxmox', 'home.lab', 'vm-stop')).toThrow(/scope "home.lab"/);
     expect(() => subjects.command('proxmox', '*', 'vm-stop')).toThrow();
+  });
+});
+
+describe('queries', () => {
+  it('builds molten.query.<domain>.<scope>.<what>, the replicas\' wildcard and queue group', () => {
+    expect(subjects.query('proxmox', 'homelab', 'guest-rrd')).toBe('molten.query.proxmox.homelab.guest-rrd');
+    expect(subjects.queriesFor('proxmox', 'homelab')).toBe('molten.query.proxmox.homelab.*');
+    expect(subjects.all.queries).toBe('molten.query.>');
+    expect(queryQueue('proxmox', 'homelab')).toBe('molten-query-proxmox-homelab');
+    expect(parseQuerySubject('molten.query.proxmox.homelab.task-log')).toEqual({ domain: 'proxmox', scope: 'homelab', what: 'task-log' });
+    expect(parseQuerySubject('molten.cmd.proxmox.homelab.vm-stop')).toBeUndefined();
+    expect(() => subjects.query('proxmox', 'home.lab', 'guest-rrd')).toThrow(/scope "home.lab"/);
+  });
+
+  it('names a registered request and reply message for every query', () => {
+    expect(QUERY_NAMES).toEqual(['guest-rrd', 'node-rrd', 'guest-config', 'guest-addresses', 'guest-tasks', 'task-log', 'guest-snapshots', 'ha-status']);
+    for (const what of QUERY_NAMES) {
+      expect(MESSAGE_TYPES, QUERY_TYPES[what].request).toHaveProperty([QUERY_TYPES[what].request]);
+      expect(MESSAGE_TYPES, QUERY_TYPES[what].reply).toHaveProperty([QUERY_TYPES[what].reply]);
+    }
+  });
+});
+
+describe('guest actions', () => {
+  it('marks rollback and delete destructive, and names the privileges', () => {
+    expect(Object.entries(GUEST_ACTIONS).filter(([, a]) => a.destructive).map(([t]) => t)).toEqual(['snapshot-rollback', 'snapshot-delete']);
+    expect(GUEST_ACTIONS['snapshot-create'].privileges).toEqual(['VM.Snapshot']);
+    expect(isGuestActionToken('vm-resume')).toBe(true);
+    expect(isGuestActionToken('vm-stop')).toBe(false);
+  });
+
+  it.each([
+    ['before-upgrade', undefined, undefined],
+    ['a1', 'qemu', undefined],
+    ['1st', 'qemu', /start with a letter/],
+    ['x', 'qemu', /at least 2/],
+    ['has space', 'qemu', /only letters/],
+    [`a${'b'.repeat(40)}`, 'qemu', /at most 40/],
+    ['current', 'lxc', /reserved/],
+    ['Pending', 'qemu', /reserved by Proxmox for VMs/],
+    ['pending', 'lxc', undefined],
+    ['vzdump', 'lxc', /reserved by Proxmox for containers/],
+    ['vzdump', 'qemu', undefined],
+  ] as const)('snapshot name %j on %s', (name, type, problem) => {
+    const p = snapshotNameProblem(name, type);
+    if (problem) expect(p).toMatch(problem);
+    else expect(p).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@
  *   molten.cmd-status.<commandId>                      a command's lifecycle transitions
  *   molten.cmd-progress.<commandId>                    a running command's streamed output
  *   molten.adapter.<domain>.<instance>.heartbeat       liveness, upstream health, capabilities
+ *   molten.query.<domain>.<scope>.<what>               a read answered on request (core NATS request/reply)
  */
 
 export const DOMAINS = ['proxmox', 'mcp', 'moltbot'] as const;
@@ -112,6 +113,11 @@ export const subjects = {
   commandProgress: (commandId: string) => `molten.cmd-progress.${assertToken(commandId, 'command id')}`,
   heartbeat: (domain: string, instance: string) =>
     `molten.adapter.${assertToken(domain, 'domain')}.${assertToken(instance, 'instance')}.heartbeat`,
+  /** A read the domain's adapter answers on request (see QUERY_TYPES). */
+  query: (domain: string, scope: string, what: QueryName) =>
+    `molten.query.${assertToken(domain, 'domain')}.${assertToken(scope, 'scope')}.${assertToken(what, 'query')}`,
+  /** What one adapter's replicas subscribe to, in the queue group queryQueue(domain, scope). */
+  queriesFor: (domain: string, scope: string) => `molten.query.${assertToken(domain, 'domain')}.${assertToken(scope, 'scope')}.*`,
 
   /** Wildcards, for subscriptions and stream filters only. */
   all: {
@@ -121,6 +127,7 @@ export const subjects = {
     commandStatus: 'molten.cmd-status.>',
     commandProgress: 'molten.cmd-progress.>',
     heartbeats: 'molten.adapter.*.*.heartbeat',
+    queries: 'molten.query.>',
   },
   commandsFor: (domain: string, scope: string) => `molten.cmd.${assertToken(domain, 'domain')}.${assertToken(scope, 'scope')}.>`,
   stateOf: (domain: string, scope = '*') => `molten.state.${domain}.${scope}.>`,
@@ -139,6 +146,12 @@ export function parseCommandSubject(subject: string): { domain: string; scope: s
   const parts = subject.split('.');
   if (parts.length !== 5 || parts[0] !== 'molten' || parts[1] !== 'cmd') return undefined;
   return { domain: parts[2]!, scope: parts[3]!, action: parts[4]! };
+}
+
+export function parseQuerySubject(subject: string): { domain: string; scope: string; what: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== 'molten' || parts[1] !== 'query') return undefined;
+  return { domain: parts[2]!, scope: parts[3]!, what: parts[4]! };
 }
 
 export function parseHeartbeatSubject(subject: string): { domain: string; instance: string } | undefined {
@@ -169,3 +182,37 @@ export const KIND_TYPES = {
 export function isStateKind(kind: string): kind is StateKind {
   return (STATE_KINDS as readonly string[]).includes(kind);
 }
+
+/**
+ * Reads answered on request: molten.query.<domain>.<scope>.<what>, core NATS request/reply (no
+ * stream: a read that finds no replica fails at once with "no responders"). The request and the
+ * reply are the named messages (proto/molten/v1/queries.proto), with the usual molten-type
+ * header; every reply holds its data or a CommandError. Answered by the proxmox domain.
+ */
+export const QUERY_TYPES = {
+  /** A guest's history at Proxmox's step for the timeframe. */
+  'guest-rrd': { request: 'molten.v1.GuestRrdRequest', reply: 'molten.v1.GuestRrdReply' },
+  /** A node's history. */
+  'node-rrd': { request: 'molten.v1.NodeRrdRequest', reply: 'molten.v1.NodeRrdReply' },
+  /** A guest's configuration, summarised, secrets left out. */
+  'guest-config': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestConfigReply' },
+  /** A guest's IP addresses (QEMU guest agent, or the container's own view). */
+  'guest-addresses': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestAddressesReply' },
+  /** A guest's recent Proxmox tasks. */
+  'guest-tasks': { request: 'molten.v1.GuestTasksRequest', reply: 'molten.v1.TaskListReply' },
+  /** One task's log lines. */
+  'task-log': { request: 'molten.v1.TaskLogRequest', reply: 'molten.v1.TaskLogReply' },
+  /** A guest's snapshots. */
+  'guest-snapshots': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestSnapshotsReply' },
+  /** The HA manager's status (optionally one guest's resource). */
+  'ha-status': { request: 'molten.v1.HaStatusRequest', reply: 'molten.v1.HaStatusReply' },
+} as const;
+export type QueryName = keyof typeof QUERY_TYPES;
+export const QUERY_NAMES = Object.keys(QUERY_TYPES) as QueryName[];
+
+export function isQueryName(what: string): what is QueryName {
+  return Object.hasOwn(QUERY_TYPES, what);
+}
+
+/** The queue group one adapter's replicas share, so each read is answered once. */
+export const queryQueue = (domain: string, scope: string) => `molten-query-${assertToken(domain, 'domain')}-${assertToken(scope, 'scope')}`;

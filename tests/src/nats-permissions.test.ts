@@ -6,7 +6,7 @@ import { AckPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig as apiConfig } from '@molten/api/config';
 import { startApi, type RunningApi } from '@molten/api';
-import { connectBus, encodeBus, type Bus } from '@molten/bus';
+import { connectBus, encodeBus, requestQuery, type Bus } from '@molten/bus';
 import { STREAMS, subjects, type Guest } from '@molten/contracts';
 import { loadConfig as proxmoxConfig } from '@molten/proxmox-adapter/config';
 import { startProxmoxAdapter, type RunningAdapter } from '@molten/proxmox-adapter';
@@ -113,6 +113,18 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
     expect(nats.log).not.toMatch(/Violation/);
   });
 
+  it('lets the api ask the proxmox-adapter for a guest page read, answered on its reply subject only', async () => {
+    const apiBus = await connectBus({ servers: nats.url('api'), name: 'perm-api-query', log: testLogger() });
+    try {
+      await waitFor(async () => (await apiCall('/api/vms')).body.data?.length > 0, { message: 'the cluster is published', timeoutMs: 20_000 });
+      const reply = await requestQuery(apiBus, { domain: 'proxmox', scope: 'homelab', what: 'guest-snapshots', request: { guest: { vmid: 304, node: '', type: '' } } });
+      expect(reply.result?.$case).toBe('snapshots');
+      expect(nats.log).not.toMatch(/Violation/);
+    } finally {
+      await apiBus.close();
+    }
+  });
+
   it('lets the homelab-adapter (an MCP tool call) and the moltbot-adapter (an agent run) work with their own users', async () => {
     const mcp = await startHomelabMcpSimulator();
     const homelab = await startHomelabAdapter(
@@ -200,6 +212,7 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
       subjects.command('proxmox', 'homelab', 'vm-stop'),
       subjects.commandStatus('01ARZ3NDEKTSV4RRFFQ69G5FAV'),
       subjects.heartbeat('proxmox', 'forged'),
+      subjects.query('proxmox', 'homelab', 'guest-config'),
       `$KV.molten-state.${subjects.stateKey({ domain: 'proxmox', scope: 'homelab', kind: 'qemu', id: '101' })}`,
       '$KV.molten-commands.cmd.01ARZ3NDEKTSV4RRFFQ69G5FAV',
       'anything.else',

@@ -13,8 +13,11 @@ export interface AdapterScope {
   lease: string;
   /** Runs the scope's commands (`molten.cmd.<domain>.<scope>.>`); every replica takes a share. */
   handler?: CommandHandler;
-  /** This replica's view of the scope's upstream, for every heartbeat. */
-  health(leader: boolean): UpstreamHealth;
+  /**
+   * This replica's view of the scope's upstreams, for every heartbeat: one per server the scope
+   * publishes (the api reads a server no live heartbeat lists as not reported).
+   */
+  health(leader: boolean): UpstreamHealth | UpstreamHealth[];
   /**
    * The scope's upstream servers (kind `server`, what /api/servers lists), published by the
    * lease holder when it takes the lease, on every `changed()` and every `descriptorRefreshMs`.
@@ -45,6 +48,8 @@ export interface AdapterContext {
    * lease holder republishes the descriptors.
    */
   changed(scope: string): void;
+  /** Sends the heartbeat now (after a good read, so the api's last-read time follows the poll). */
+  beat(): void;
   /** Whether this replica holds the scope's lease. */
   leader(scope: string): boolean;
 }
@@ -157,6 +162,10 @@ class Runtime implements AdapterRuntime {
     if (s) this.#publishDescriptors(s);
   }
 
+  beat(): void {
+    this.#heartbeat?.beat();
+  }
+
   leader(scope: string): boolean {
     return this.#scopes.get(scope)?.leader ?? false;
   }
@@ -209,7 +218,7 @@ class Runtime implements AdapterRuntime {
       instance: settings.instance,
       version: this.#o.version,
       intervalMs: settings.heartbeatMs,
-      upstreams: () => scopes.map((s) => s.spec.health(s.leader)),
+      upstreams: () => scopes.flatMap((s) => s.spec.health(s.leader)),
     });
     for (const s of scopes) {
       s.lease.start();

@@ -9,6 +9,7 @@ export * from './heartbeat.js';
 export * from './lease.js';
 export * from './messages.js';
 export * from './provision.js';
+export * from './query.js';
 export * from './snapshot.js';
 export * from './state.js';
 export * from './validate.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { POWER_ACTIONS, type MessageOf, type MessageTypeName } from '@molten/contracts';
+import { GUEST_COMMAND_CASES } from './guest-command-payloads.js';
 
 /**
  * Semantic checks after protobuf decoding: protobuf accepts any bytes that parse, so a message
@@ -34,6 +35,7 @@ const command = z
         $case: z.literal('agentRun'),
         value: z.object({ agentId: z.string().min(1), message: z.string().min(1) }).passthrough(),
       }),
+      ...GUEST_COMMAND_CASES,
     ], { message: 'has no payload' }),
   })
   .passthrough()

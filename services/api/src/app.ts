@@ -5,40 +5,40 @@ import type { Logger } from '@molten/kit';
 import type { AppEnv } from './app-env.js';
 import { authenticate } from './auth/middleware.js';
 import type { TokenRegistry } from './auth/tokens.js';
-import { AGENT_TIMEOUT_MS, TOOL_TIMEOUT_MS } from './commands/submit.js';
-import type { ControlPlane } from './control-plane.js';
 import { ApiError, errorBody, sendError } from './errors.js';
+import type { Commands, Events, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
-import { infrastructureRoutes } from './routes/infrastructure.js';
-import { serverRoutes, type ValidateToolArguments } from './routes/servers.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { serverRoutes } from './routes/servers.js';
 import { sessionRoutes } from './routes/session.js';
+import { storageRoutes } from './routes/storage.js';
+import { vmRoutes } from './routes/vms.js';
 import { dashboard } from './static-files.js';
 
 export interface AppDeps {
-  plane: ControlPlane;
+  reads: Reads;
+  commands: Commands;
+  events: Events;
   tokens: TokenRegistry;
   log: Logger;
-  validateToolArguments: ValidateToolArguments;
-  rate: { perMinute: number; burst: number };
-  acceptTimeoutMs: number;
-  timeoutMs: number;
-  secureCookie: boolean;
+  secureCookie?: boolean;
   dashboardDir?: string;
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
   extra?: (app: Hono<AppEnv>) => void;
-  /** The per-token action limiter; pass one to share it with the gRPC surface. */
-  limiter?: RateLimiter;
   /** Called once per answered request with its matched route (for metrics). */
   onResponse?: (r: { method: string; route: string; status: number; ms: number }) => void;
 }
 
-/** The api's HTTP surface. Dependencies come in, so tests call app.request() without a socket. */
+/**
+ * The api's HTTP surface: one sub-app per resource under /api, each with its role checks as
+ * middleware. The ports come in, so tests call app.request() without a socket or a bus.
+ */
 export function createApp(d: AppDeps) {
-  const limiter = d.limiter ?? new RateLimiter(d.rate.perMinute, d.rate.burst);
   const app = new Hono<AppEnv>();
 
   app.use('*', async (c, next) => {
@@ -59,17 +59,17 @@ export function createApp(d: AppDeps) {
   app.use('/api/*', authenticate(d.tokens));
 
   const api = new Hono<AppEnv>()
-    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie, signInLimiter: new RateLimiter(30, 10) }))
-    .route('/health', healthRoutes(d.plane))
-    .route('/', infrastructureRoutes({ plane: d.plane, log: d.log, limiter, acceptTimeoutMs: d.acceptTimeoutMs, timeoutMs: d.timeoutMs }))
-    .route('/commands', commandRoutes(d.plane))
-    .route('/events', eventRoutes(d.plane))
-    .route(
-      '/servers',
-      serverRoutes({ plane: d.plane, log: d.log, limiter, validateToolArguments: d.validateToolArguments, acceptTimeoutMs: d.acceptTimeoutMs, toolTimeoutMs: TOOL_TIMEOUT_MS }),
-    )
-    .route('/agents', agentRoutes({ plane: d.plane, log: d.log, limiter, acceptTimeoutMs: d.acceptTimeoutMs, agentTimeoutMs: AGENT_TIMEOUT_MS }));
-  app.route('/api', api);
+    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie ?? false, signInLimiter: new RateLimiter(30, 10) }))
+    .route('/health', healthRoutes(d.reads))
+    .route('/nodes', nodeRoutes(d.reads))
+    .route('/vms', vmRoutes(d))
+    .route('/storage', storageRoutes(d.reads))
+    .route('/cluster', clusterRoutes(d.reads))
+    .route('/commands', commandRoutes(d.reads))
+    .route('/events', eventRoutes(d.events))
+    .route('/servers', serverRoutes(d))
+    .route('/agents', agentRoutes(d));
+  const routes = app.route('/api', api);
   d.extra?.(app);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see docs/api.md`), 404));
   if (d.dashboardDir) app.use('*', dashboard(d.dashboardDir));
@@ -85,5 +85,8 @@ export function createApp(d: AppDeps) {
     d.log.error({ requestId, err, path: c.req.path }, 'request failed');
     return c.json(errorBody('internal', `something went wrong on our side (request ${requestId}); the log has the details`), 500);
   });
-  return app;
+  return routes;
 }
+
+/** The api's routes and their answers, for a typed client (`hc<AppType>` from hono/client). */
+export type AppType = ReturnType<typeof createApp>;

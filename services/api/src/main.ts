@@ -1,14 +1,19 @@
-import { serve } from '@hono/node-server';
 import { connectBus, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { createApp } from './app.js';
 import { TokenRegistry, operatorToken } from './auth/tokens.js';
+import { createCommands } from './commands/command-service.js';
 import { loadConfig, type ApiConfig } from './config.js';
-import { ControlPlane } from './control-plane.js';
 import { startGrpcServer, type RunningGrpc } from './grpc/server.js';
+import { listenHttp } from './http-server.js';
 import { ApiMetrics } from './metrics.js';
+import { ControlPlane } from './plane/control-plane.js';
+import type { Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
+import { createReads } from './reads.js';
+
+export type { AppType } from './app.js';
 
 export interface RunningApi {
   url: string;
@@ -18,6 +23,7 @@ export interface RunningApi {
   grpcUrl: string;
   metrics: ApiMetrics;
   plane: ControlPlane;
+  reads: Reads;
   bus: Bus;
   operatorToken: string;
   stop(): Promise<void>;
@@ -35,88 +41,67 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   }
 
   const bus = await connectBus({ servers: config.NATS_URL, name: `molten-api-${instanceId()}`, log });
-  const plane = new ControlPlane(bus, {
-    log,
-    defaultCluster: config.MOLTEN_CLUSTER,
-    heartbeatMs: config.MOLTEN_HEARTBEAT_MS,
-    acceptTimeoutMs: config.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS,
-    timeoutMs: config.MOLTEN_COMMAND_TIMEOUT_MS,
-    demo: config.MOLTEN_DEMO,
-  });
+  const plane = new ControlPlane(bus, { log, defaultCluster: config.MOLTEN_CLUSTER, heartbeatMs: config.MOLTEN_HEARTBEAT_MS, demo: config.MOLTEN_DEMO });
   await plane.start();
 
-  // One limiter for REST and gRPC: a token's budget of actions is the same whichever it uses.
-  const limiter = new RateLimiter(config.MOLTEN_RATE_LIMIT, config.MOLTEN_RATE_BURST);
-  let grpc: RunningGrpc | undefined;
-  const metrics = new ApiMetrics(plane, { grpcWatchers: () => grpc?.watches.size ?? 0 });
-  metrics.start(bus);
-  const app = createApp({
-    limiter,
-    extra: metrics.routes(tokens),
-    onResponse: (r) => metrics.httpResponse(r),
-    plane,
-    tokens,
-    log,
-    validateToolArguments,
-    rate: { perMinute: config.MOLTEN_RATE_LIMIT, burst: config.MOLTEN_RATE_BURST },
+  // The two ports both surfaces use, bound once.
+  const parts = { projection: plane.projection, liveness: plane.liveness, defaultCluster: () => plane.defaultCluster() };
+  const reads = createReads({ ...parts, command: (id) => plane.command(id) });
+  const commands = createCommands({
+    ...parts,
+    submit: (input) => plane.submit(input),
+    limiter: new RateLimiter(config.MOLTEN_RATE_LIMIT, config.MOLTEN_RATE_BURST),
     acceptTimeoutMs: config.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS,
     timeoutMs: config.MOLTEN_COMMAND_TIMEOUT_MS,
+    validateToolArguments,
+    log,
+  });
+
+  let grpc: RunningGrpc | undefined;
+  const metrics = new ApiMetrics(
+    { hub: plane.feed.hub, adapters: plane.adapters, commands: plane.projection.commands, busConnected: () => bus.connected(), onEvent: (l) => plane.onEvent(l) },
+    { grpcWatchers: () => grpc?.watches.size ?? 0 },
+  );
+  metrics.start(bus);
+  const app = createApp({
+    reads,
+    commands,
+    events: plane.feed,
+    tokens,
+    log,
+    extra: metrics.routes(tokens),
+    onResponse: (r) => metrics.httpResponse(r),
     secureCookie: config.MOLTEN_SECURE_COOKIE,
     dashboardDir: config.dashboardDir,
   });
-  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.MOLTEN_HOST, port: config.MOLTEN_PORT }, (info) => resolve({ server: s, port: info.port }));
-  });
-  const url = `http://${config.MOLTEN_HOST}:${port}`;
+  const http = await listenHttp(app.fetch, config.MOLTEN_HOST, config.MOLTEN_PORT);
+  const url = `http://${config.MOLTEN_HOST}:${http.port}`;
   log.info({ url }, 'api listening');
   grpc = await startGrpcServer(
-    {
-      plane,
-      tokens,
-      log,
-      limiter,
-      acceptTimeoutMs: config.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS,
-      timeoutMs: config.MOLTEN_COMMAND_TIMEOUT_MS,
-      validateToolArguments,
-      onCall: (r) => metrics.grpcCall(r),
-    },
+    { reads, commands, tokens, log, bus, follow: (l) => plane.onEvent(l), lastSeq: () => plane.feed.hub.lastSeq, onCall: (r) => metrics.grpcCall(r) },
     { host: config.MOLTEN_HOST, port: config.MOLTEN_GRPC_PORT },
   );
   const rpc = grpc;
   return {
     url,
-    port,
+    port: http.port,
     grpcPort: rpc.port,
     grpcUrl: rpc.address,
     metrics,
     plane,
+    reads,
     bus,
     operatorToken: op.token,
     async stop() {
       // Stop taking work, let what is in flight finish (bounded), then drain NATS.
       await rpc.stop(5_000);
-      plane.hub.closeAll();
-      await closeHttp(server, 5_000);
+      plane.feed.close();
+      await http.close(5_000);
       metrics.stop();
       await plane.stop();
       await bus.close();
     },
   };
-}
-
-/** Stops accepting connections, lets requests in flight finish within graceMs, then closes the rest. */
-async function closeHttp(server: ReturnType<typeof serve>, graceMs: number): Promise<void> {
-  const s = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      s.closeAllConnections?.();
-    }, graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    s.closeIdleConnections?.();
-  });
 }
 
 if (isMain(import.meta.url)) {

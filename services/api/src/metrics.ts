@@ -1,11 +1,22 @@
 import type { Hono } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CommandStatus, commandStatusName, isTerminal, ServerStatus, type CommandTransition } from '@molten/contracts';
-import type { Bus } from '@molten/bus';
+import type { Bus, BusEvent } from '@molten/bus';
 import type { AppEnv } from './app-env.js';
 import type { TokenRegistry } from './auth/tokens.js';
-import type { ControlPlane } from './control-plane.js';
 import { errorBody } from './errors.js';
+import type { EventHub } from './sse/event-hub.js';
+import type { AdapterRegistry } from './state/adapters.js';
+import type { CommandsView } from './state/commands-view.js';
+
+/** What the metrics read from the running api. */
+export interface MetricsSources {
+  hub: Pick<EventHub, 'published' | 'clientCount' | 'lastSeq'>;
+  adapters: AdapterRegistry;
+  commands: Pick<CommandsView, 'get'>;
+  busConnected(): boolean;
+  onEvent(listener: (e: BusEvent) => void): () => void;
+}
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const COMMAND_SECONDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900];
@@ -31,7 +42,7 @@ export class ApiMetrics {
   #statusLoop: { stop?: () => void } | undefined;
 
   constructor(
-    private readonly plane: ControlPlane,
+    private readonly sources: MetricsSources,
     o: { grpcWatchers?: () => number } = {},
   ) {
     const registers = [this.registry];
@@ -48,7 +59,7 @@ export class ApiMetrics {
     this.#disconnects = new Counter({ name: 'molten_nats_disconnects_total', help: 'Times the NATS connection was lost', registers });
 
     let lastPublished = 0;
-    const hub = plane.hub;
+    const hub = sources.hub;
     new Counter({
       name: 'molten_events_published_total',
       help: 'Events written to SSE clients (each counted once, whatever the number of clients)',
@@ -61,7 +72,7 @@ export class ApiMetrics {
     new Gauge({ name: 'molten_sse_clients', help: 'Open SSE connections (GET /api/events)', registers, collect() { this.set(hub.clientCount); } });
     new Gauge({ name: 'molten_grpc_watchers', help: 'Open gRPC WatchEvents streams', registers, collect() { this.set(o.grpcWatchers?.() ?? 0); } });
     new Gauge({ name: 'molten_events_seq', help: 'Last MOLTEN_EVENTS sequence the api has applied', registers, collect() { this.set(hub.lastSeq); } });
-    new Gauge({ name: 'molten_nats_connected', help: '1 while the api is connected to NATS', registers, collect() { this.set(plane.bus.connected() ? 1 : 0); } });
+    new Gauge({ name: 'molten_nats_connected', help: '1 while the api is connected to NATS', registers, collect() { this.set(sources.busConnected() ? 1 : 0); } });
     new Gauge({
       name: 'molten_upstream_latency_seconds',
       help: "An upstream's last request latency, as each adapter replica's heartbeat reports it",
@@ -69,7 +80,7 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        for (const hb of plane.adapters.alive()) {
+        for (const hb of sources.adapters.alive()) {
           for (const u of hb.upstreams) this.set({ domain: hb.domain, scope: u.scope, server: u.serverId, instance: hb.instance }, u.latencyMs / 1000);
         }
       },
@@ -81,9 +92,9 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        for (const hb of plane.adapters.alive()) {
+        for (const hb of sources.adapters.alive()) {
           for (const u of hb.upstreams) {
-            const h = plane.adapters.scope(hb.domain, u.scope);
+            const h = sources.adapters.server(u.serverId);
             const up = h?.status === ServerStatus.SERVER_STATUS_CONNECTED || h?.status === ServerStatus.SERVER_STATUS_DEGRADED;
             this.set({ domain: hb.domain, scope: u.scope, server: u.serverId }, up ? 1 : 0);
           }
@@ -98,9 +109,9 @@ export class ApiMetrics {
       collect() {
         this.reset();
         const now = Date.now();
-        for (const hb of plane.adapters.alive()) {
+        for (const hb of sources.adapters.alive()) {
           for (const u of hb.upstreams) {
-            const h = plane.adapters.scope(hb.domain, u.scope, now);
+            const h = sources.adapters.scope(hb.domain, u.scope, now);
             if (h?.lastOkMs) this.set({ domain: hb.domain, scope: u.scope }, (now - h.lastOkMs) / 1000);
           }
         }
@@ -114,7 +125,7 @@ export class ApiMetrics {
       collect() {
         this.reset();
         const counts = new Map<string, number>();
-        for (const hb of plane.adapters.alive()) counts.set(hb.domain, (counts.get(hb.domain) ?? 0) + 1);
+        for (const hb of sources.adapters.alive()) counts.set(hb.domain, (counts.get(hb.domain) ?? 0) + 1);
         for (const [domain, n] of counts) this.set({ domain }, n);
       },
     });
@@ -122,13 +133,13 @@ export class ApiMetrics {
 
   /** Starts counting bus events, command outcomes and NATS reconnects. */
   start(bus: Bus): void {
-    this.#detach = this.plane.onEvent((e) => {
+    this.#detach = this.sources.onEvent((e) => {
       this.#busEvents.inc({ family: e.subject.split('.')[1] ?? 'unknown' });
       if (e.type !== 'molten.v1.CommandTransition') return;
       const t = e.value as CommandTransition;
       this.#transitions.inc({ status: commandStatusName(t.status) });
       if (!isTerminal(t.status)) return;
-      const c = this.plane.commands.get(t.commandId)?.command;
+      const c = this.sources.commands.get(t.commandId)?.command;
       const labels = { domain: c?.domain ?? 'unknown', action: c?.action ?? 'unknown', outcome: commandStatusName(t.status) };
       this.#commands.inc(labels);
       if (c && t.status !== CommandStatus.COMMAND_STATUS_UNSPECIFIED) this.#commandSeconds.observe(labels, Math.max(0, t.atMs - c.createdAtMs) / 1000);

@@ -53,3 +53,18 @@ export const idempotencyKeyHeader = z
   .max(200, 'Idempotency-Key must be at most 200 characters')
   .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces')
   .optional();
+
+/** The query of a list of one cluster's resources (GET /api/nodes, /api/vms, /api/storage). */
+export const clusterListQuery = z.object({
+  cluster: clusterQuery,
+  node: z.string().max(64).optional(),
+  type: z.enum(['qemu', 'lxc'], { message: 'type must be qemu or lxc' }).optional(),
+  status: z.string().max(32).optional(),
+  tag: z.string().max(64).optional(),
+});
+
+/** A command id (a ULID). */
+export const commandIdParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'id must be a command id (a ULID)');
+
+/** An agent id as gateways name them. */
+export const agentIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -4,11 +4,12 @@ import type { Logger } from '@molten/kit';
 import { ClusterPoller } from './cluster-poller.js';
 import type { ProxmoxAdapterConfig } from './config.js';
 import type { ClusterDriver } from './driver.js';
+import { startGuestQueries } from './guest-queries.js';
 import { PowerHandler } from './power-handler.js';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { connectProxmoxMcp } from './proxmox-mcp/connect.js';
 import { ProxmoxMcpDriver } from './proxmox-mcp/proxmox-mcp-driver.js';
-import { describeProxmoxMcp, toContractTool } from './proxmox-mcp/server-descriptor.js';
+import { describeProxmoxMcp, proxmoxMcpHealth, toContractTool } from './proxmox-mcp/server-descriptor.js';
 import { PveDriver } from './pve/pve-driver.js';
 import { ToolCallHandler, dispatchByAction } from './tool-call-handler.js';
 import { UpstreamHealthTracker } from './upstream-health.js';
@@ -76,6 +77,7 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
     () => driver.capabilities(),
   );
 
+  const who = { cluster, demo: config.MOLTEN_DEMO, reporter: config.instance };
   let poller!: ClusterPoller;
   const runtime = await runAdapter({
     service: 'proxmox-adapter',
@@ -87,6 +89,8 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
       poller = new ClusterPoller({ cluster, driver, publisher: rt.publisher(cluster), health, log, pollMs, demo: config.MOLTEN_DEMO });
       const changed = () => rt.changed(cluster);
       health.onChange(changed);
+      // The heartbeat follows every good read, so the api's last-read time follows the poll.
+      health.onRead(() => rt.beat());
       driver.onCapabilitiesChange = changed;
       proxmoxMcp?.onChange(() => {
         // As the driver's server, its tools and transport (once known) are the cluster server's.
@@ -97,6 +101,8 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
         changed();
       });
       proxmoxMcp?.start();
+      // The guest page's reads, answered by every replica in one queue group.
+      const queries = startGuestQueries(rt.bus, { driver, locate: (vmid) => poller.locate(vmid), cluster, log });
       return {
         scopes: [
           {
@@ -106,18 +112,16 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
               power: new PowerHandler({ driver, locate: (vmid) => poller.locate(vmid), publishGuest: (g) => poller.publishGuest(g) }),
               toolCalls: proxmoxMcp ? new ToolCallHandler({ client: proxmoxMcp, serverId: `proxmox-mcp-${cluster}`, name: `ProxmoxMCP-Plus (${cluster})` }) : undefined,
             }),
-            health: (leader) => health.health(leader),
-            descriptors: () => [
-              health.descriptor(),
-              ...(secondServer ? [describeProxmoxMcp(secondServer, { cluster, demo: config.MOLTEN_DEMO, reporter: config.instance })] : []),
-            ],
+            // ProxmoxMCP-Plus beside the pve driver is listed too, so the api knows it is still reported.
+            health: (leader) => [health.health(leader), ...(secondServer ? [proxmoxMcpHealth(secondServer, who, leader)] : [])],
+            descriptors: (last) => [health.descriptor(), ...(secondServer ? [describeProxmoxMcp(secondServer, who, last(`proxmox-mcp-${cluster}`))] : [])],
             // The second server's last-seen time moves with its pings, not with the cluster's health.
             descriptorRefreshMs: secondServer ? 30_000 : undefined,
             onLeader: (leader) => (leader ? poller.start() : poller.stop()),
           },
         ],
         // The pve driver does not own the ProxmoxMCP-Plus client: both are closed.
-        close: () => Promise.all([driver.close(), secondServer?.close()]),
+        close: () => Promise.all([queries.stop(), driver.close(), secondServer?.close()]),
         about: { cluster, driver: driver.kind, endpoint: driver.endpoint, pollMs, proxmoxMcp: secondServer?.endpoint },
       };
     },

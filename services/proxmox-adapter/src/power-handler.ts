@@ -2,6 +2,8 @@ import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus
 import type { Guest } from '@molten/contracts';
 import { sleep } from '@molten/kit';
 import { TARGET_STATUS, type ClusterDriver, type GuestRef, type PowerAction } from './driver.js';
+import { describeOp, guestOpOf, reconcileOp, stateProblem } from './guest-commands.js';
+import { hasGuestPage } from './guest-driver.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface PowerHandlerOptions {
@@ -15,100 +17,126 @@ export interface PowerHandlerOptions {
 }
 
 /**
- * Runs power actions (start, stop, shutdown, reboot) on qemu VMs and lxc containers: one POST,
- * its task id recorded, the task followed to its end, the guest re-read and published at once.
- * Never re-sends: a lost answer is reconciled from the node's task list and the guest's state.
+ * One guest action that is one upstream task: the call that starts it, how to find its task
+ * again, and how to tell from the guest's state whether it happened.
+ */
+interface GuestTask {
+  ref: GuestRef;
+  /** The command's action token, e.g. "vm-stop", "snapshot-create". */
+  action: string;
+  /** "stop of VM 101 on pve1", "snapshot 'x' of VM 101 on pve1". */
+  what: string;
+  start(): Promise<string>;
+  find(sinceMs: number): Promise<string | undefined>;
+  /** With no task found: did it visibly happen (true), not (false), or can state not tell (undefined)? */
+  happened(guest: Guest | undefined): Promise<boolean | undefined>;
+  /** Power actions: the state aimed for, which an HA-managed guest reaches after the HA manager acts. */
+  target?: 'running' | 'stopped';
+  reboot?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Runs the guest actions that are one Proxmox task each: power actions (start, stop, shutdown,
+ * reboot), pause/hibernate/resume and snapshots (create, rollback, delete), on qemu VMs and lxc
+ * containers: one POST (DELETE for a snapshot), its task id recorded, the task followed to its
+ * end, the guest re-read and published before the acknowledgement. Never re-sends: a lost answer
+ * is reconciled from the node's task list and the guest's state.
  */
 export class PowerHandler implements CommandHandler {
   constructor(private readonly o: PowerHandlerOptions) {}
 
   async execute(ctx: CommandContext): Promise<CommandOutcome> {
-    const target = await this.#target(ctx);
-    if ('status' in target) return target;
-    const { ref, action } = target;
-    const cap = this.o.driver.capabilities().find((c) => c.action === `vm-${action}`);
-    if (cap && !cap.available) {
-      return fail(new UpstreamError({ code: cap.privilege && /lacks/.test(cap.reason) ? 'forbidden' : 'unsupported', message: `${action} is not available: ${cap.reason}`, privilege: cap.privilege }));
+    const task = await this.#plan(ctx, true);
+    if ('status' in task) return task;
+    // A capability the driver cannot offer at all is refused here; one marked for a missing
+    // privilege is still tried: the token may have been granted it since.
+    const cap = this.o.driver.capabilities().find((c) => c.action === task.action);
+    if (cap && !cap.available && !/lacks/.test(cap.reason)) {
+      return fail(new UpstreamError({ code: 'unsupported', message: `${task.action} is not available: ${cap.reason}`, privilege: cap.privilege }));
     }
     await ctx.beforeUpstreamCall();
     let taskId: string;
     try {
-      taskId = await this.o.driver.startPower(ref, action);
+      taskId = await task.start();
     } catch (err) {
       const e = asUpstreamError(err);
       if (e.outcomeUnknown) {
         return {
           status: 'uncertain',
-          message: `asked ${this.o.driver.kind === 'proxmox-ve' ? 'Proxmox' : 'ProxmoxMCP-Plus'} to ${action} ${describe(ref)} but got no answer (${e.message}); reconciling from the cluster`,
+          message: `asked ${this.#upstream()} for the ${task.what} but got no answer (${e.message}); reconciling from the cluster`,
           error: e.toCommandError(),
         };
       }
       return fail(e);
     }
-    await ctx.running(taskId, `${action} of ${describe(ref)} running as ${taskId}`);
-    return this.#follow(ctx, ref, action, taskId);
+    await ctx.running(taskId, `${task.what} running as ${taskId}`);
+    return this.#follow(ctx, task, taskId);
   }
 
   async resume(ctx: CommandContext): Promise<CommandOutcome> {
-    const target = await this.#target(ctx);
-    if ('status' in target) return target;
-    const { ref, action } = target;
-    if (ctx.record.upstreamTaskId) return this.#follow(ctx, ref, action, ctx.record.upstreamTaskId);
+    const task = await this.#plan(ctx, false);
+    if ('status' in task) return task;
+    if (ctx.record.upstreamTaskId) return this.#follow(ctx, task, ctx.record.upstreamTaskId);
 
     // The call was made (or about to be) but no task id was recorded: find out what happened.
     let taskId: string | undefined;
     try {
-      taskId = await this.o.driver.findTask(ref, action, ctx.record.upstreamCallAtMs);
+      taskId = await task.find(ctx.record.upstreamCallAtMs);
     } catch (err) {
       const e = asUpstreamError(err);
       return { status: 'uncertain', message: `cannot read the task list yet (${e.message}); will look again`, error: e.toCommandError() };
     }
     if (taskId) {
-      await ctx.running(taskId, `found the ${action} task ${taskId} on the node`);
-      return this.#follow(ctx, ref, action, taskId);
+      await ctx.running(taskId, `found the task ${taskId} of the ${task.what} on the node`);
+      return this.#follow(ctx, task, taskId);
     }
-    const guest = await this.o.driver.readGuest(ref).catch(() => undefined);
-    if (guest && guest.status === TARGET_STATUS[action] && action !== 'reboot') {
-      await this.o.publishGuest(guest).catch(() => {});
-      return { status: 'succeeded', message: `${describe(ref)} is ${guest.status} (reconciled from its state; no task was found)`, resultJson: result(guest) };
+    const guest = await this.o.driver.readGuest(task.ref).catch(() => undefined);
+    const happened = await task.happened(guest).catch(() => undefined);
+    if (happened) {
+      if (guest) await this.o.publishGuest(guest).catch(() => {});
+      return { status: 'succeeded', message: `${task.what}: done (reconciled from the guest's state; no task was found)`, resultJson: result(guest, task) };
     }
     const grace = this.o.taskListGraceMs ?? 30_000;
     if (Date.now() - ctx.record.upstreamCallAtMs < grace) {
-      return { status: 'uncertain', message: `no ${action} task found yet for ${describe(ref)}; will look again` };
+      return { status: 'uncertain', message: `no task found yet for the ${task.what}; will look again` };
     }
     return fail(
       new UpstreamError({
         code: 'upstream',
-        message: `the ${action} request for ${describe(ref)} never reached Proxmox: no task was started and the guest is ${guest?.status ?? 'unknown'}`,
+        message: `the ${task.what} never reached Proxmox: no task was started and the guest is ${guest?.status ?? 'unknown'}`,
       }),
     );
   }
 
-  async #follow(ctx: CommandContext, ref: GuestRef, action: PowerAction, taskId: string): Promise<CommandOutcome> {
+  async #follow(ctx: CommandContext, task: GuestTask, taskId: string): Promise<CommandOutcome> {
+    const { ref } = task;
     const outcome = await this.o.driver.followTask(taskId, { deadlineMs: ctx.command.deadlineMs, signal: ctx.signal });
     if (ctx.signal.aborted) return { status: 'uncertain', message: 'handed over to another replica', upstreamTaskId: taskId };
     if (outcome.result === 'ok') {
-      const guest = outcome.handedOver
-        ? await this.#awaitState(ctx, ref, action)
+      const handedOver = outcome.handedOver && task.target !== undefined;
+      const guest = handedOver
+        ? await this.#awaitState(ctx, task)
         : await this.o.driver.readGuest(ref).catch((err) => {
             ctx.log.warn({ err }, 'guest not re-read after its task');
             return undefined;
           });
-      if (outcome.handedOver && guest?.status !== TARGET_STATUS[action]) {
+      if (handedOver && guest?.status !== task.target) {
         if (guest) await this.o.publishGuest(guest).catch(() => {});
         return {
           status: 'timed_out',
-          message: `Proxmox HA took the ${action} of ${describe(ref)} (task ${taskId}) but the guest was still ${guest?.status ?? 'unknown'} at the deadline; check ha-manager status`,
+          message: `Proxmox HA took the ${task.what} (task ${taskId}) but the guest was still ${guest?.status ?? 'unknown'} at the deadline; check ha-manager status`,
           error: { code: 'deadline', message: 'the HA manager did not bring the guest to its new state in time', upstreamStatus: '', remedy: 'ha-manager status', privilege: '', fields: {} },
           upstreamTaskId: taskId,
         };
       }
       if (guest) await this.o.publishGuest(guest);
       const warn = outcome.exitstatus !== 'OK' ? ` (${outcome.exitstatus})` : '';
-      return { status: 'succeeded', message: `${action} of ${describe(ref)} done${warn}`, resultJson: result(guest, taskId, outcome.exitstatus), upstreamTaskId: taskId };
+      return { status: 'succeeded', message: `${task.what}: done${warn}`, resultJson: result(guest, task, taskId, outcome.exitstatus), upstreamTaskId: taskId };
     }
     if (outcome.result === 'failed') {
-      // The task ended in error: the state may still have changed (a partial start), so re-read.
+      // The task ended in error: the state may still have changed (a partial start, a rollback
+      // that stopped the guest), so re-read.
       const guest = await this.o.driver.readGuest(ref).catch(() => undefined);
       if (guest) await this.o.publishGuest(guest).catch(() => {});
       return { ...fail(this.o.driver.taskError(outcome.exitstatus)), upstreamTaskId: taskId };
@@ -116,7 +144,7 @@ export class PowerHandler implements CommandHandler {
     if (outcome.result === 'deadline') {
       return {
         status: 'timed_out',
-        message: `${action} of ${describe(ref)} was still running at the command's deadline (task ${taskId}); it may still finish`,
+        message: `the ${task.what} was still running at the command's deadline (task ${taskId}); it may still finish`,
         error: { code: 'deadline', message: outcome.exitstatus, upstreamStatus: '', remedy: '', privilege: '', fields: {} },
         upstreamTaskId: taskId,
       };
@@ -130,30 +158,73 @@ export class PowerHandler implements CommandHandler {
   }
 
   /** Waits for an HA-managed guest to reach the action's state (the HA manager acts later). */
-  async #awaitState(ctx: CommandContext, ref: GuestRef, action: PowerAction): Promise<Guest | undefined> {
+  async #awaitState(ctx: CommandContext, task: GuestTask): Promise<Guest | undefined> {
     let guest: Guest | undefined;
     for (let delay = 250; !ctx.signal.aborted; delay = Math.min(delay * 1.5, 2_000)) {
-      guest = await this.o.driver.readGuest(ref).catch(() => guest);
-      if (guest?.status === TARGET_STATUS[action] && action !== 'reboot') return guest;
-      if (action === 'reboot' || Date.now() + delay > ctx.command.deadlineMs) return guest;
+      guest = await this.o.driver.readGuest(task.ref).catch(() => guest);
+      if (guest?.status === task.target && !task.reboot) return guest;
+      if (task.reboot || Date.now() + delay > ctx.command.deadlineMs) return guest;
       await sleep(delay, ctx.signal);
     }
     return guest;
   }
 
-  async #target(ctx: CommandContext): Promise<{ ref: GuestRef; action: PowerAction } | CommandOutcome> {
+  /** The command as a task to run; a failed outcome when it cannot be run. */
+  async #plan(ctx: CommandContext, fresh: boolean): Promise<GuestTask | CommandOutcome> {
     const p = ctx.command.payload;
-    if (p?.$case !== 'power') {
-      return fail(new UpstreamError({ code: 'invalid', message: `the proxmox adapter does not handle ${p?.$case ?? 'empty'} commands` }));
+    if (p?.$case === 'power') {
+      const action = p.value.action as PowerAction;
+      const ref = await this.#locate(p.value.vmid, p.value.node, p.value.type);
+      if (!ref) return notFound(ctx, p.value.vmid);
+      const d = this.o.driver;
+      return {
+        ref,
+        action: `vm-${action}`,
+        what: `${action} of ${describe(ref)}`,
+        start: () => d.startPower(ref, action),
+        find: (since) => d.findTask(ref, action, since),
+        happened: async (g) => (action === 'reboot' ? undefined : g?.status === TARGET_STATUS[action]),
+        target: TARGET_STATUS[action],
+        reboot: action === 'reboot',
+      };
     }
-    const { vmid } = p.value;
-    const action = p.value.action as PowerAction;
+    if (p?.$case === 'snapshot' || p?.$case === 'suspendResume') {
+      const d = this.o.driver;
+      if (!hasGuestPage(d)) {
+        return fail(new UpstreamError({ code: 'unsupported', message: `the ${d.kind} driver cannot run ${ctx.command.action}`, remedy: 'Give Molten a Proxmox VE API token (PVE_URL and PVE_TOKEN) for this cluster.' }));
+      }
+      const planned = guestOpOf(ctx.command);
+      if (planned instanceof UpstreamError) return fail(planned);
+      const ref = await this.#locate(planned.vmid, planned.node, planned.type);
+      if (!ref) return notFound(ctx, planned.vmid);
+      const { op } = planned;
+      if (fresh) {
+        // The state rules, against the guest as it is now (not the last poll).
+        const guest = await d.readGuest(ref).catch(() => undefined);
+        const problem = stateProblem(ref, op, guest);
+        if (problem) return fail(problem);
+      }
+      return {
+        ref,
+        action: planned.token,
+        what: describeOp(ref, op),
+        start: () => d.startGuestOp(ref, op),
+        find: (since) => d.findGuestOpTask(ref, op, since),
+        happened: (g) => reconcileOp(d, ref, op, g),
+        extra: 'name' in op ? { snapshot: op.name } : undefined,
+      };
+    }
+    return fail(new UpstreamError({ code: 'invalid', message: `the proxmox adapter does not handle ${p?.$case ?? 'empty'} commands` }));
+  }
+
+  async #locate(vmid: number, node: string, type: string): Promise<GuestRef | undefined> {
     const located = await this.o.locate(vmid);
-    const type = p.value.type;
-    const hinted: GuestRef | undefined = p.value.node && (type === 'qemu' || type === 'lxc') ? { vmid, node: p.value.node, type } : undefined;
-    const ref = located ?? hinted;
-    if (!ref) return fail(new UpstreamError({ code: 'not_found', message: `guest ${vmid} is not in cluster ${ctx.command.scope}` }));
-    return { ref, action };
+    const hinted: GuestRef | undefined = node && (type === 'qemu' || type === 'lxc') ? { vmid, node, type } : undefined;
+    return located ?? hinted;
+  }
+
+  #upstream(): string {
+    return this.o.driver.kind === 'proxmox-ve' ? 'Proxmox' : 'ProxmoxMCP-Plus';
   }
 }
 
@@ -161,13 +232,18 @@ function describe(ref: GuestRef): string {
   return `${ref.type === 'lxc' ? 'CT' : 'VM'} ${ref.vmid} on ${ref.node}`;
 }
 
-function result(guest: Guest | undefined, upid?: string, exitstatus?: string): string {
+function notFound(ctx: CommandContext, vmid: number): CommandOutcome {
+  return fail(new UpstreamError({ code: 'not_found', message: `guest ${vmid} is not in cluster ${ctx.command.scope}` }));
+}
+
+function result(guest: Guest | undefined, task: GuestTask, upid?: string, exitstatus?: string): string {
   return JSON.stringify({
-    vmid: guest?.vmid,
-    node: guest?.node,
+    vmid: guest?.vmid ?? task.ref.vmid,
+    node: guest?.node ?? task.ref.node,
     status: guest?.status,
     qmpstatus: guest?.qmpstatus,
     lock: guest?.lock,
+    ...task.extra,
     upid,
     exitstatus,
   });

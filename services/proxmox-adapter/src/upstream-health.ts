@@ -32,6 +32,7 @@ export class UpstreamHealthTracker {
   tools: Tool[] = [];
   #consecutiveFailures = 0;
   #listeners: (() => void)[] = [];
+  #readListeners: (() => void)[] = [];
 
   constructor(
     readonly id: UpstreamIdentity,
@@ -42,6 +43,14 @@ export class UpstreamHealthTracker {
     this.#listeners.push(listener);
   }
 
+  /**
+   * Called after every good read, changed or not: the heartbeat then carries the new last-read
+   * time at once, so "updated N s ago" follows the poll rather than the heartbeat's timer.
+   */
+  onRead(listener: () => void): void {
+    this.#readListeners.push(listener);
+  }
+
   /** A good read. degradedReason: it answered, but not everything is well (a node offline). */
   ok(latencyMs: number, degradedReason = ''): void {
     this.latencyMs = latencyMs;
@@ -50,6 +59,7 @@ export class UpstreamHealthTracker {
     this.reachable = this.authenticated = this.usable = true;
     if (degradedReason) this.#set(ServerStatus.SERVER_STATUS_DEGRADED, degradedReason, '');
     else this.#set(ServerStatus.SERVER_STATUS_CONNECTED, 'connected', '');
+    for (const l of this.#readListeners) l();
   }
 
   fail(err: UpstreamError): void {

@@ -1,7 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { PveError, permissionError } from './errors.js';
 
-/** Every privilege PVE knows (pve-access-control `$privgroups` plus `Permissions.Modify`). */
+/**
+ * Every privilege PVE knows (pve-access-control `$privgroups` plus `Permissions.Modify`), and
+ * `VM.Monitor`, which PVE 8 has and PVE 9 dropped for the `VM.GuestAgent.*` privileges.
+ */
 export const PVE_PRIVILEGES = [
   'Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit',
   'Group.Allocate', 'Mapping.Audit', 'Mapping.Modify', 'Mapping.Use', 'Permissions.Modify',
@@ -12,7 +15,7 @@ export const PVE_PRIVILEGES = [
   'VM.Allocate', 'VM.Audit', 'VM.Backup', 'VM.Clone', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Cloudinit',
   'VM.Config.Disk', 'VM.Config.HWType', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options',
   'VM.Console', 'VM.GuestAgent.Audit', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.FileSystemMgmt',
-  'VM.GuestAgent.FileWrite', 'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.PowerMgmt', 'VM.Replicate',
+  'VM.GuestAgent.FileWrite', 'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.Monitor', 'VM.PowerMgmt', 'VM.Replicate',
   'VM.Snapshot', 'VM.Snapshot.Rollback',
 ] as const;
 

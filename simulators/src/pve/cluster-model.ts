@@ -33,8 +33,19 @@ export interface GuestSpec {
   lock?: string;
   /** Managed by the HA stack: power requests become `hastart`/`hastop` tasks. */
   ha?: boolean;
-  /** QEMU guest agent enabled in the config. */
+  /**
+   * QEMU guest agent in the config: `true` (`agent: 1`), `false` (`agent: 0`, configured but
+   * disabled) or absent (no `agent` key: "No QEMU guest agent configured").
+   */
   agent?: boolean;
+  /** The agent answers inside the guest (default: whenever it is enabled). */
+  agentRunning?: boolean;
+  /** Primary IPv4 address, as the guest agent or the container's `ip a` reports it. */
+  ip?: string;
+  /** Extra or overriding keys of the guest's config file (`/config`). */
+  config?: Readonly<Record<string, string | number>>;
+  /** Snapshots the guest already has, oldest first (each the parent of the next). */
+  snapshots?: readonly SnapshotSpec[];
   pool?: string;
   /** The guest OS ignores ACPI shutdown requests (a shutdown times out unless forceStop). */
   ignoresShutdown?: boolean;
@@ -42,6 +53,36 @@ export interface GuestSpec {
   uptime?: number;
   /** Typical CPU use (0..1 of its vCPUs) and memory use (0..1 of its memory) while running. */
   load?: { cpu?: number; mem?: number };
+}
+
+export interface SnapshotSpec {
+  name: string;
+  description?: string;
+  /** RAM included (qemu only). */
+  vmstate?: boolean;
+  /** Hours ago. */
+  ageHours: number;
+}
+
+/** A snapshot as the guest's config holds it (`[snapname]` sections). */
+export interface Snapshot {
+  name: string;
+  description: string;
+  /** Unix seconds. */
+  snaptime: number;
+  /** The state volume, when RAM was saved (qemu). */
+  vmstate: string | undefined;
+  parent: string | undefined;
+  /** `prepare` while being taken, `delete` while being removed. */
+  snapstate: 'prepare' | 'delete' | undefined;
+  /** The config as it was (dynamic keys included). */
+  config: Record<string, string | number>;
+}
+
+/** How a guest was, from a moment on (its power history, for rrddata's gaps). */
+export interface PowerEntry {
+  at: number;
+  state: 'running' | 'paused' | 'stopped';
 }
 
 export interface NodeSpec {
@@ -84,6 +125,8 @@ export interface NodeState {
   readonly nodeid: number;
   readonly ip: string;
   online: boolean;
+  /** When it went offline (ms); its RRD has no figures from then on. */
+  offlineSince: number | undefined;
   /** How requests proxied to this node fail while it is offline. */
   unreachable: { reason: string; delayMs: number };
   readonly sockets: number;
@@ -114,7 +157,20 @@ export interface Guest {
   lock: string | undefined;
   /** HA resource with its requested state; undefined when not HA-managed. */
   ha: { state: 'started' | 'stopped' | 'error' } | undefined;
-  agent: boolean;
+  /** `agent` config key: true (1), false (0), undefined (absent). */
+  agent: boolean | undefined;
+  agentRunning: boolean;
+  readonly mac: string;
+  readonly ipv4: string;
+  /** Static config keys; the live ones (name, cores, memory, lock, tags, …) are derived. */
+  readonly config: Record<string, string | number>;
+  readonly snapshots: Map<string, Snapshot>;
+  /** The snapshot the current state descends from. */
+  parent: string | undefined;
+  /** When the guest was created (ms); its RRD history starts here. */
+  readonly createdAt: number;
+  /** Power transitions, oldest first (bounded). */
+  readonly powerLog: PowerEntry[];
   pool: string | undefined;
   ignoresShutdown: boolean;
   running: boolean;
@@ -211,6 +267,8 @@ export class ClusterModel {
   readonly #rng: Rng;
   /** Bumped on every change; caches key on it. */
   version = 0;
+  #lastIp = 99;
+  readonly #usedIps = new Set<string>();
   /** onChange listener failures, reported instead of breaking the simulation. */
   onListenerError: (err: unknown) => void = () => {};
 
@@ -231,6 +289,7 @@ export class ClusterModel {
         nodeid: spec.clusterName === undefined ? 0 : i + 1,
         ip: n.ip ?? `192.168.1.${11 + i}`,
         online: true,
+        offlineSince: undefined,
         unreachable: { reason: 'No route to host', delayMs: 0 },
         sockets,
         cores,
@@ -356,6 +415,7 @@ export class ClusterModel {
     const g = this.#guests.get(vmid);
     if (!g) return false;
     this.#guests.delete(vmid);
+    this.#usedIps.delete(g.ipv4);
     this.#byNode.get(g.node)?.delete(g);
     this.#perlOrder = undefined;
     this.#emitGuest(g, 'removed');
@@ -367,6 +427,7 @@ export class ClusterModel {
     if (unreachable) n.unreachable = { ...n.unreachable, ...unreachable };
     if (n.online === online) return;
     n.online = online;
+    n.offlineSince = online ? undefined : Date.now();
     this.#emit({ kind: 'node', change: online ? 'online' : 'offline', at: Date.now(), node: name });
   }
 
@@ -382,6 +443,7 @@ export class ClusterModel {
     g.cpu = g.cpuBase;
     g.mem = Math.round(g.maxmem * g.memBase);
     g.netin = g.netout = g.diskread = g.diskwrite = 0;
+    logPower(g, 'running', now);
     this.#emitGuest(g, 'status');
   }
 
@@ -393,6 +455,7 @@ export class ClusterModel {
     g.cpu = 0;
     g.mem = 0;
     g.netin = g.netout = g.diskread = g.diskwrite = 0;
+    logPower(g, 'stopped', Date.now());
     this.#emitGuest(g, 'status');
   }
 
@@ -407,6 +470,7 @@ export class ClusterModel {
     if (g.paused === paused) return;
     g.paused = paused;
     g.cpu = paused ? 0 : g.cpuBase;
+    logPower(g, paused ? 'paused' : 'running', Date.now());
     this.#emitGuest(g, 'status');
   }
 
@@ -418,6 +482,16 @@ export class ClusterModel {
     if (g.lock === lock) return;
     g.lock = lock;
     this.#emitGuest(g, 'lock');
+  }
+
+  setAgentRunning(g: Guest, running: boolean): void {
+    g.agentRunning = running;
+    this.version++;
+  }
+
+  /** Snapshot bookkeeping changes the config (and its digest) but no figure a listener follows. */
+  touchConfig(): void {
+    this.version++;
   }
 
   setHaState(g: Guest, state: 'started' | 'stopped' | 'error'): void {
@@ -488,7 +562,16 @@ export class ClusterModel {
       template: spec.template ?? false,
       lock: spec.lock,
       ha: spec.ha ? { state: status === 'stopped' ? 'stopped' : 'started' } : undefined,
-      agent: spec.agent ?? false,
+      agent: spec.agent,
+      agentRunning: spec.agentRunning ?? spec.agent === true,
+      mac: macFor(vmid),
+      ipv4: this.#claimIp(spec.ip),
+      config: { ...spec.config },
+      snapshots: new Map(),
+      parent: undefined,
+      // From the vmid, not the shared rng, so seeded clusters keep their figures.
+      createdAt: now - (20 + (mix(vmid, 1) % 680)) * 86_400_000 - (mix(vmid, 2) % 86_400_000),
+      powerLog: [],
       pool: spec.pool,
       ignoresShutdown: spec.ignoresShutdown ?? false,
       running: false,
@@ -506,8 +589,9 @@ export class ClusterModel {
       diskwrite: 0,
       diskUsed: Math.round(maxdisk * rng.between(0.15, 0.7)),
     };
+    let uptime = 0;
     if (status !== 'stopped') {
-      const uptime = spec.uptime ?? rng.int(600, 40 * 86_400);
+      uptime = spec.uptime ?? rng.int(600, 40 * 86_400);
       g.running = true;
       g.paused = status === 'paused';
       g.pid = this.nextPid(node);
@@ -520,11 +604,28 @@ export class ClusterModel {
       g.diskread = Math.round(uptime * rng.between(1_000, 60_000));
       g.diskwrite = Math.round(uptime * rng.between(2_000, 120_000));
     }
+    seedPowerLog(g, status, uptime, now, spec.template === true);
+    seedSnapshots(g, spec.snapshots ?? [], now);
     this.#guests.set(vmid, g);
     this.#byNode.get(node.name)!.add(g);
     this.#perlOrder = undefined;
     this.version++;
     return g;
+  }
+
+  /**
+   * The guest's own address, or the next free one: 192.168.1.100–249, then 10.x.y.z, in creation
+   * order. Spec'd guests are inserted in order, so a later explicit address may still be taken.
+   */
+  #claimIp(wanted: string | undefined): string {
+    let ip = wanted;
+    while (ip === undefined || (wanted === undefined && this.#usedIps.has(ip))) {
+      const n = ++this.#lastIp;
+      const m = n - 250;
+      ip = n < 250 ? `192.168.1.${n}` : `10.${20 + Math.floor(m / 65_024)}.${Math.floor(m / 254) % 256}.${(m % 254) + 1}`;
+    }
+    this.#usedIps.add(ip);
+    return ip;
   }
 
   #emitGuest(g: Guest, change: GuestChange): void {
@@ -554,4 +655,75 @@ export class ClusterModel {
       }
     }
   }
+}
+
+/** A stable pseudo-random integer for a vmid (and a salt): history that must not move the rng. */
+export function mix(vmid: number, salt: number): number {
+  let h = (Math.imul(vmid, 0x9e3779b1) ^ Math.imul(salt + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Proxmox's own MAC prefix (BC:24:11, since PVE 8.1), then three bytes from the vmid. */
+function macFor(vmid: number): string {
+  const h = mix(vmid, 7);
+  const b = [0xbc, 0x24, 0x11, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+  return b.map((x) => x.toString(16).toUpperCase().padStart(2, '0')).join(':');
+}
+
+const POWER_LOG_LIMIT = 500;
+
+function logPower(g: Guest, state: PowerEntry['state'], at: number): void {
+  const last = g.powerLog.at(-1);
+  if (last?.state === state) return;
+  g.powerLog.push({ at, state });
+  if (g.powerLog.length > POWER_LOG_LIMIT) g.powerLog.splice(0, g.powerLog.length - POWER_LOG_LIMIT);
+}
+
+/**
+ * A plausible past for the RRD graphs: running guests were last (re)started `uptime` ago after a
+ * few minutes down; a paused VM was paused some hours ago; a stopped guest ran until a while ago;
+ * a template never ran.
+ */
+function seedPowerLog(g: Guest, status: GuestPowerState, uptime: number, now: number, template: boolean): void {
+  const log = g.powerLog;
+  if (template) {
+    log.push({ at: g.createdAt, state: 'stopped' });
+    return;
+  }
+  log.push({ at: g.createdAt, state: 'running' });
+  if (status === 'stopped') {
+    const stoppedFor = (6 + (mix(g.vmid, 3) % 114)) * 3_600_000;
+    log.push({ at: Math.max(g.createdAt + 60_000, now - stoppedFor), state: 'stopped' });
+    return;
+  }
+  const startedAt = now - uptime * 1000;
+  const downFor = (2 + (mix(g.vmid, 4) % 9)) * 60_000;
+  if (startedAt - downFor > g.createdAt) {
+    log.push({ at: startedAt - downFor, state: 'stopped' });
+    log.push({ at: startedAt, state: 'running' });
+  }
+  if (status === 'paused') {
+    const pausedFor = Math.min(uptime * 1000 - 60_000, (1 + (mix(g.vmid, 5) % 30)) * 3_600_000);
+    if (pausedFor > 0) log.push({ at: now - pausedFor, state: 'paused' });
+    else log.at(-1)!.state = 'paused';
+  }
+}
+
+function seedSnapshots(g: Guest, specs: readonly SnapshotSpec[], now: number): void {
+  let parent: string | undefined;
+  for (const s of specs) {
+    g.snapshots.set(s.name, {
+      name: s.name,
+      description: s.description ?? '',
+      snaptime: Math.floor(now / 1000 - s.ageHours * 3600),
+      vmstate: s.vmstate && g.type === 'qemu' ? `local-lvm:vm-${g.vmid}-state-${s.name}` : undefined,
+      parent,
+      snapstate: undefined,
+      config: {},
+    });
+    parent = s.name;
+  }
+  g.parent = parent;
 }

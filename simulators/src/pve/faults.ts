@@ -1,4 +1,5 @@
 import type { PowerAction, ScriptedOutcome } from './power.js';
+import type { SnapshotTaskAction } from './snapshots.js';
 
 /**
  * Failure injection: scripted answers for the next matching requests and tasks, and extra
@@ -10,7 +11,7 @@ export interface RequestMatch {
   path?: string | RegExp;
   node?: string;
   vmid?: number;
-  /** The power action of a `POST …/status/{action}`. */
+  /** The power action of a `POST …/status/{action}`, or `snapshot`, `rollback`, `delsnapshot`. */
   action?: string;
 }
 
@@ -30,8 +31,8 @@ export type RequestFault =
 
 export interface TaskMatch {
   vmid: number;
-  /** Any power action when omitted. */
-  action?: PowerAction;
+  /** Any power or snapshot action when omitted. */
+  action?: PowerAction | SnapshotTaskAction;
 }
 
 /** Extracts node, vmid and power action from an API path. */
@@ -43,6 +44,9 @@ export function describeRequest(method: string, path: string): RequestInfo {
   if (vm) info.vmid = Number(vm[1]);
   const action = /\/status\/([a-z]+)$/.exec(path);
   if (action && method === 'POST') info.action = action[1]!;
+  if (/\/(?:qemu|lxc)\/\d+\/snapshot$/.test(path) && method === 'POST') info.action = 'snapshot';
+  if (/\/snapshot\/[^/]+\/rollback$/.test(path) && method === 'POST') info.action = 'rollback';
+  if (/\/snapshot\/[^/]+$/.test(path) && method === 'DELETE') info.action = 'delsnapshot';
   return info;
 }
 
@@ -85,7 +89,7 @@ export class Faults {
     this.#tasks.push({ match: { ...match, outcome }, remaining: 1 });
   }
 
-  takeTaskOutcome(vmid: number, action: PowerAction): ScriptedOutcome | undefined {
+  takeTaskOutcome(vmid: number, action: PowerAction | SnapshotTaskAction): ScriptedOutcome | undefined {
     const i = this.#tasks.findIndex((r) => r.match.vmid === vmid && (r.match.action === undefined || r.match.action === action));
     if (i < 0) return undefined;
     const [rule] = this.#tasks.splice(i, 1);

@@ -1,10 +1,13 @@
 export { startPveSimulator } from './simulator.js';
-export type { PveSimulator, PveSimulatorOptions, RequestRecord, TaskView } from './simulator.js';
+export type { PveSimulator, PveSimulatorOptions, RequestRecord, SnapshotView, TaskView } from './simulator.js';
 export { DEMO_TOKEN, DEMO_CLUSTER_NAME } from './presets.js';
 export type { Preset } from './presets.js';
 export { PVE_PRIVILEGES, tokenHeader } from './auth.js';
 export type { PveTokenSpec } from './auth.js';
-export type { GuestSpec, GuestType, GuestPowerState, GuestView, PveSimEvent, PveSimListener } from './cluster-model.js';
+export type { GuestSpec, GuestType, GuestPowerState, GuestView, PveSimEvent, PveSimListener, SnapshotSpec } from './cluster-model.js';
+export { rrdSetup } from './rrddata.js';
+export type { Cf, Timeframe } from './rrddata.js';
+export type { SnapshotTaskAction } from './snapshots.js';
 export { DEFAULT_TASK_DURATIONS } from './power.js';
 export type { PowerAction, TaskDurations } from './power.js';
 export type { RequestMatch, TaskMatch } from './faults.js';

@@ -5,10 +5,10 @@ import { paramError } from './errors.js';
  * texts: every endpoint declares its parameters (path parameters included), unknown ones are
  * refused, and all problems are reported at once as `400 Parameter verification failed.`.
  */
-export type Format = 'pve-node' | 'pve-vmid' | 'pve-task-status-type-list';
+export type Format = 'pve-node' | 'pve-vmid' | 'pve-task-status-type-list' | 'pve-configid';
 
 export type ParamSpec =
-  | { type: 'string'; optional?: boolean; enum?: readonly string[]; format?: Format; requires?: string }
+  | { type: 'string'; optional?: boolean; enum?: readonly string[]; format?: Format; requires?: string; maxLength?: number }
   | { type: 'integer'; optional?: boolean; minimum?: number; maximum?: number; format?: Format }
   | { type: 'boolean'; optional?: boolean };
 
@@ -20,6 +20,8 @@ const FORMATS: Record<Format, (v: string) => string | undefined> = {
   'pve-vmid': (v) => (/^[1-9][0-9]{2,8}$/.test(v) ? undefined : 'value does not look like a valid VM ID\n'),
   'pve-node': (v) =>
     /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(v) ? undefined : 'value does not look like a valid node name\n',
+  // pve-common `pve_verify_configid` ($CONFIGID_RE): snapshot names, among others.
+  'pve-configid': (v) => (/^[a-z][a-z0-9_-]+$/i.test(v) ? undefined : `invalid configuration ID '${v}'\n`),
   'pve-task-status-type-list': (v) => {
     for (const item of splitList(v)) if (!/^(ok|error|warning|unknown)$/i.test(item)) return `invalid status '${item}'\n`;
     return undefined;
@@ -90,6 +92,11 @@ export function validateParams(schema: ParamSchema, raw: Record<string, unknown>
       out[name] = n;
       continue;
     }
+    // pve-common checks the format first, then the length.
+    if (spec.type === 'string' && spec.maxLength !== undefined && text.length > spec.maxLength) {
+      errors[name] = `value may only be ${spec.maxLength} characters long`;
+      continue;
+    }
     if (spec.enum && !spec.enum.includes(text)) {
       errors[name] = `value '${text}' does not have a value in the enumeration '${spec.enum.join(', ')}'`;
       continue;
@@ -116,4 +123,6 @@ export const std = {
   vmid: { type: 'integer', format: 'pve-vmid', minimum: 100, maximum: 999999999 },
   skiplock: { type: 'boolean', optional: true },
   timeout: { type: 'integer', minimum: 0, optional: true },
+  /** `pve-snapshot-name`. */
+  snapname: { type: 'string', format: 'pve-configid', maxLength: 40 },
 } as const satisfies Record<string, ParamSpec>;

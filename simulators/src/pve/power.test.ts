@@ -239,9 +239,30 @@ describe('power actions', () => {
     expect(sim.guest(103)?.hastate).toBe('stopped');
   });
 
-  it('suspend to disk needs VM.Config.Disk, which the demo token lacks', async () => {
+  it('suspend to disk needs VM.Config.Disk besides VM.PowerMgmt', async () => {
+    sim.setStatus(100, 'running');
+    sim.addToken({ id: 'ops@pve!power', secret: 'power-only-secret', privileges: ['VM.Audit', 'VM.PowerMgmt'] });
+    const power = pveClient(sim, { token: 'ops@pve!power' });
+    const r = await power.post('/nodes/pve1/qemu/100/status/suspend', { todisk: 1 });
+    expect([r.status, r.statusText]).toEqual([403, 'Permission check failed (/vms/100, VM.Config.Disk)']);
+    await power.close();
+    sim.removeToken('ops@pve!power');
+  });
+
+  it('suspend to disk hibernates: the VM ends stopped, locked `suspended`, with its vmstate; resume starts it from there', async () => {
     sim.setStatus(100, 'running');
     const r = await c.post('/nodes/pve1/qemu/100/status/suspend', { todisk: 1 });
-    expect([r.status, r.statusText]).toEqual([403, 'Permission check failed (/vms/100, VM.Config.Disk)']);
+    expectUpid(r.body.data, 'pve1', 'qmsuspend', 100);
+    await waitForTask(c, 'pve1', r.body.data);
+    expect(sim.guest(100)).toMatchObject({ status: 'stopped', qmpstatus: 'stopped', lock: 'suspended' });
+    expect((await c.get('/nodes/pve1/qemu/100/config')).body.data.vmstate).toMatch(/^local-lvm:vm-100-state-suspend-\d{4}-\d{2}-\d{2}$/);
+    const resume = await c.post('/nodes/pve1/qemu/100/status/resume');
+    expectUpid(resume.body.data, 'pve1', 'qmresume', 100);
+    const done = await waitForTask(c, 'pve1', resume.body.data);
+    expect(done.exitstatus).toBe('OK');
+    expect(sim.guest(100)).toMatchObject({ status: 'running', qmpstatus: 'running' });
+    expect(sim.guest(100)).not.toHaveProperty('lock');
+    const log = (await c.get(`/nodes/pve1/tasks/${enc(resume.body.data)}/log`)).body.data.map((l: { t: string }) => l.t);
+    expect(log).toContain('resuming VM 100 from suspended state');
   });
 });

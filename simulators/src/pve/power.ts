@@ -27,6 +27,12 @@ export interface TaskDurations {
   ha: number;
   /** From an HA request to the HA stack's own start/stop task on the node. */
   haManager: number;
+  /** qmsnapshot / vzsnapshot. */
+  snapshot: number;
+  /** qmrollback / vzrollback. */
+  rollback: number;
+  /** qmdelsnapshot / vzdelsnapshot. */
+  delsnapshot: number;
 }
 
 /** Close to a small real cluster, so the demo feels right. */
@@ -40,6 +46,9 @@ export const DEFAULT_TASK_DURATIONS: TaskDurations = {
   resume: 500,
   ha: 300,
   haManager: 1500,
+  snapshot: 2000,
+  rollback: 2500,
+  delsnapshot: 1500,
 };
 
 /** A scripted outcome for the next matching task (failure injection). */
@@ -479,7 +488,8 @@ export class PowerActions {
   }
 }
 
-function applyScript(natural: WorkerOutcome, scripted: ScriptedOutcome | undefined): WorkerOutcome {
+/** A scripted outcome (failure injection) in place of the worker's natural one. */
+export function applyScript(natural: WorkerOutcome, scripted: ScriptedOutcome | undefined): WorkerOutcome {
   if (!scripted) return natural;
   const durationMs = scripted.durationMs ?? Math.max(natural.durationMs, 0);
   const { exitstatus } = scripted;

@@ -33,7 +33,10 @@ describe('demo preset', () => {
   it('vmids are unique and the model accepts it', () => {
     expect(new Set(spec.guests.map((g) => g.vmid)).size).toBe(spec.guests.length);
     expect(new ClusterModel(spec, createRng(1)).guestCount).toBe(spec.guests.length);
-    expect(DEMO_TOKEN.privileges).toEqual(['VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit']);
+    expect(DEMO_TOKEN.privileges).toEqual([
+      'VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit',
+      'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit', 'VM.Config.Disk', 'Datastore.AllocateSpace',
+    ]);
   });
 });
 

@@ -9,11 +9,19 @@ import { createRng } from './rng.js';
  */
 export type Preset = 'demo' | 'generated' | 'empty';
 
-/** The token `npm start`'s demo mode and most tests use: the privileges the adapter needs. */
+/**
+ * The token `npm start`'s demo mode and most tests use: the privileges the adapter needs on
+ * PVE 9 — the guest page's snapshots, rollbacks and guest agent reads included, and what
+ * hibernating (suspend to disk) needs besides VM.PowerMgmt: VM.Config.Disk and, on the storage
+ * that takes the RAM, Datastore.AllocateSpace.
+ */
 export const DEMO_TOKEN: PveTokenSpec = {
   id: 'root@pam!molten',
   secret: '5e1d8a3c-7f2b-4c9e-9a61-3b8f0d2e6c47',
-  privileges: ['VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit'],
+  privileges: [
+    'VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit',
+    'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit', 'VM.Config.Disk', 'Datastore.AllocateSpace',
+  ],
 };
 
 export const DEMO_CLUSTER_NAME = 'homelab';
@@ -72,25 +80,64 @@ export function demoCluster(): ClusterSpec {
   const qemu = (s: Omit<GuestSpec, 'type'>): GuestSpec => ({ type: 'qemu', ...s });
   const lxc = (s: Omit<GuestSpec, 'type'>): GuestSpec => ({ type: 'lxc', ...s });
   const guests: GuestSpec[] = [
-    lxc({ vmid: 100, node: 'pve1', name: 'pihole', status: 'running', cpus: 1, memory: 512, diskSize: 8, tags: ['dns', 'infra'], load: { cpu: 0.02, mem: 0.35 } }),
-    qemu({ vmid: 101, node: 'pve1', name: 'home-assistant', status: 'running', cpus: 2, memory: 4096, diskSize: 32, tags: ['automation', 'home'], ha: true, agent: true, load: { cpu: 0.06, mem: 0.55 } }),
-    qemu({ vmid: 102, node: 'pve1', name: 'nextcloud', status: 'running', cpus: 4, memory: 8192, diskSize: 64, tags: ['cloud', 'web'], lock: 'backup', agent: true, load: { cpu: 0.18, mem: 0.62 } }),
+    lxc({ vmid: 100, node: 'pve1', name: 'pihole', status: 'running', cpus: 1, memory: 512, diskSize: 8, tags: ['dns', 'infra'], load: { cpu: 0.02, mem: 0.35 },
+      snapshots: [{ name: 'pre-v6', description: 'before Pi-hole v6', ageHours: 72 }] }),
+    qemu({ vmid: 101, node: 'pve1', name: 'home-assistant', status: 'running', cpus: 2, memory: 4096, diskSize: 32, tags: ['automation', 'home'], ha: true, agent: true, load: { cpu: 0.06, mem: 0.55 },
+      config: { bios: 'ovmf', machine: 'q35', efidisk0: 'local-lvm:vm-101-disk-1,efitype=4m,pre-enrolled-keys=0,size=4M', onboot: 1, usb0: 'host=10c4:ea60' },
+      snapshots: [{ name: 'before-2026-5', description: 'Before the Home Assistant 2026.5 update', ageHours: 240 }] }),
+    qemu({ vmid: 102, node: 'pve1', name: 'nextcloud', status: 'running', cpus: 4, memory: 8192, diskSize: 64, tags: ['cloud', 'web'], lock: 'backup', agent: true, load: { cpu: 0.18, mem: 0.62 },
+      config: { balloon: 4096, scsi1: 'local-lvm:vm-102-disk-1,backup=0,iothread=1,size=500G', onboot: 1 } }),
     lxc({ vmid: 103, node: 'pve1', name: 'gitea', status: 'running', cpus: 2, memory: 1024, diskSize: 16, tags: ['dev'], load: { cpu: 0.03, mem: 0.4 } }),
-    qemu({ vmid: 110, node: 'pve1', name: 'k3s-server-1', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, load: { cpu: 0.12, mem: 0.7 } }),
-    qemu({ vmid: 9000, node: 'pve1', name: 'debian-12-cloudinit', template: true, cpus: 2, memory: 2048, diskSize: 3, tags: ['template'] }),
-    qemu({ vmid: 200, node: 'pve2', name: 'plex', status: 'running', cpus: 4, memory: 8192, diskSize: 64, tags: ['media'], agent: true, load: { cpu: 0.22, mem: 0.5 } }),
+    qemu({ vmid: 110, node: 'pve1', name: 'k3s-server-1', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, load: { cpu: 0.12, mem: 0.7 }, ip: '192.168.1.110',
+      config: cloudInit(110, '192.168.1.110'),
+      snapshots: [{ name: 'pre-k3s-1-33', description: 'k3s 1.32, before upgrading to 1.33', vmstate: true, ageHours: 400 }] }),
+    qemu({ vmid: 9000, node: 'pve1', name: 'debian-12-cloudinit', template: true, cpus: 2, memory: 2048, diskSize: 3, tags: ['template'],
+      config: cloudInit(9000) }),
+    qemu({ vmid: 200, node: 'pve2', name: 'plex', status: 'running', cpus: 4, memory: 8192, diskSize: 64, tags: ['media'], agent: true, load: { cpu: 0.22, mem: 0.5 },
+      config: { hostpci0: '0000:00:02.0,pcie=0', onboot: 1 } }),
     lxc({ vmid: 201, node: 'pve2', name: 'arr-stack', status: 'running', cpus: 2, memory: 2048, diskSize: 32, tags: ['media'], load: { cpu: 0.05, mem: 0.45 } }),
-    qemu({ vmid: 202, node: 'pve2', name: 'k3s-agent-1', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, load: { cpu: 0.1, mem: 0.6 } }),
-    qemu({ vmid: 203, node: 'pve2', name: 'win11', status: 'stopped', cpus: 4, memory: 8192, diskSize: 128, tags: ['desktop'], ignoresShutdown: true }),
+    qemu({ vmid: 202, node: 'pve2', name: 'k3s-agent-1', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, load: { cpu: 0.1, mem: 0.6 }, ip: '192.168.1.111',
+      config: cloudInit(202, '192.168.1.111') }),
+    qemu({ vmid: 203, node: 'pve2', name: 'win11', status: 'stopped', cpus: 4, memory: 8192, diskSize: 128, tags: ['desktop'], ignoresShutdown: true, agent: true,
+      config: {
+        bios: 'ovmf', machine: 'pc-q35-9.2', ostype: 'win11', cpu: 'host',
+        efidisk0: 'local-lvm:vm-203-disk-1,efitype=4m,pre-enrolled-keys=1,size=4M',
+        tpmstate0: 'local-lvm:vm-203-disk-2,size=4M,version=v2.0',
+        ide0: 'local:iso/virtio-win-0.1.271.iso,media=cdrom,size=709474K',
+        boot: 'order=scsi0;ide0;net0',
+        // Free text in the config: people do write passwords here.
+        description: 'Windows 11 desktop for the kids.\nLocal admin password: Tr0ub4dor&3',
+      } }),
     lxc({ vmid: 204, node: 'pve2', name: 'paperless-ngx', status: 'running', cpus: 2, memory: 2048, diskSize: 16, tags: ['docs'], load: { cpu: 0.04, mem: 0.5 } }),
-    qemu({ vmid: 300, node: 'pve3', name: 'k3s-agent-2', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, load: { cpu: 0.09, mem: 0.58 } }),
+    qemu({ vmid: 300, node: 'pve3', name: 'k3s-agent-2', status: 'running', cpus: 2, memory: 4096, diskSize: 40, tags: ['k3s'], agent: true, agentRunning: false, load: { cpu: 0.09, mem: 0.58 }, ip: '192.168.1.112',
+      config: cloudInit(300, '192.168.1.112') }),
     lxc({ vmid: 301, node: 'pve3', name: 'unifi', status: 'running', cpus: 1, memory: 1024, diskSize: 8, tags: ['network'], load: { cpu: 0.03, mem: 0.6 } }),
-    lxc({ vmid: 302, node: 'pve3', name: 'vaultwarden', status: 'running', cpus: 1, memory: 512, diskSize: 4, tags: ['security', 'web'], load: { cpu: 0.01, mem: 0.3 } }),
+    // An OCI application container (PVE 9.1): its environment, secrets included, is in the config.
+    lxc({ vmid: 302, node: 'pve3', name: 'vaultwarden', status: 'running', cpus: 1, memory: 512, diskSize: 4, tags: ['security', 'web'], load: { cpu: 0.01, mem: 0.3 },
+      config: { ostype: 'unmanaged', entrypoint: '/start.sh', env: 'DOMAIN=https://vault.home.arpa\0ADMIN_TOKEN=sim-vaultwarden-admin-4c1f9e2b\0SIGNUPS_ALLOWED=false' } }),
     qemu({ vmid: 303, node: 'pve3', name: 'kali-lab', status: 'paused', cpus: 2, memory: 4096, diskSize: 48, tags: ['lab'] }),
-    qemu({ vmid: 304, node: 'pve3', name: 'minecraft', status: 'stopped', cpus: 4, memory: 6144, diskSize: 32, tags: ['games'] }),
+    qemu({ vmid: 304, node: 'pve3', name: 'minecraft', status: 'stopped', cpus: 4, memory: 6144, diskSize: 32, tags: ['games'], agent: true,
+      snapshots: [
+        { name: 'world-v1', description: 'Survival world, day 1', ageHours: 900 },
+        { name: 'world-v2', description: 'After the nether update', ageHours: 300 },
+      ] }),
     lxc({ vmid: 305, node: 'pve3', name: 'uptime-kuma', status: 'running', cpus: 1, memory: 512, diskSize: 4, tags: ['monitoring'], load: { cpu: 0.02, mem: 0.4 } }),
   ];
   return { clusterName: DEMO_CLUSTER_NAME, nodes, guests, storages: defaultStorages({ shared: true }) };
+}
+
+/** A VM cloned from the cloud-init template: its cloud-init drive, user, password and keys. */
+function cloudInit(vmid: number, ip?: string): Record<string, string | number> {
+  return {
+    ide2: `local-lvm:vm-${vmid}-cloudinit,media=cdrom`,
+    ciuser: 'debian',
+    // PVE stores the password hashed; GET …/config shows it as **********.
+    cipassword: '$5$rounds=5000$molten$Qm9nVXNlZEluVGVzdHMwbmx5LnNpbQ',
+    ipconfig0: ip ? `ip=${ip}/24,gw=192.168.1.1` : 'ip=dhcp',
+    sshkeys: 'ssh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIMoltenSimulatedKeyForTestsOnly000000000%20admin%40homelab',
+    serial0: 'socket',
+    vga: 'serial0',
+  };
 }
 
 const SERVICES = [

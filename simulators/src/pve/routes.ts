@@ -17,7 +17,9 @@ import { lxcRow, lxcStatus, qemuRow, qemuStatus, type GuestViewOptions } from '.
 import { splitList, std, type ParamSchema, type Params } from './params.js';
 import { LXC_ACTIONS, QEMU_ACTIONS, type PowerAction, type PowerActions } from './power.js';
 import { ownsTask, queryTasks, taskStatusView } from './task-views.js';
+import type { SnapshotActions } from './snapshots.js';
 import type { TaskRegistry } from './tasks.js';
+import { guestPageRoutes } from './guest-page-routes.js';
 import { decodeUpid } from './upid.js';
 
 /**
@@ -28,6 +30,7 @@ import { decodeUpid } from './upid.js';
 export interface ApiContext extends ClusterViewContext {
   tasks: TaskRegistry;
   power: PowerActions;
+  snapshots: SnapshotActions;
 }
 
 export interface HandlerArgs {
@@ -361,6 +364,7 @@ export const ROUTES: readonly Route[] = [
     },
     handler: ({ params, who, ctx }) => storageConfig(ctx, who, params.type as string | undefined),
   },
+  ...guestPageRoutes(),
 ];
 
 /** pve's `find_handler`: the route for a method and path, with the `{param}` values. */

@@ -19,6 +19,8 @@ import { createRng } from './rng.js';
 import { ROUTES, type ApiContext } from './routes.js';
 import { NodeMetrics } from './node-metrics.js';
 import { Rrd } from './rrd.js';
+import { SnapshotActions } from './snapshots.js';
+import { seedTaskHistory } from './task-history.js';
 import { Listener, reasonPhrase, writeResponse } from './server.js';
 import { TaskRegistry, type TaskRecord } from './tasks.js';
 import { loadTls } from './tls.js';
@@ -68,6 +70,11 @@ export interface PveSimulatorOptions {
   latencyMs?: number;
   /** How many requests `requests` keeps (default 10 000). */
   requestLogLimit?: number;
+  /**
+   * Seed each node's task list with recent history (nightly backups, the guests' last starts,
+   * snapshots, a failed shutdown, another user's tasks). Default: true for the demo preset.
+   */
+  taskHistory?: boolean;
   logger?: Logger;
 }
 
@@ -86,6 +93,16 @@ export interface RequestRecord {
   node?: string;
   vmid?: number;
   action?: string;
+}
+
+/** A snapshot as the simulator sees it. */
+export interface SnapshotView {
+  name: string;
+  description: string;
+  snaptime: number;
+  vmstate: boolean;
+  parent?: string;
+  snapstate?: 'prepare' | 'delete';
 }
 
 /** A task as the simulator sees it (a copy). */
@@ -137,6 +154,10 @@ export interface PveSimulator {
   setStatus(vmid: number, status: GuestPowerState): void;
   /** Sets or clears (undefined) a config lock such as `backup`. */
   lock(vmid: number, lock: string | undefined): void;
+  /** Whether the QEMU guest agent answers inside a VM (its `agent` config key is unchanged). */
+  setAgentRunning(vmid: number, running: boolean): void;
+  /** A guest's snapshots, oldest first, and the one its current state descends from. */
+  snapshots(vmid: number): { parent?: string; list: SnapshotView[] };
   /** Sets a running guest's load: cpu as 0..1, mem in bytes. */
   setLoad(vmid: number, load: { cpu?: number; mem?: number }): void;
   /** Takes a node off the network; requests proxied to it fail with 595 `reason` after `delayMs`. */
@@ -174,8 +195,12 @@ function nonNegative(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`${name} must be a number >= 0, got ${v}`);
 }
 
+function presetFor(o: PveSimulatorOptions): Preset {
+  return o.preset ?? (o.nodes !== undefined || o.guestsPerNode !== undefined ? 'generated' : 'demo');
+}
+
 function clusterSpecFor(o: PveSimulatorOptions): ClusterSpec {
-  const preset: Preset = o.preset ?? (o.nodes !== undefined || o.guestsPerNode !== undefined ? 'generated' : 'demo');
+  const preset = presetFor(o);
   const clusterName = o.standalone ? undefined : (o.clusterName ?? DEMO_CLUSTER_NAME);
   const nodes = o.nodes ?? (o.standalone ? 1 : 3);
   const seed = o.seed ?? 1;
@@ -199,6 +224,7 @@ class Simulator implements PveSimulator {
   readonly #tokens: TokenStore;
   readonly #tasks: TaskRegistry;
   readonly #power: PowerActions;
+  readonly #snapshots: SnapshotActions;
   readonly #rrd: Rrd;
   readonly #load: LoadSimulator;
   readonly #faults = new Faults();
@@ -240,6 +266,14 @@ class Simulator implements PveSimulator {
       durations: () => this.#durations,
       takeScripted: (vmid, action) => this.#faults.takeTaskOutcome(vmid, action),
     });
+    this.#snapshots = new SnapshotActions({
+      model: this.#model,
+      tasks: this.#tasks,
+      release: this.release,
+      durations: () => this.#durations,
+      takeScripted: (vmid, action) => this.#faults.takeTaskOutcome(vmid, action),
+    });
+    if (o.taskHistory ?? presetFor(o) === 'demo') seedTaskHistory(this.#model, this.#tasks);
     const metrics = new NodeMetrics(this.#model);
     this.#rrd = new Rrd(this.#model, metrics, { intervalMs: o.statsIntervalMs ?? 0, expireMs: o.statsExpireMs ?? 300_000 });
     this.#load = new LoadSimulator(this.#model, createRng(seed ^ 0x5eed), o.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS);
@@ -256,6 +290,7 @@ class Simulator implements PveSimulator {
       stringVmid: (vmid) => legacy === true || (legacySet?.has(vmid) ?? false),
       tasks: this.#tasks,
       power: this.#power,
+      snapshots: this.#snapshots,
     };
     if (o.latencyMs) this.#faults.setLatency(o.latencyMs);
     this.#api = new Api({ ctx, tokens: this.#tokens, routes: ROUTES, authFailureDelayMs: () => this.#authFailureDelayMs });
@@ -366,6 +401,25 @@ class Simulator implements PveSimulator {
 
   lock(vmid: number, lock: string | undefined): void {
     this.#model.setLock(this.#requireGuest(vmid), lock);
+  }
+
+  setAgentRunning(vmid: number, running: boolean): void {
+    const g = this.#requireGuest(vmid);
+    if (g.type !== 'qemu') throw new Error(`guest ${vmid} is a container; only VMs have a QEMU guest agent`);
+    this.#model.setAgentRunning(g, running);
+  }
+
+  snapshots(vmid: number): { parent?: string; list: SnapshotView[] } {
+    const g = this.#requireGuest(vmid);
+    const list = [...g.snapshots.values()]
+      .sort((a, b) => a.snaptime - b.snaptime)
+      .map((x) => {
+        const v: SnapshotView = { name: x.name, description: x.description, snaptime: x.snaptime, vmstate: x.vmstate !== undefined };
+        if (x.parent) v.parent = x.parent;
+        if (x.snapstate) v.snapstate = x.snapstate;
+        return v;
+      });
+    return g.parent ? { parent: g.parent, list } : { list };
   }
 
   setLoad(vmid: number, load: { cpu?: number; mem?: number }): void {

@@ -140,6 +140,37 @@ export class TaskRegistry {
     return task;
   }
 
+  /**
+   * Records a task that ran before the simulator started (history for task lists and logs).
+   * Call in chronological order, before live tasks exist.
+   */
+  addFinished(t: { node: string; type: string; id: string; user: string; starttime: number; endtime: number; exitstatus: string; log: readonly string[] }): TaskRecord {
+    const node = this.model.node(t.node);
+    if (!node) throw new Error(`no node '${t.node}'`);
+    const pid = this.model.nextPid(node);
+    const pstart = Math.max(1, Math.floor((t.starttime * 1000 - node.bootedAt) / 10)) || pid;
+    const task: TaskRecord = {
+      upid: encodeUpid({ node: t.node, pid, pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user }),
+      node: t.node,
+      pid,
+      pstart,
+      starttime: t.starttime,
+      type: t.type,
+      id: t.id,
+      user: t.user,
+      status: 'stopped',
+      exitstatus: t.exitstatus,
+      endtime: t.endtime,
+      log: [...t.log],
+    };
+    this.#tasks.set(task.upid, task);
+    let list = this.#byNode.get(t.node);
+    if (!list) this.#byNode.set(t.node, (list = []));
+    list.push(task);
+    this.#trim(t.node);
+    return task;
+  }
+
   /** Kills a running task like `DELETE /nodes/{node}/tasks/{upid}` (SIGTERM). */
   abort(upid: string): boolean {
     const task = this.#tasks.get(upid);

@@ -22,6 +22,17 @@ export interface PveRelease {
   uniformAuthFailure: boolean;
   /** PVE 9 metrics: `memhost` and the cgroup `pressure*` figures on guests. */
   pve9Metrics: boolean;
+  /**
+   * The guest agent's read commands need `VM.GuestAgent.Audit` (or `.Unrestricted`) instead of
+   * `VM.Monitor` (qemu-server b92a40ce "api: agent: use more specific guest agent privileges",
+   * 9.0.3; PVE 9 dropped VM.Monitor).
+   */
+  guestAgentPrivileges: boolean;
+  /**
+   * /cluster/ha/status/current has a `fencing` entry and names each watchdog in the LRM lines
+   * (pve-ha-manager 2d143ac, March 2026; dated here from PVE 9.2).
+   */
+  haFencingStatus: boolean;
 }
 
 export const DEFAULT_PVE_VERSION = '9.0.10';
@@ -43,6 +54,8 @@ export function pveRelease(version = DEFAULT_PVE_VERSION): PveRelease {
     errorMessageInBody: versionAtLeast(version, '8.4.0'),
     uniformAuthFailure: versionAtLeast(version, '9.1.5'),
     pve9Metrics: versionAtLeast(version, '9.0.0'),
+    guestAgentPrivileges: versionAtLeast(version, '9.0.0'),
+    haFencingStatus: versionAtLeast(version, '9.2.0'),
   };
 }
 

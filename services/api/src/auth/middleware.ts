@@ -8,7 +8,7 @@ export const SESSION_COOKIE = 'molten_session';
 
 /**
  * Finds who is calling: a bearer token, or the dashboard's session cookie. Sets the principal
- * (or leaves it unset); requireRole() turns that into 401/403.
+ * (or leaves it unset); requireRole(), on each sub-app, turns that into 401/403.
  */
 export function authenticate(tokens: TokenRegistry): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -31,6 +31,11 @@ export function authenticate(tokens: TokenRegistry): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Lets a request through when its caller has the role (viewer: reads; operator: actions too).
+ * A sub-app puts requireRole('viewer') in front of all its routes and requireRole('operator')
+ * in front of those that act.
+ */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     assertRole(c, role);
@@ -38,7 +43,7 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function assertRole(c: Context<AppEnv>, role: Role): void {
+function assertRole(c: Context<AppEnv>, role: Role): void {
   const p = c.get('principal');
   if (!p) {
     throw new ApiError(401, 'unauthorized', 'sign in, or send "Authorization: Bearer <token>" (the operator token is printed by npm start and kept in the data directory)', undefined, {

@@ -251,7 +251,7 @@ describe('gRPC ControlPlaneService', () => {
       };
       const timer = setInterval(beat, 100);
       try {
-        await waitFor(() => fx.api.plane.unavailable('proxmox', 'broken'), { message: 'the api sees the upstream down' });
+        await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'broken'), { message: 'the api sees the upstream down' });
         const err = await callError(client.submitCommand, client, { cluster: 'broken', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
         expect(err.code).toBe(status.UNAVAILABLE);
         expect(err.metadata.get('molten-remedy')).toEqual(['check PVE_TOKEN']);

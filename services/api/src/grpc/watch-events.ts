@@ -1,9 +1,8 @@
 import { Metadata, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { decodeBus, firstEventSeq, lastEventSeq, MalformedMessageError, type BusEvent } from '@molten/bus';
+import { decodeBus, firstEventSeq, lastEventSeq, MalformedMessageError, type Bus, type BusEvent } from '@molten/bus';
 import { STREAMS, parseStateSubject, type Event } from '@molten/contracts';
 import type { WatchEventsRequest } from '@molten/contracts/grpc';
-import type { ControlPlane } from '../control-plane.js';
 import { GrpcError, invalidArgument } from './errors.js';
 import type { RpcContext } from './rpc.js';
 
@@ -12,6 +11,16 @@ const MAX_QUEUED = 20_000;
 
 /** The subject families the events stream holds (docs/events.md). */
 const STREAM_FAMILIES = new Set(['state', 'event', 'cmd-status', 'cmd-progress']);
+
+/** What a watch needs: the bus (to replay from the stream), and the api's own following of it. */
+export interface WatchDeps {
+  bus: Bus;
+  /** Calls listener with every event the api applies, as it applies it; returns the detach. */
+  follow(listener: (e: BusEvent) => void): () => void;
+  /** The last events-stream sequence the api has applied. */
+  lastSeq(): number;
+  watches: WatchRegistry;
+}
 
 /** Active watches, so that a shutdown can tell each client where to resume. */
 export class WatchRegistry {
@@ -93,20 +102,19 @@ export function toEvent(e: BusEvent): Event {
 /**
  * WatchEvents: state changes and command transitions with their events-stream sequence.
  *
- * The api already follows the events stream once for everyone (ControlPlane.onEvent); a watch
+ * The api already follows the events stream once for everyone (WatchDeps.follow); a watch
  * attaches to that, noting the last sequence the api had applied (L). With from_seq, what lies
  * in (from_seq, L] is read back from the stream itself, then the live events (all > L) follow:
  * no gap, and no duplicate at the seam. A sequence older than the stream still holds is
  * refused with OUT_OF_RANGE rather than silently skipped.
  */
 export async function watchEvents(
-  deps: { plane: ControlPlane; watches: WatchRegistry },
+  deps: WatchDeps,
   call: ServerWritableStream<WatchEventsRequest, Event>,
   ctx: RpcContext,
   sendHeaders: (extra: Record<string, string>) => void,
 ): Promise<void> {
-  const { plane } = deps;
-  const { bus } = plane;
+  const { bus } = deps;
   const filter = parseSubjectFilter(call.request.subjectFilter);
   const fromSeq = call.request.fromSeq;
 
@@ -158,7 +166,7 @@ export async function watchEvents(
   };
 
   // Attach before reading L: every event after L reaches the listener.
-  const detach = plane.onEvent((e) => {
+  const detach = deps.follow((e) => {
     if (ended || !subjectMatches(filter, e.subject)) return;
     queue.push(e);
     if (queue.length > MAX_QUEUED) {
@@ -168,7 +176,7 @@ export async function watchEvents(
     if (!replaying) pump();
   });
   const unregister = deps.watches.add({ end });
-  const lastApplied = plane.hub.lastSeq;
+  const lastApplied = deps.lastSeq();
 
   try {
     if (fromSeq > 0 && fromSeq < lastApplied) {
@@ -181,7 +189,7 @@ export async function watchEvents(
         );
       }
       sendHeaders({ 'molten-seq': String(lastApplied) });
-      await replay(plane, { afterSeq: fromSeq, untilSeq: lastApplied, filter: call.request.subjectFilter, signal: stop.signal }, async (e) => {
+      await replay(bus, { afterSeq: fromSeq, untilSeq: lastApplied, filter: call.request.subjectFilter, signal: stop.signal }, async (e) => {
         if (!write(e)) await drained(call, stop.signal);
       });
       if (ended) return;
@@ -224,11 +232,11 @@ function drained(call: ServerWritableStream<WatchEventsRequest, Event>, signal: 
 
 /** Reads (afterSeq, untilSeq] of the events stream matching filter, oldest first. */
 async function replay(
-  plane: ControlPlane,
+  bus: Bus,
   o: { afterSeq: number; untilSeq: number; filter: string; signal: AbortSignal },
   emit: (e: BusEvent) => Promise<void>,
 ): Promise<void> {
-  const consumer = await plane.bus.js.consumers.get(STREAMS.events, {
+  const consumer = await bus.js.consumers.get(STREAMS.events, {
     ...(o.filter ? { filter_subjects: o.filter } : {}),
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: o.afterSeq + 1,

@@ -1,17 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { UpstreamServer } from '@molten/contracts';
 import type { AppEnv } from '../app-env.js';
-import { assertRole } from '../auth/middleware.js';
-import type { ControlPlane } from '../control-plane.js';
-import type { Logger } from '@molten/kit';
-import { findServer, submitToolCall, type ValidateToolArguments } from '../commands/submit-tool-call.js';
-import { notFound } from '../errors.js';
-import type { RateLimiter } from '../rate-limit.js';
+import { requireRole } from '../auth/middleware.js';
+import type { Commands, Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
 import { idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
-
-export type { ValidateToolArguments };
 
 const callBody = z
   .object({
@@ -21,43 +14,20 @@ const callBody = z
   })
   .strict();
 
-export interface ServerRouteDeps {
-  plane: ControlPlane;
-  log?: Logger;
-  limiter: RateLimiter;
-  validateToolArguments: ValidateToolArguments;
-  acceptTimeoutMs: number;
-  toolTimeoutMs: number;
-}
-
 /** Every upstream connection of every adapter (the MCP Overview), and tool calls as commands. */
-export function serverRoutes({ plane, limiter, validateToolArguments, acceptTimeoutMs, toolTimeoutMs, log }: ServerRouteDeps) {
-  const find = (id: string) => findServer({ plane }, id);
+export function serverRoutes({ reads, commands }: { reads: Reads; commands: Commands }) {
   return new Hono<AppEnv>()
-    .get('/', (c) => {
-      assertRole(c, 'viewer');
-      const tools = c.req.query('tools') !== '0';
-      const data = plane.state
-        .list('server')
-        .map((e) => plane.serverJson(e.value as UpstreamServer, tools))
-        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-      return c.json({ data });
-    })
-    .get('/:id', (c) => {
-      assertRole(c, 'viewer');
-      return c.json({ data: plane.serverJson(find(c.req.param('id'))) });
-    })
-    .post('/:id/tools/:name/call', async (c) => {
-      assertRole(c, 'operator');
-      const server = findServer({ plane }, c.req.param('id'));
-      const toolName = c.req.param('name');
-      if (!server.tools.some((t) => t.name === toolName)) throw notFound(`server "${server.id}" has no tool "${toolName}"`);
+    .use(requireRole('viewer'))
+    .get('/', (c) => c.json({ data: reads.servers({ tools: c.req.query('tools') !== '0' }) }))
+    .get('/:id', (c) => c.json({ data: reads.server(c.req.param('id')) }))
+    .post('/:id/tools/:name/call', requireRole('operator'), async (c) => {
+      // An unknown server is a 404 before anything else is looked at.
+      const server = reads.server(c.req.param('id'));
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, callBody);
-      const { record, duplicate } = await submitToolCall(
-        { plane, limiter, acceptTimeoutMs, validateToolArguments, toolTimeoutMs, log },
+      const { record, duplicate } = await commands.toolCall(
         { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
-        { serverId: server.id, tool: toolName, arguments: body.arguments, timeoutSeconds: body.timeoutSeconds },
+        { serverId: server.id, tool: c.req.param('name'), arguments: body.arguments, timeoutSeconds: body.timeoutSeconds },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);
       return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);

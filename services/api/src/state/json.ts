@@ -1,8 +1,10 @@
 import {
   commandStatusName,
-  serverStatusName,
   type CommandError,
+  type Agent,
+  type AgentSession,
   type CommandRecord,
+  type Gateway,
   type Guest,
   type McpServerCapabilities,
   type Node,
@@ -10,6 +12,7 @@ import {
   type ToolAnnotations,
   type UpstreamServer,
 } from '@molten/contracts';
+import type { ServerLiveness } from '../plane/liveness.js';
 import type { StateEntry } from './state-view.js';
 
 /** How fresh a cluster's data is: the last good read of its upstream, and whether that is too old. */
@@ -20,13 +23,25 @@ export interface Freshness {
 
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
-/** A guest as the REST API shows it: Proxmox's field names and units, plus cluster, lastSeen, stale. */
-export function guestJson(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Date.now()) {
+/** The `meta` of a list of one cluster's resources: which cluster, and how fresh. */
+export function metaJson(s: { cluster: string; lastSeenMs: number; stale: boolean; demo: boolean }) {
+  return { cluster: s.cluster, stale: s.stale, lastSeen: iso(s.lastSeenMs), demo: s.demo };
+}
+
+/**
+ * A guest as of now. Uptime grows between publishes (it is not a change worth an event): it is
+ * extrapolated from when the api received the value up to the last moment the cluster was seen.
+ * REST, SSE and gRPC all read guests through this, so they agree.
+ */
+export function guestAsOf(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Date.now()): Guest {
   const g = e.value as Guest;
-  // Uptime grows between publishes (it is not a change worth an event): extrapolate it up to
-  // the last moment the cluster was seen.
   const until = f.stale ? f.lastSeenMs : now;
   const uptime = g.status === 'running' && g.uptime > 0 ? g.uptime + Math.max(0, Math.floor((until - e.receivedAtMs) / 1000)) : g.uptime;
+  return uptime === g.uptime ? g : { ...g, uptime };
+}
+
+/** A guest as the REST API shows it: Proxmox's field names and units, plus cluster, lastSeen, stale. */
+export function guestJson(g: Guest, f: Freshness) {
   return {
     vmid: g.vmid,
     name: g.name,
@@ -40,7 +55,7 @@ export function guestJson(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Dat
     maxmem: g.maxmem,
     disk: g.disk,
     maxdisk: g.maxdisk,
-    uptime,
+    uptime: g.uptime,
     tags: g.tags,
     ...(g.lock ? { lock: g.lock } : {}),
     template: g.template,
@@ -58,8 +73,7 @@ export function guestJson(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Dat
 }
 export type GuestJson = ReturnType<typeof guestJson>;
 
-export function nodeJson(e: StateEntry<'node'>, f: Freshness) {
-  const n = e.value as Node;
+export function nodeJson(n: Node, f: Freshness) {
   return {
     node: n.node,
     status: n.status,
@@ -83,8 +97,7 @@ export function nodeJson(e: StateEntry<'node'>, f: Freshness) {
   };
 }
 
-export function storageJson(e: StateEntry<'storage'>, f: Freshness) {
-  const s = e.value as Storage;
+export function storageJson(s: Storage, f: Freshness) {
   return {
     id: s.id,
     storage: s.storage,
@@ -168,8 +181,7 @@ export function commandJson(r: CommandRecord) {
 }
 export type CommandJson = ReturnType<typeof commandJson>;
 
-export function serverJson(s: UpstreamServer, o: { lastSeenMs: number; stale: boolean; adapterAlive: boolean; includeTools?: boolean }) {
-  const status = o.adapterAlive ? serverStatusName(s.status) : 'down';
+export function serverJson(s: UpstreamServer, o: ServerLiveness & { includeTools?: boolean }) {
   return {
     id: s.id,
     name: s.name,
@@ -178,21 +190,24 @@ export function serverJson(s: UpstreamServer, o: { lastSeenMs: number; stale: bo
     scope: s.scope,
     endpoint: s.endpoint,
     transport: s.transport,
-    status,
-    statusReason: o.adapterAlive ? s.statusReason : `no ${s.domain} adapter is running (last report: ${s.statusReason || 'none'})`,
-    ...(s.remedy || !o.adapterAlive ? { remedy: o.adapterAlive ? s.remedy : `Start the ${adapterName(s.domain)} service and check that it can reach NATS.` } : {}),
-    reachable: o.adapterAlive && s.reachable,
-    authenticated: o.adapterAlive && s.authenticated,
-    usable: o.adapterAlive && s.usable,
+    status: o.status,
+    statusReason: o.statusReason,
+    ...(o.remedy ? { remedy: o.remedy } : {}),
+    reachable: o.reachable,
+    authenticated: o.authenticated,
+    usable: o.usable,
     latencyMs: s.latencyMs,
     lastSeen: iso(o.lastSeenMs),
-    statusSince: iso(s.statusSinceMs),
+    statusSince: iso(o.statusSinceMs),
     stale: o.stale,
     version: s.version,
     demo: s.demo,
     ...(s.protocolVersion ? { protocolVersion: s.protocolVersion } : {}),
     ...(s.mcpCapabilities ? { serverCapabilities: mcpCapabilitiesJson(s.mcpCapabilities) } : {}),
     toolCount: s.tools.length,
+    // The catalog is the last known one when the server is not answering now, or its adapter says so.
+    toolsStale: o.stale || !!s.toolsStale,
+    ...(s.toolsConfirmedMs ? { toolsConfirmedAt: iso(s.toolsConfirmedMs) } : {}),
     ...(o.includeTools === false
       ? {}
       : {
@@ -234,4 +249,39 @@ function annotationsJson(a: ToolAnnotations) {
 
 export function adapterName(domain: string): string {
   return domain === 'proxmox' ? 'proxmox-adapter' : domain === 'mcp' ? 'homelab-adapter' : domain === 'moltbot' ? 'moltbot-adapter' : `${domain} adapter`;
+}
+
+function parseOrNull(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** An agent gateway (GET /api/agents); connection and reason from its server's liveness when known. */
+export function gatewayJson(g: Gateway, scope: string, f: Freshness, live: { connection?: string; reason?: string } = {}) {
+  return {
+    id: g.id || scope,
+    version: g.version,
+    protocol: g.protocol,
+    uptimeMs: g.uptimeMs,
+    connection: live.connection ?? g.connection,
+    reason: live.reason || g.reason,
+    presenceCount: g.presenceCount,
+    tickIntervalMs: g.tickIntervalMs,
+    health: parseOrNull(g.healthJson),
+    cron: parseOrNull(g.cronJson),
+    lastSeen: iso(f.lastSeenMs),
+    stale: f.stale,
+  };
+}
+
+export function agentJson(a: Agent, scope: string) {
+  return { gateway: a.gateway || scope, id: a.id, name: a.name, description: a.description, isDefault: a.isDefault, model: a.model };
+}
+
+export function sessionJson(s: AgentSession, scope: string) {
+  return { gateway: s.gateway || scope, key: s.key, agentId: s.agentId, title: s.title, updatedAt: iso(s.updatedAtMs), lastMessage: s.lastMessage, channel: s.channel, tokens: s.tokens };
 }

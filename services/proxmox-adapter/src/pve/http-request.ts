@@ -14,7 +14,7 @@ export interface HttpAnswer {
  */
 export function httpRequest(
   dispatcher: Dispatcher,
-  o: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number },
+  o: { origin: string; path: string; method: 'GET' | 'POST' | 'DELETE'; headers: Record<string, string>; body?: string; timeoutMs: number },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let status = 0;

@@ -4,9 +4,15 @@ import { z } from 'zod';
 import { UpstreamError } from '../upstream-error.js';
 import { pveHttpError, pveTransportError } from './pve-errors.js';
 import {
+  agentInterfaces,
   clusterStatusRow,
   envelope,
+  guestConfig,
   guestCurrent,
+  haStatusRow,
+  lxcInterfaces,
+  rrdPoint,
+  snapshotRow,
   nodeStatus,
   resourceRow,
   storageRow,
@@ -22,7 +28,20 @@ import { tlsDispatcher, type TlsTrust } from './tls-dispatcher.js';
 const upidString = z.string().refine((s) => parseUpid(s) !== undefined, 'not a UPID');
 
 export type GuestType = 'qemu' | 'lxc';
-export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+/** The `POST …/status/{action}` calls: the power actions, and pause/hibernate/resume. */
+export type StatusAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'suspend' | 'resume';
+export type Timeframe = 'hour' | 'day' | 'week' | 'month' | 'year' | 'decade';
+export type Cf = 'AVERAGE' | 'MAX';
+
+export interface TaskFilter {
+  vmid?: number;
+  typefilter?: string;
+  since?: number;
+  limit?: number;
+  start?: number;
+  errors?: boolean;
+  source?: 'all' | 'active' | 'archive';
+}
 
 export interface PveClientOptions {
   /** https://host:8006 (a path, if any, is ignored). */
@@ -40,6 +59,8 @@ export interface PveClientOptions {
  */
 export class PveClient {
   readonly endpoint: string;
+  /** `user@realm!tokenid`: the user Proxmox records on the tasks this client starts. */
+  readonly tokenId: string;
   readonly #basePath: string;
   readonly #auth: string;
   readonly #dispatcher: Agent;
@@ -53,6 +74,7 @@ export class PveClient {
     this.endpoint = `${u.protocol}//${u.host}`;
     this.#basePath = '/api2/json';
     this.#auth = `PVEAPIToken=${o.token}`;
+    this.tokenId = o.token.includes('=') ? o.token.slice(0, o.token.indexOf('=')) : o.token;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
     this.#dispatcher = tlsDispatcher(o.tls ?? {}, { timeoutMs: this.#timeoutMs });
   }
@@ -102,10 +124,54 @@ export class PveClient {
     return this.#get(`/nodes/${enc(node)}/${type}/${vmid}/status/current`, guestCurrent);
   }
 
-  /** Starts a power action; returns the task's UPID. Never retried. */
-  async power(node: string, type: GuestType, vmid: number, action: PowerAction, params: Record<string, string | number> = {}): Promise<string> {
+  /** Starts a power action (or suspend/resume); returns the task's UPID. Never retried. */
+  async power(node: string, type: GuestType, vmid: number, action: StatusAction, params: Record<string, string | number> = {}): Promise<string> {
     const upid = await this.#request('POST', `/nodes/${enc(node)}/${type}/${vmid}/status/${action}`, envelope(upidString), params);
     return upid;
+  }
+
+  /** GET …/rrddata for a guest, or for a node when `guest` is undefined. */
+  rrd(node: string, guest: { type: GuestType; vmid: number } | undefined, timeframe: Timeframe, cf: Cf) {
+    const base = guest ? `/nodes/${enc(node)}/${guest.type}/${guest.vmid}` : `/nodes/${enc(node)}`;
+    return this.#get(`${base}/rrddata?timeframe=${timeframe}&cf=${cf}`, rrdPoint.array());
+  }
+
+  guestConfig(node: string, type: GuestType, vmid: number) {
+    return this.#get(`/nodes/${enc(node)}/${type}/${vmid}/config`, guestConfig);
+  }
+
+  agentNetworkInterfaces(node: string, vmid: number) {
+    return this.#get(`/nodes/${enc(node)}/qemu/${vmid}/agent/network-get-interfaces`, agentInterfaces);
+  }
+
+  lxcInterfaces(node: string, vmid: number) {
+    return this.#get(`/nodes/${enc(node)}/lxc/${vmid}/interfaces`, lxcInterfaces);
+  }
+
+  snapshots(node: string, type: GuestType, vmid: number) {
+    return this.#get(`/nodes/${enc(node)}/${type}/${vmid}/snapshot`, snapshotRow.array());
+  }
+
+  /** POST …/snapshot; returns the UPID. Never retried. */
+  snapshotCreate(node: string, type: GuestType, vmid: number, o: { snapname: string; description?: string; vmstate?: boolean }): Promise<string> {
+    const params: Record<string, string | number> = { snapname: o.snapname };
+    if (o.description) params.description = o.description;
+    if (o.vmstate) params.vmstate = 1;
+    return this.#request('POST', `/nodes/${enc(node)}/${type}/${vmid}/snapshot`, envelope(upidString), params);
+  }
+
+  /** POST …/snapshot/{name}/rollback; returns the UPID. Never retried. */
+  snapshotRollback(node: string, type: GuestType, vmid: number, snapname: string): Promise<string> {
+    return this.#request('POST', `/nodes/${enc(node)}/${type}/${vmid}/snapshot/${enc(snapname)}/rollback`, envelope(upidString), {});
+  }
+
+  /** DELETE …/snapshot/{name}; returns the UPID. Never retried. */
+  snapshotDelete(node: string, type: GuestType, vmid: number, snapname: string): Promise<string> {
+    return this.#request('DELETE', `/nodes/${enc(node)}/${type}/${vmid}/snapshot/${enc(snapname)}`, envelope(upidString));
+  }
+
+  haStatus() {
+    return this.#get('/cluster/ha/status/current', haStatusRow.array());
   }
 
   taskStatus(upid: string) {
@@ -114,22 +180,37 @@ export class PveClient {
     return this.#get(`/nodes/${enc(node)}/tasks/${encodeURIComponent(upid)}/status`, taskStatus);
   }
 
-  taskLog(upid: string, limit = 50) {
-    const node = parseUpid(upid)?.node ?? '';
-    return this.#get(`/nodes/${enc(node)}/tasks/${encodeURIComponent(upid)}/log?limit=${limit}`, taskLogLine.array());
+  /** A task's log lines from `start` (0-based), and how many it has in all. */
+  async taskLog(upid: string, limit = 50, start = 0): Promise<{ lines: z.infer<typeof taskLogLine>[]; total: number }> {
+    const node = parseUpid(upid)?.node;
+    if (!node) throw new UpstreamError({ code: 'invalid', message: `not a Proxmox task id: ${upid}` });
+    const body = await this.#call('GET', `/nodes/${enc(node)}/tasks/${encodeURIComponent(upid)}/log?start=${start}&limit=${limit}`, envelope(taskLogLine.array()));
+    const total = Number((body as { total?: unknown }).total);
+    return { lines: body.data as z.infer<typeof taskLogLine>[], total: Number.isFinite(total) ? total : (body.data as unknown[]).length };
   }
 
-  tasks(node: string, filter: { vmid?: number; typefilter?: string; since?: number; limit?: number; source?: 'all' | 'active' | 'archive' } = {}) {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
-    return this.#get(`/nodes/${enc(node)}/tasks?${q}`, taskListRow.array());
+  /** A node's tasks, newest first, and how many matched in all. */
+  async taskPage(node: string, filter: TaskFilter = {}): Promise<{ rows: z.infer<typeof taskListRow>[]; total: number }> {
+    const body = await this.#call('GET', `/nodes/${enc(node)}/tasks?${taskQuery(filter)}`, envelope(taskListRow.array()));
+    const total = Number((body as { total?: unknown }).total);
+    const rows = body.data as z.infer<typeof taskListRow>[];
+    return { rows, total: Number.isFinite(total) ? total : rows.length };
+  }
+
+  tasks(node: string, filter: TaskFilter = {}) {
+    return this.#get(`/nodes/${enc(node)}/tasks?${taskQuery(filter)}`, taskListRow.array());
   }
 
   async #get<T extends z.ZodType>(path: string, data: T): Promise<z.infer<T>> {
     return this.#request('GET', path, envelope(data));
   }
 
-  async #request<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>): Promise<z.infer<T>> {
+  async #request<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>): Promise<z.infer<T>> {
+    return (await this.#call(method, path, schema, params)).data as z.infer<T>;
+  }
+
+  /** One request; the whole checked envelope ({data, total?, …}). */
+  async #call<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>) {
     const started = performance.now();
     this.requests++;
     let res: HttpAnswer;
@@ -147,7 +228,7 @@ export class PveClient {
         timeoutMs: this.#timeoutMs,
       });
     } catch (err) {
-      throw pveTransportError(err, this.endpoint, { mutating: method === 'POST' });
+      throw pveTransportError(err, this.endpoint, { mutating: method !== 'GET' });
     } finally {
       this.lastLatencyMs = performance.now() - started;
     }
@@ -169,13 +250,19 @@ export class PveClient {
         code: 'upstream',
         status: res.status,
         message: `unexpected answer from ${method} ${path.split('?')[0]}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'not JSON'}`,
-        outcomeUnknown: method === 'POST',
+        outcomeUnknown: method !== 'GET',
       });
     }
-    return parsed.data.data as z.infer<T>;
+    return parsed.data;
   }
 }
 
+
+function taskQuery(filter: TaskFilter): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  return q;
+}
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);

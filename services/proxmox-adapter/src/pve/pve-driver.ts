@@ -1,22 +1,51 @@
-import type { Capability, ClusterNode, Guest, Node, Storage } from '@molten/contracts';
+import type { Capability, ClusterNode, Guest, GuestAddresses, GuestConfig, GuestSnapshots, HaStatus, Node, ProxmoxTask, Storage, TaskLog } from '@molten/contracts';
 import { sleep } from '@molten/kit';
 import type { ClusterDriver, ClusterRead, GuestRef, PowerAction, TaskOutcome } from '../driver.js';
+import { workerTypes, type Cf, type GuestOp, type GuestPageDriver, type GuestTaskFilter, type RrdSeries, type Timeframe } from '../guest-driver.js';
 import { UpstreamError } from '../upstream-error.js';
+import {
+  agentUnavailable,
+  guestConfigSummary,
+  guestRrdPoints,
+  haStatusOf,
+  interfacesOf,
+  nodeRrdPoints,
+  observedStep,
+  rrdStep,
+  snapshotsOf,
+  taskOf,
+} from './guest-reads.js';
 import { PveClient, type PveClientOptions } from './pve-client.js';
 import { pveHttpError } from './pve-errors.js';
 import { splitTags, type GuestCurrent, type ResourceRow } from './pve-schemas.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
-const POWER_PRIVILEGE = 'VM.PowerMgmt';
+/** Every action the driver runs, and the privilege Proxmox checks for it. */
+const ACTION_PRIVILEGES: readonly [string, string][] = [
+  ['vm-start', 'VM.PowerMgmt'],
+  ['vm-stop', 'VM.PowerMgmt'],
+  ['vm-shutdown', 'VM.PowerMgmt'],
+  ['vm-reboot', 'VM.PowerMgmt'],
+  ['vm-suspend', 'VM.PowerMgmt'],
+  ['vm-resume', 'VM.PowerMgmt'],
+  ['snapshot-create', 'VM.Snapshot'],
+  ['snapshot-rollback', 'VM.Snapshot.Rollback'],
+  ['snapshot-delete', 'VM.Snapshot'],
+];
 
 /** The proxmox-adapter's driver for the Proxmox VE REST API. */
-export class PveDriver implements ClusterDriver {
+export class PveDriver implements ClusterDriver, GuestPageDriver {
   readonly kind = 'proxmox-ve' as const;
   readonly transport = 'https';
   readonly completeReads = true;
   readonly client: PveClient;
-  /** Set when Proxmox said the token lacks a privilege; cleared by a success. */
-  #missingPowerPrivilege = '';
+  /**
+   * Actions Proxmox refused for a missing privilege (action → the privilege), cleared by the
+   * action's next success. A hint for the UI's pre-flight: actions are still sent, Proxmox decides.
+   */
+  readonly #missing = new Map<string, string>();
+  /** pve-manager's major version (0 until read), for RRD steps. */
+  #major = 0;
 
   constructor(
     private readonly cluster: string,
@@ -31,6 +60,7 @@ export class PveDriver implements ClusterDriver {
 
   async version(): Promise<string> {
     const v = await this.client.version();
+    this.#major = Number(/^(\d+)/.exec(v.version)?.[1] ?? 0);
     return `pve-manager/${v.version}`;
   }
 
@@ -84,32 +114,131 @@ export class PveDriver implements ClusterDriver {
   }
 
   capabilities(): Capability[] {
-    const reason = this.#missingPowerPrivilege ? `the API token lacks ${this.#missingPowerPrivilege}` : '';
-    return (['start', 'stop', 'shutdown', 'reboot'] as const).map((a) => ({
-      action: `vm-${a}`,
-      available: !reason,
-      reason,
-      privilege: POWER_PRIVILEGE,
-    }));
+    return ACTION_PRIVILEGES.map(([action, privilege]) => {
+      const missing = this.#missing.get(action);
+      return { action, available: !missing, reason: missing ? `the API token lacks ${missing}` : '', privilege };
+    });
   }
 
   onCapabilitiesChange: (() => void) | undefined;
 
-  async startPower(ref: GuestRef, action: PowerAction): Promise<string> {
+  startPower(ref: GuestRef, action: PowerAction): Promise<string> {
+    return this.#mutate(`vm-${action}`, () => this.client.power(ref.node, ref.type, ref.vmid, action));
+  }
+
+  startGuestOp(ref: GuestRef, op: GuestOp): Promise<string> {
+    const c = this.client;
+    const { node, type, vmid } = ref;
+    return this.#mutate(op.kind, () => {
+      switch (op.kind) {
+        case 'snapshot-create':
+          return c.snapshotCreate(node, type, vmid, { snapname: op.name, description: op.description, vmstate: op.vmstate });
+        case 'snapshot-rollback':
+          return c.snapshotRollback(node, type, vmid, op.name);
+        case 'snapshot-delete':
+          return c.snapshotDelete(node, type, vmid, op.name);
+        case 'vm-suspend':
+          return c.power(node, type, vmid, 'suspend', op.todisk ? { todisk: 1 } : {});
+        case 'vm-resume':
+          return c.power(node, type, vmid, 'resume');
+      }
+    });
+  }
+
+  async findGuestOpTask(ref: GuestRef, op: GuestOp, sinceMs: number): Promise<string | undefined> {
+    return this.#findTask(ref, workerTypes(ref.type, op), sinceMs);
+  }
+
+  /** The one mutating call of an action; a 403 marks the action's capability, a success clears it. */
+  async #mutate(action: string, call: () => Promise<string>): Promise<string> {
     try {
-      const upid = await this.client.power(ref.node, ref.type, ref.vmid, action);
-      this.#setMissing('');
+      const upid = await call();
+      this.#setMissing(action, undefined);
       return upid;
     } catch (err) {
-      if (err instanceof UpstreamError && err.code === 'forbidden' && err.privilege) this.#setMissing(err.privilege);
+      if (err instanceof UpstreamError && err.code === 'forbidden' && err.privilege) this.#setMissing(action, err.privilege);
       throw err;
     }
   }
 
-  #setMissing(privilege: string): void {
-    if (this.#missingPowerPrivilege === privilege) return;
-    this.#missingPowerPrivilege = privilege;
+  #setMissing(action: string, privilege: string | undefined): void {
+    if (this.#missing.get(action) === privilege) return;
+    if (privilege === undefined) this.#missing.delete(action);
+    else {
+      // One privilege covers several actions (VM.PowerMgmt: all power actions): mark them all.
+      const covered = ACTION_PRIVILEGES.filter(([a, p]) => a === action || (p === privilege && action.startsWith('vm-') === a.startsWith('vm-'))).map(([a]) => a);
+      for (const a of covered) this.#missing.set(a, privilege);
+    }
     this.onCapabilitiesChange?.();
+  }
+
+  // ---- the guest page's reads ----
+
+  rrdStep(timeframe: Timeframe): number {
+    return rrdStep(timeframe, this.#major || 9);
+  }
+
+  async guestRrd(ref: GuestRef, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<ReturnType<typeof guestRrdPoints>[number]>> {
+    const points = guestRrdPoints(await this.client.rrd(ref.node, ref, timeframe, cf));
+    return { stepS: observedStep(points, timeframe, this.#major || 9), points };
+  }
+
+  async nodeRrd(node: string, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<ReturnType<typeof nodeRrdPoints>[number]>> {
+    const points = nodeRrdPoints(await this.client.rrd(node, undefined, timeframe, cf));
+    return { stepS: observedStep(points, timeframe, this.#major || 9), points };
+  }
+
+  async guestConfig(ref: GuestRef): Promise<GuestConfig> {
+    return guestConfigSummary(ref, await this.client.guestConfig(ref.node, ref.type, ref.vmid));
+  }
+
+  async guestAddresses(ref: GuestRef): Promise<GuestAddresses> {
+    const base = { vmid: ref.vmid, source: ref.type === 'qemu' ? 'qemu-agent' : 'lxc', unavailable: '', message: '', interfaces: [] };
+    if (ref.type === 'lxc') {
+      const list = await this.client.lxcInterfaces(ref.node, ref.vmid);
+      if (list === null) return { ...base, unavailable: 'guest_stopped', message: `CT ${ref.vmid} is not running: it has no addresses while it is stopped.` };
+      return { ...base, interfaces: interfacesOf(list) };
+    }
+    try {
+      return { ...base, interfaces: interfacesOf((await this.client.agentNetworkInterfaces(ref.node, ref.vmid)).result) };
+    } catch (err) {
+      // qemu-server refuses with a 500 whose reason says why: an answer, not a failure.
+      const why = err instanceof UpstreamError && err.status === 500 ? agentUnavailable(ref.vmid, err.message) : undefined;
+      if (why) return { ...base, ...why };
+      throw err;
+    }
+  }
+
+  async guestTasks(ref: GuestRef, f: GuestTaskFilter): Promise<{ tasks: ProxmoxTask[]; total: number }> {
+    const page = await this.client.taskPage(ref.node, {
+      vmid: ref.vmid,
+      limit: f.limit,
+      since: f.since || undefined,
+      errors: f.errorsOnly || undefined,
+      typefilter: f.typefilter || undefined,
+      source: 'all',
+    });
+    return { tasks: page.rows.map((r) => taskOf(r as Parameters<typeof taskOf>[0])), total: page.total };
+  }
+
+  async taskLog(upid: string, start: number, limit: number): Promise<TaskLog> {
+    const [log, status] = await Promise.all([this.client.taskLog(upid, limit, start), this.client.taskStatus(upid)]);
+    const running = status.status === 'running';
+    return {
+      upid,
+      lines: log.lines.map((l) => ({ n: Math.trunc(l.n), text: l.t })),
+      total: log.total,
+      running,
+      exitstatus: running ? '' : (status.exitstatus ?? ''),
+    };
+  }
+
+  async guestSnapshots(ref: GuestRef): Promise<GuestSnapshots> {
+    return snapshotsOf(ref.vmid, await this.client.snapshots(ref.node, ref.type, ref.vmid));
+  }
+
+  async haStatus(vmid: number): Promise<HaStatus> {
+    return haStatusOf(await this.client.haStatus(), vmid);
   }
 
   async followTask(upid: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
@@ -141,13 +270,16 @@ export class PveDriver implements ClusterDriver {
   }
 
   async findTask(ref: GuestRef, action: PowerAction, sinceMs: number): Promise<string | undefined> {
-    const types = WORKER_TYPES[ref.type][action] ?? [];
+    return this.#findTask(ref, WORKER_TYPES[ref.type][action] ?? [], sinceMs);
+  }
+
+  async #findTask(ref: GuestRef, types: readonly string[], sinceMs: number): Promise<string | undefined> {
     const since = Math.floor(sinceMs / 1000) - 5;
     const rows = await this.client.tasks(ref.node, { vmid: ref.vmid, since, limit: 50, source: 'all' });
-    const match = rows
-      .filter((r) => types.includes(r.type) && r.starttime >= since)
-      .sort((a, b) => a.starttime - b.starttime)[0];
-    return match?.upid;
+    const candidates = rows.filter((r) => types.includes(r.type) && r.starttime >= since).sort((a, b) => a.starttime - b.starttime);
+    // Ours first: the list names a token's tasks as user + tokenid.
+    const mine = candidates.find((r) => taskOf(r as Parameters<typeof taskOf>[0]).user === this.client.tokenId);
+    return (mine ?? candidates[0])?.upid;
   }
 
   taskError(exitstatus: string): UpstreamError {

@@ -1,7 +1,16 @@
 import { UpstreamError } from '../upstream-error.js';
 
-/** The privileges Molten needs on a Proxmox cluster, and how to grant them. */
-export const REQUIRED_PRIVILEGES = ['VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit'] as const;
+/**
+ * The privileges Molten needs on a Proxmox cluster, and how to grant them. VM.Audit, Sys.Audit
+ * and Datastore.Audit read the cluster (Sys.Audit also shows other users' tasks and their logs);
+ * VM.PowerMgmt runs power actions, pause and resume; VM.Snapshot takes and deletes snapshots,
+ * VM.Snapshot.Rollback rolls back; VM.GuestAgent.Audit reads the guest agent's addresses (PVE 9;
+ * PVE 8 calls it VM.Monitor). Hibernating also needs VM.Config.Disk and, on the storage that
+ * takes the RAM, Datastore.AllocateSpace.
+ */
+export const REQUIRED_PRIVILEGES = ['VM.Audit', 'VM.PowerMgmt', 'Sys.Audit', 'Datastore.Audit', 'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit'] as const;
+/** Only for suspend to disk (hibernate). */
+export const HIBERNATE_PRIVILEGES = ['VM.Config.Disk', 'Datastore.AllocateSpace'] as const;
 
 export const PVE_TOKEN_SETUP = [
   `pveum role add MoltenOperator -privs "${REQUIRED_PRIVILEGES.join(' ')}"`,
@@ -11,8 +20,22 @@ export const PVE_TOKEN_SETUP = [
   "pveum acl modify / -token 'molten@pve!molten' -role MoltenOperator",
 ].join('; ');
 
+const PVE8_NOTE = 'on PVE 8, use VM.Monitor in place of VM.GuestAgent.Audit';
+
 const TOKEN_REMEDY =
-  `Create an API token for Molten and set PVE_TOKEN=molten@pve!molten=<secret> (the secret is shown once by the last command but one): ${PVE_TOKEN_SETUP}`;
+  `Create an API token for Molten and set PVE_TOKEN=molten@pve!molten=<secret> (the secret is shown once by the last command but one): ${PVE_TOKEN_SETUP} (${PVE8_NOTE}; to hibernate VMs add ${HIBERNATE_PRIVILEGES.join(' and ')})`;
+
+/** What a missing privilege is for, said in the remedy. */
+const PRIVILEGE_USE: Record<string, string> = {
+  'VM.PowerMgmt': 'power actions, pause and resume',
+  'VM.Snapshot': 'taking and deleting snapshots',
+  'VM.Snapshot.Rollback': 'rolling back to a snapshot',
+  'VM.GuestAgent.Audit': "reading a VM's addresses from its guest agent",
+  'VM.Monitor': "reading a VM's addresses from its guest agent (PVE 8)",
+  'Sys.Audit': "reading the cluster, and other users' tasks and their logs",
+  'VM.Config.Disk': 'hibernating (suspend to disk)',
+  'Datastore.AllocateSpace': "hibernating (the VM's RAM is written to a storage)",
+};
 
 /**
  * Maps a Proxmox answer to an UpstreamError. Proxmox puts the message in the HTTP status
@@ -24,17 +47,20 @@ export function pveHttpError(status: number, reason: string, fields: Record<stri
     return new UpstreamError({ code: 'auth', status, message: `${what} rejected the API token: ${message}`, remedy: TOKEN_REMEDY });
   }
   if (status === 403) {
-    // "Permission check failed (/vms/100, VM.PowerMgmt)"
-    const m = /\(([^,()]+),\s*([A-Za-z.]+)\)/.exec(message);
-    const privilege = m?.[2] ?? '';
+    // "Permission check failed (/vms/100, VM.PowerMgmt)"; for "any of": "(/vms/100, A|B)".
+    const m = /\(([^,()]+),\s*([A-Za-z.|]+)\)/.exec(message);
+    const alternatives = (m?.[2] ?? '').split('|').filter(Boolean);
+    const privilege = alternatives[0] ?? '';
     const path = m?.[1] ?? '/';
+    const lacks = alternatives.length > 1 ? `${privilege} (or ${alternatives.slice(1).join(' or ')})` : privilege;
+    const use = PRIVILEGE_USE[privilege] ? ` (needed for ${PRIVILEGE_USE[privilege]})` : '';
     return new UpstreamError({
       code: 'forbidden',
       status,
-      message: privilege ? `the API token lacks ${privilege} on ${path} (${message})` : `${what} refused: ${message}`,
+      message: privilege ? `the API token lacks ${lacks} on ${path} (${message})` : `${what} refused: ${message}`,
       privilege,
       remedy: privilege
-        ? `Grant ${privilege} to the token, e.g.: pveum acl modify ${path} -token '<user@realm!tokenid>' -role MoltenOperator (role with ${REQUIRED_PRIVILEGES.join(', ')})`
+        ? `Grant ${privilege}${use} to the token, e.g.: pveum role modify MoltenOperator -append 1 -privs ${privilege}; pveum acl modify ${path} -token '<user@realm!tokenid>' -role MoltenOperator (the role Molten needs has ${REQUIRED_PRIVILEGES.join(', ')}; ${PVE8_NOTE})`
         : TOKEN_REMEDY,
     });
   }

@@ -135,6 +135,91 @@ export const taskListRow = z
 
 export const taskLogLine = z.object({ n: num, t: z.string() }).passthrough();
 
+// ---- the guest page's reads (shapes from pve-docs apidata.js, see shared/upstreams) ----
+
+/**
+ * One rrddata point: `time` and whatever columns RRD had a value for (the rest omitted). Every
+ * value is a number; the columns differ between guests and nodes and between PVE releases, so
+ * any numeric key is kept and unknown non-numbers are dropped.
+ */
+export const rrdPoint = z
+  .record(z.string(), z.unknown())
+  .transform((o, ctx) => {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(o)) {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : undefined;
+      if (n !== undefined && Number.isFinite(n)) out[k] = n;
+    }
+    if (out.time === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'rrddata point without time' });
+      return z.NEVER;
+    }
+    return out as Record<string, number> & { time: number };
+  });
+
+/** GET …/config: flat key → value; values are strings or numbers (booleans as 0/1). */
+export const guestConfig = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).or(z.array(z.unknown())).or(z.null()));
+
+const agentAddress = z
+  .object({ 'ip-address': z.string().optional(), 'ip-address-type': z.string().optional(), prefix: optNum })
+  .passthrough();
+
+/** The guest agent's network-get-interfaces answer: `{result: [...]}` (QGA's shape). */
+export const agentInterfaces = z
+  .object({
+    result: z.array(
+      z.object({ name: z.string(), 'hardware-address': z.string().optional(), 'ip-addresses': z.array(agentAddress).optional() }).passthrough(),
+    ),
+  })
+  .passthrough();
+
+/** GET …/lxc/{vmid}/interfaces: null for a stopped container. */
+export const lxcInterfaces = z
+  .array(
+    z
+      .object({
+        name: z.string(),
+        'hardware-address': z.string().optional(),
+        hwaddr: z.string().optional(),
+        inet: z.string().optional(),
+        inet6: z.string().optional(),
+        'ip-addresses': z.array(agentAddress).optional(),
+      })
+      .passthrough(),
+  )
+  .nullable();
+
+export const snapshotRow = z
+  .object({
+    name: z.string(),
+    description: z.string().optional(),
+    snaptime: optNum,
+    parent: z.string().optional(),
+    vmstate: bool01.optional(),
+    snapstate: z.string().optional(),
+    running: bool01.optional(),
+    digest: z.string().optional(),
+  })
+  .passthrough();
+
+export const haStatusRow = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    node: z.string().optional(),
+    status: z.string().optional(),
+    sid: z.string().optional(),
+    state: z.string().optional(),
+    crm_state: z.string().optional(),
+    request_state: z.string().optional(),
+    max_restart: optNum,
+    max_relocate: optNum,
+    quorate: bool01.optional(),
+    'armed-state': z.string().optional(),
+    timestamp: optNum,
+  })
+  .passthrough();
+
 export const version = z.object({ version: z.string(), release: z.string().optional(), repoid: z.string().optional() }).passthrough();
 
 /** The {"data": …} envelope every /api2/json answer has. */

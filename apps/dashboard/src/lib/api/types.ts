@@ -140,7 +140,12 @@ export interface ProgressEvent {
 }
 
 export type ServerKind = 'proxmox-ve' | 'proxmox-mcp' | 'mcp' | 'gateway';
-export type ServerStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down' | 'unspecified';
+/**
+ * A server's status as the api judges it now: the adapter's word while an adapter reports the
+ * server; `down` once its reporter stopped; `not_reported` when no running adapter lists it any
+ * more (no longer configured); `unknown` for the api's first seconds, before the heartbeats.
+ */
+export type ServerStatus = 'connecting' | 'connected' | 'degraded' | 'auth_failed' | 'down' | 'not_reported' | 'unknown' | 'unspecified';
 
 /** MCP tool annotations as the server sent them: hints, each absent when the server did not say. */
 export interface ToolAnnotations {
@@ -198,6 +203,10 @@ export interface Server {
   demo: boolean;
   /** MCP servers: the protocol version negotiated (e.g. "2026-07-28", "2025-11-25"). */
   protocolVersion?: string;
+  /** The tools are the last known ones, not confirmed now. */
+  toolsStale?: boolean;
+  /** When the tools were last known to be current. */
+  toolsConfirmedAt?: string | null;
   /** MCP servers: what the server offers. */
   serverCapabilities?: McpServerCapabilities;
   toolCount: number;
@@ -242,10 +251,18 @@ export interface AgentSession {
 }
 
 export interface UpstreamHealth {
+  /** The cluster's own server (not ProxmoxMCP-Plus beside it). */
+  serverId?: string;
   status: ServerStatus | string;
   reason: string;
   remedy?: string;
+  /** When this status began. */
+  since?: string | null;
 }
+
+/** A server's liveness, as each health event carries it (what changes without a new descriptor). */
+export type ServerLiveness = Pick<Server, 'id' | 'kind' | 'status'> &
+  Partial<Pick<Server, 'statusReason' | 'remedy' | 'reachable' | 'authenticated' | 'usable' | 'lastSeen' | 'statusSince' | 'stale'>>;
 
 export interface ClusterHealth {
   id: string;
@@ -266,7 +283,7 @@ export interface Health {
   bus: { connected: boolean; server: string };
   clusters: ClusterHealth[];
   adapters: { domain: string; instance: string; version: string; alive: boolean; lastHeartbeat: string; upstreams: unknown[] }[];
-  servers: { id: string; kind: string; status: string; remedy?: string }[];
+  servers: ServerLiveness[];
 }
 
 export interface SnapshotCluster {

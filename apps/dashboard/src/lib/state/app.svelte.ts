@@ -68,7 +68,10 @@ export class AppState {
       },
       command: (c) => this.commands.put(c),
       progress: (p) => this.commands.addProgress(p),
-      health: (h) => this.health.set(h),
+      health: (h) => {
+        this.health.set(h);
+        this.servers.applyHealth(h);
+      },
     };
     this.stream = new EventStream({
       sink,

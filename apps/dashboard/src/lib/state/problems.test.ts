@@ -38,3 +38,21 @@ test('other servers that are down are listed once', () => {
   const p = upstreamProblems(health([cluster({})]), [server(), server({ id: 'mcp-x', name: 'Homelab MCP', kind: 'mcp', domain: 'mcp', scope: 'mcp-x', status: 'down', statusReason: 'ECONNREFUSED' })]);
   expect(p.map((x) => x.title)).toEqual(['Homelab MCP is unreachable']);
 });
+
+test('the banner’s since-time is when the cluster’s own upstream went down, not ProxmoxMCP-Plus’s beside it', () => {
+  const p = upstreamProblems(
+    health([cluster({ upstream: { serverId: 'pve-homelab', status: 'down', reason: 'cannot reach', since: '2030-01-01T07:11:38.000Z' } })]),
+    [
+      // Sorted first (by kind), with a since-time of its own.
+      server({ id: 'proxmox-mcp-homelab', kind: 'proxmox-mcp', status: 'down', statusSince: '2030-01-01T07:10:28.000Z' }),
+      server({ status: 'down', statusSince: '2030-01-01T07:11:38.000Z' }),
+    ],
+  );
+  expect(p).toHaveLength(1);
+  expect(p[0]).toMatchObject({ title: 'Proxmox cluster “homelab” is unreachable', since: Date.parse('2030-01-01T07:11:38.000Z') });
+});
+
+test('a missing adapter is dated from when its reports stopped, as the api says', () => {
+  const p = upstreamProblems(health([cluster({ adapter: 'missing', lastSeen: '2030-01-01T06:00:00.000Z', upstream: { serverId: 'pve-homelab', status: 'down', reason: 'no proxmox-adapter is running', since: '2030-01-01T06:00:01.000Z' } })]), [server()]);
+  expect(p[0]!.since).toBe(Date.parse('2030-01-01T06:00:01.000Z'));
+});

@@ -28,8 +28,12 @@ export function upstreamProblems(health: Health | null, servers: readonly Server
   const out: Problem[] = [];
   const seen = new Set<string>();
   for (const c of health?.clusters ?? []) {
-    const server = servers.find((s) => s.domain === 'proxmox' && s.scope === c.id);
+    // The cluster's own server, as the api names it: ProxmoxMCP-Plus beside it has its own since-time.
+    const inCluster = servers.filter((s) => s.domain === 'proxmox' && s.scope === c.id);
+    const server = inCluster.find((s) => s.id === c.upstream?.serverId) ?? inCluster.find((s) => s.kind !== 'proxmox-mcp') ?? inCluster[0];
     if (server) seen.add(server.id);
+    // When the state began, as the api says it; else the last good read (within a poll of it).
+    const since = ms(c.upstream?.since) ?? ms(server?.statusSince) ?? ms(c.lastSeen);
     const label = `Proxmox cluster “${c.id}”`;
     if (c.adapter === 'missing') {
       out.push({
@@ -38,7 +42,7 @@ export function upstreamProblems(health: Health | null, servers: readonly Server
         title: `${label}: no proxmox-adapter is running`,
         detail: 'Values on screen are the last ones reported and are not being refreshed.',
         remedy: 'Start services/proxmox-adapter (npm start runs every adapter) and check that it reaches the same NATS server as the api.',
-        since: ms(c.lastSeen),
+        since: ms(c.upstream?.since) ?? ms(c.lastSeen),
       });
       continue;
     }
@@ -50,7 +54,7 @@ export function upstreamProblems(health: Health | null, servers: readonly Server
         title: `${label} ${STATUS_WORDS[status]}`,
         detail: c.upstream?.reason || undefined,
         remedy: c.upstream?.remedy || server?.remedy,
-        since: ms(server?.statusSince) ?? ms(c.lastSeen),
+        since,
         href: '/servers',
       });
     } else if (c.stale) {

@@ -1,4 +1,4 @@
-import type { Delta, Server } from '$lib/api/types';
+import type { Delta, Health, Server, ServerLiveness } from '$lib/api/types';
 
 const order = (a: Server, b: Server) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
 
@@ -24,6 +24,21 @@ export class Servers {
   }
 
   /**
+   * Takes each server's liveness from a health event: a reporter that stopped, or a server no
+   * adapter lists any more, changes no descriptor, so no `server` event says so.
+   */
+  applyHealth(h: Health): void {
+    let changed = false;
+    for (const live of h.servers ?? []) {
+      const s = this.#byId.get(live.id);
+      if (!s || !differs(s, live)) continue;
+      this.#byId.set(live.id, { ...s, ...live, kind: s.kind, remedy: live.remedy });
+      changed = true;
+    }
+    if (changed) this.#publish();
+  }
+
+  /**
    * The server that acts on a Proxmox cluster: the one reporting power capabilities, preferring
    * the direct Proxmox VE API (when both it and ProxmoxMCP-Plus are configured, actions use it).
    */
@@ -41,4 +56,10 @@ export class Servers {
   #publish(): void {
     this.list = [...this.#byId.values()].sort(order);
   }
+}
+
+const LIVENESS_KEYS = ['status', 'statusReason', 'remedy', 'reachable', 'authenticated', 'usable', 'lastSeen', 'statusSince', 'stale'] as const;
+
+function differs(s: Server, live: ServerLiveness): boolean {
+  return LIVENESS_KEYS.some((k) => (k === 'remedy' || live[k] !== undefined) && s[k] !== live[k]);
 }

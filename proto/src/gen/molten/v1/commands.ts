@@ -99,6 +99,45 @@ export interface PowerAction {
   type: string;
 }
 
+/**
+ * A snapshot action on a Proxmox guest: "snapshot-create", "snapshot-rollback" (destructive: the
+ * guest's disks return to the snapshot; a running guest is stopped first) or "snapshot-delete"
+ * (destructive). Each is one Proxmox task (qmsnapshot, qmrollback, qmdelsnapshot; vz… for
+ * containers), acknowledged when it ends.
+ */
+export interface SnapshotAction {
+  vmid: number;
+  /** "create", "rollback" or "delete". */
+  action: string;
+  /**
+   * The snapshot's name: a letter, then letters, digits, "-" or "_"; 2 to 40 characters; not
+   * "current", "pending" (VMs) or "vzdump" (containers).
+   */
+  name: string;
+  /** create only: shown beside the snapshot. */
+  description: string;
+  /** create only, VMs only: save the RAM too, so a rollback resumes the VM running. */
+  vmstate: boolean;
+  /** Hints from the api's view; the adapter checks them against its own state. */
+  node: string;
+  type: string;
+}
+
+/**
+ * Pause a running VM ("vm-suspend"), hibernate it ("vm-suspend" with todisk: its RAM is saved
+ * to disk and it stops, locked "suspended"), or resume a paused or hibernated VM ("vm-resume").
+ */
+export interface SuspendResume {
+  vmid: number;
+  /** "suspend" or "resume". */
+  action: string;
+  /** suspend only: hibernate instead of pausing. */
+  todisk: boolean;
+  /** Hints from the api's view; the adapter checks them against its own state. */
+  node: string;
+  type: string;
+}
+
 /** A call of one tool of one MCP server. */
 export interface ToolCall {
   serverId: string;
@@ -123,7 +162,7 @@ export interface Command {
   actor?: Actor | undefined;
   domain: string;
   scope: string;
-  /** The subject's action token, e.g. "vm-stop", "tool-call", "agent-run". */
+  /** The subject's action token, e.g. "vm-stop", "snapshot-create", "tool-call", "agent-run". */
   action: string;
   createdAtMs: number;
   /** An adapter must accept the command before this time, or it ends timed_out. */
@@ -131,10 +170,13 @@ export interface Command {
   /** The command must end before this time, or it ends timed_out. */
   deadlineMs: number;
   idempotencyKey: string;
-  payload?: { $case: "power"; value: PowerAction } | { $case: "toolCall"; value: ToolCall } | {
-    $case: "agentRun";
-    value: AgentRun;
-  } | undefined;
+  payload?:
+    | { $case: "power"; value: PowerAction }
+    | { $case: "toolCall"; value: ToolCall }
+    | { $case: "agentRun"; value: AgentRun }
+    | { $case: "snapshot"; value: SnapshotAction }
+    | { $case: "suspendResume"; value: SuspendResume }
+    | undefined;
 }
 
 export interface CommandError {
@@ -415,6 +457,304 @@ export const PowerAction: MessageFns<PowerAction> = {
     const message = createBasePowerAction();
     message.vmid = object.vmid ?? 0;
     message.action = object.action ?? "";
+    message.node = object.node ?? "";
+    message.type = object.type ?? "";
+    return message;
+  },
+};
+
+function createBaseSnapshotAction(): SnapshotAction {
+  return { vmid: 0, action: "", name: "", description: "", vmstate: false, node: "", type: "" };
+}
+
+export const SnapshotAction: MessageFns<SnapshotAction> = {
+  encode(message: SnapshotAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vmid !== 0) {
+      writer.uint32(8).uint32(message.vmid);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    if (message.vmstate !== false) {
+      writer.uint32(40).bool(message.vmstate);
+    }
+    if (message.node !== "") {
+      writer.uint32(50).string(message.node);
+    }
+    if (message.type !== "") {
+      writer.uint32(58).string(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vmstate = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotAction {
+    return {
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      vmstate: isSet(object.vmstate) ? globalThis.Boolean(object.vmstate) : false,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+    };
+  },
+
+  toJSON(message: SnapshotAction): unknown {
+    const obj: any = {};
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.vmstate !== false) {
+      obj.vmstate = message.vmstate;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotAction>): SnapshotAction {
+    return SnapshotAction.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotAction>): SnapshotAction {
+    const message = createBaseSnapshotAction();
+    message.vmid = object.vmid ?? 0;
+    message.action = object.action ?? "";
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.vmstate = object.vmstate ?? false;
+    message.node = object.node ?? "";
+    message.type = object.type ?? "";
+    return message;
+  },
+};
+
+function createBaseSuspendResume(): SuspendResume {
+  return { vmid: 0, action: "", todisk: false, node: "", type: "" };
+}
+
+export const SuspendResume: MessageFns<SuspendResume> = {
+  encode(message: SuspendResume, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vmid !== 0) {
+      writer.uint32(8).uint32(message.vmid);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.todisk !== false) {
+      writer.uint32(24).bool(message.todisk);
+    }
+    if (message.node !== "") {
+      writer.uint32(34).string(message.node);
+    }
+    if (message.type !== "") {
+      writer.uint32(42).string(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SuspendResume {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSuspendResume();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.todisk = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SuspendResume {
+    return {
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      todisk: isSet(object.todisk) ? globalThis.Boolean(object.todisk) : false,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+    };
+  },
+
+  toJSON(message: SuspendResume): unknown {
+    const obj: any = {};
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.todisk !== false) {
+      obj.todisk = message.todisk;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SuspendResume>): SuspendResume {
+    return SuspendResume.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SuspendResume>): SuspendResume {
+    const message = createBaseSuspendResume();
+    message.vmid = object.vmid ?? 0;
+    message.action = object.action ?? "";
+    message.todisk = object.todisk ?? false;
     message.node = object.node ?? "";
     message.type = object.type ?? "";
     return message;
@@ -717,6 +1057,12 @@ export const Command: MessageFns<Command> = {
       case "agentRun":
         AgentRun.encode(message.payload.value, writer.uint32(178).fork()).join();
         break;
+      case "snapshot":
+        SnapshotAction.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case "suspendResume":
+        SuspendResume.encode(message.payload.value, writer.uint32(194).fork()).join();
+        break;
     }
     return writer;
   },
@@ -838,6 +1184,22 @@ export const Command: MessageFns<Command> = {
             message.payload = { $case: "agentRun", value: AgentRun.decode(reader, reader.uint32()) };
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.payload = { $case: "snapshot", value: SnapshotAction.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.payload = { $case: "suspendResume", value: SuspendResume.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -892,6 +1254,12 @@ export const Command: MessageFns<Command> = {
         ? { $case: "agentRun", value: AgentRun.fromJSON(object.agentRun) }
         : isSet(object.agent_run)
         ? { $case: "agentRun", value: AgentRun.fromJSON(object.agent_run) }
+        : isSet(object.snapshot)
+        ? { $case: "snapshot", value: SnapshotAction.fromJSON(object.snapshot) }
+        : isSet(object.suspendResume)
+        ? { $case: "suspendResume", value: SuspendResume.fromJSON(object.suspendResume) }
+        : isSet(object.suspend_resume)
+        ? { $case: "suspendResume", value: SuspendResume.fromJSON(object.suspend_resume) }
         : undefined,
     };
   },
@@ -934,6 +1302,10 @@ export const Command: MessageFns<Command> = {
       obj.toolCall = ToolCall.toJSON(message.payload.value);
     } else if (message.payload?.$case === "agentRun") {
       obj.agentRun = AgentRun.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "snapshot") {
+      obj.snapshot = SnapshotAction.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "suspendResume") {
+      obj.suspendResume = SuspendResume.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -969,6 +1341,18 @@ export const Command: MessageFns<Command> = {
       case "agentRun": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "agentRun", value: AgentRun.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "snapshot": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "snapshot", value: SnapshotAction.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "suspendResume": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "suspendResume", value: SuspendResume.fromPartial(object.payload.value) };
         }
         break;
       }

@@ -1,0 +1,159 @@
+import type { SubmitInput } from '@molten/bus';
+import { powerActionToken, type Agent, type CommandRecord, type Guest, type UpstreamServer } from '@molten/contracts';
+import type { Logger } from '@molten/kit';
+import type { Principal } from '../auth/tokens.js';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import type { Liveness } from '../plane/liveness.js';
+import type { Projection } from '../plane/projection.js';
+import type { AgentRunRequest, Commands, PowerRequest, SubmitCaller, Submitted, ToolCallRequest } from '../ports.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { clusterResolver } from '../reads.js';
+
+/** Default time limits of tool calls and agent runs, when the caller gives none. */
+export const TOOL_TIMEOUT_MS = 60_000;
+export const AGENT_TIMEOUT_MS = 300_000;
+
+export type ValidateToolArguments = (
+  schema: unknown,
+  args: unknown,
+) => { ok: true } | { ok: false; errors: { path: string; message: string }[] };
+
+export interface CommandServiceDeps {
+  projection: Projection;
+  liveness: Liveness;
+  defaultCluster(): string;
+  /** Stores and publishes a command. */
+  submit(input: SubmitInput): Promise<{ record: CommandRecord; duplicate: boolean }>;
+  /** One limiter for REST and gRPC: a token's budget of actions is the same whichever it uses. */
+  limiter: RateLimiter;
+  /** How long a command may wait for an adapter to take it. */
+  acceptTimeoutMs: number;
+  /** A power action's deadline. */
+  timeoutMs: number;
+  toolTimeoutMs?: number;
+  agentTimeoutMs?: number;
+  validateToolArguments: ValidateToolArguments;
+  log?: Logger;
+}
+
+/**
+ * The Commands port: validates each request against what the api knows (the target exists,
+ * the upstream can take it, the caller has budget left) and submits it. Bound once, at start, to
+ * the plane, the limiter, the timeouts and the argument validator.
+ */
+export function createCommands(d: CommandServiceDeps): Commands {
+  const { state, commands } = d.projection;
+  const resolve = clusterResolver(d);
+  const toolTimeoutMs = d.toolTimeoutMs ?? TOOL_TIMEOUT_MS;
+  const agentTimeoutMs = d.agentTimeoutMs ?? AGENT_TIMEOUT_MS;
+
+  const takeRateToken = (principal: Principal, what: string): void => {
+    const wait = d.limiter.take(principal.key);
+    if (wait) throw new ApiError(429, 'rate_limited', `too many ${what}; try again in ${wait} s`, { retryAfterSeconds: wait }, { 'Retry-After': String(wait) });
+  };
+  const submit = async (caller: SubmitCaller, input: Omit<SubmitInput, 'actor' | 'correlationId' | 'idempotencyKey' | 'acceptTimeoutMs'>): Promise<Submitted> => {
+    const s = await d.submit({
+      ...input,
+      actor: { kind: 'user', name: caller.principal.name, role: caller.principal.role },
+      correlationId: caller.correlationId,
+      idempotencyKey: caller.idempotencyKey,
+      acceptTimeoutMs: d.acceptTimeoutMs,
+    });
+    const c = s.record.command!;
+    d.log?.info(
+      { requestId: caller.requestId, commandId: c.id, correlationId: c.correlationId, action: c.action, scope: c.scope, via: caller.via, actor: caller.principal.name, duplicate: s.duplicate },
+      s.duplicate ? 'command already submitted with this idempotency key' : 'command submitted',
+    );
+    return s;
+  };
+  const unavailable = (why: { message: string; remedy: string } | undefined) => {
+    if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy ? { remedy: why.remedy } : undefined);
+  };
+
+  return {
+    /** A power action, checked against the guest, a command already in flight and the upstream's health. */
+    async power(caller: SubmitCaller, req: PowerRequest): Promise<Submitted> {
+      takeRateToken(caller.principal, 'actions');
+      const cluster = resolve(req.cluster || undefined);
+      const { vmid, action } = req;
+      const entry = state.guest(cluster, vmid);
+      if (!entry && state.guests(cluster).length > 0) throw notFound(`guest ${vmid} is not in cluster "${cluster}"`);
+      const guest = entry?.value as Guest | undefined;
+      if (guest?.template) throw new ApiError(409, 'conflict', `${vmid} is a template; templates cannot be started or stopped`, { vmid });
+      const open = commands.open().find((r) => r.command!.scope === cluster && r.command!.payload?.$case === 'power' && r.command!.payload.value.vmid === vmid);
+      if (open && (!caller.idempotencyKey || open.command!.idempotencyKey !== caller.idempotencyKey)) {
+        throw new ApiError(409, 'conflict', `guest ${vmid} already has a command in progress (${open.command!.action}, ${open.command!.id}); wait for it to finish`, {
+          commandId: open.command!.id,
+        });
+      }
+      unavailable(d.liveness.unavailable('proxmox', cluster));
+      return submit(caller, {
+        domain: 'proxmox',
+        scope: cluster,
+        action: powerActionToken(action),
+        payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
+        timeoutMs: d.timeoutMs,
+      });
+    },
+
+    /**
+     * A tool call: the server must be reported and answering (503 with the remedy otherwise,
+     * whether or not it lists the tool), list the tool, allow calls, and the arguments must fit
+     * the tool's input schema.
+     */
+    async toolCall(caller: SubmitCaller, req: ToolCallRequest): Promise<Submitted> {
+      const e = state.list('server').find((s) => (s.value as UpstreamServer).id === req.serverId);
+      if (!e) throw notFound(`no server "${req.serverId}"; GET /api/servers lists them`);
+      const server = e.value as UpstreamServer;
+      unavailable(d.liveness.uncallable(server));
+      const tool = server.tools.find((t) => t.name === req.tool);
+      if (!tool) throw notFound(`server "${server.id}" has no tool "${req.tool}"`);
+      const cap = server.capabilities.find((x) => x.action === 'tool-call');
+      if (!cap?.available) throw new ApiError(409, 'unsupported', `tools of "${server.id}" cannot be called through Molten${cap?.reason ? `: ${cap.reason}` : ''}`);
+      let schema: unknown = { type: 'object' };
+      try {
+        schema = JSON.parse(tool.inputSchemaJson || '{"type":"object"}');
+      } catch {
+        // A server sent a broken schema: let the server judge the arguments.
+      }
+      const check = d.validateToolArguments(schema, req.arguments);
+      if (!check.ok) {
+        const first = check.errors[0]!;
+        const base = req.argumentsField ?? 'arguments';
+        throw badRequest(
+          `${base}${first.path ? `.${first.path.replace(/^\//, '').replaceAll('/', '.')}` : ''}`,
+          `the arguments do not match the input schema of ${tool.name}: ${check.errors.map((x) => `${x.path || '(root)'} ${x.message}`).join('; ')}`,
+          { errors: check.errors },
+        );
+      }
+      takeRateToken(caller.principal, 'calls');
+      return submit(caller, {
+        domain: server.domain,
+        scope: server.scope,
+        action: 'tool-call',
+        payload: { $case: 'toolCall', value: { serverId: server.id, tool: tool.name, argumentsJson: JSON.stringify(req.arguments) } },
+        timeoutMs: (req.timeoutSeconds ?? toolTimeoutMs / 1000) * 1000,
+      });
+    },
+
+    /** An agent run, checked against the gateway's agents and its health. */
+    async agentRun(caller: SubmitCaller, req: AgentRunRequest): Promise<Submitted> {
+      const gateways = state.list('gateway', { domain: 'moltbot' }).map((e) => e.address.scope);
+      const gateway = req.gateway || (gateways.includes('default') || gateways.length === 0 ? 'default' : gateways[0]!);
+      const known = state.list('agent', { domain: 'moltbot', scope: gateway });
+      if (known.length > 0 && !known.some((e) => (e.value as Agent).id === req.agentId)) {
+        throw notFound(`gateway "${gateway}" has no agent "${req.agentId}"; known: ${known.map((e) => (e.value as Agent).id).join(', ')}`);
+      }
+      takeRateToken(caller.principal, 'runs');
+      unavailable(d.liveness.unavailable('moltbot', gateway));
+      const timeoutMs = (req.timeoutSeconds ?? agentTimeoutMs / 1000) * 1000;
+      return submit(caller, {
+        domain: 'moltbot',
+        scope: gateway,
+        action: 'agent-run',
+        payload: { $case: 'agentRun', value: { agentId: req.agentId, message: req.message, sessionKey: req.sessionKey ?? '', timeoutS: Math.round(timeoutMs / 1000) } },
+        timeoutMs: timeoutMs + 10_000,
+      });
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The api's two edges (REST and gRPC) reach the running control plane only through these
+ * ports: `Reads` for what is known, `Commands` for what is asked, `Events` for the live stream.
+ * Each is bound once at start (main.ts); tests hand the edges fakes of them.
+ */
+import type { CommandProgress, CommandRecord, Guest, Node, PowerActionName, Storage } from '@molten/contracts';
+import type { Principal } from './auth/tokens.js';
+import type { HealthReport } from './plane/liveness.js';
+import type { agentJson, gatewayJson, serverJson, sessionJson } from './state/json.js';
+
+/** One cluster's resources with how fresh they are. */
+export interface Scoped<T> {
+  cluster: string;
+  /** The last good read of the cluster (ms; 0 when never). */
+  lastSeenMs: number;
+  stale: boolean;
+  demo: boolean;
+  data: T;
+}
+
+export interface GuestFilter {
+  node?: string;
+  type?: 'qemu' | 'lxc';
+  /** Matches status or qmpstatus. */
+  status?: string;
+  tag?: string;
+}
+
+export interface CommandQuery {
+  limit?: number;
+  status?: string;
+  domain?: string;
+  /** The command's scope (a cluster, a server's name, a gateway). */
+  scope?: string;
+  vmid?: number;
+}
+
+export type ServerJson = ReturnType<typeof serverJson>;
+
+export interface ClusterSummary {
+  cluster: string;
+  name: string;
+  standalone: boolean;
+  quorate: boolean;
+  version: number;
+  upstreamVersion: string;
+  demo: boolean;
+  nodes: unknown[];
+  counts: { nodes: number; nodesOnline: number; guests: number; running: number; stopped: number; paused: number; locked: number };
+  upstream: HealthReport['clusters'][number]['upstream'];
+  lastSeen: string | null;
+  stale: boolean;
+}
+
+export interface AgentsJson {
+  gateways: ReturnType<typeof gatewayJson>[];
+  agents: ReturnType<typeof agentJson>[];
+  sessions: ReturnType<typeof sessionJson>[];
+}
+
+/**
+ * What is known. A cluster argument that is left out means the default cluster; one that names
+ * no known cluster, and a guest or server that does not exist, throw a 404 ApiError.
+ */
+export interface Reads {
+  nodes(cluster?: string): Scoped<Node[]>;
+  /** Sorted by vmid; uptime as of now. */
+  guests(cluster?: string, filter?: GuestFilter): Scoped<Guest[]>;
+  guest(vmid: number, cluster?: string): Scoped<Guest>;
+  storage(cluster?: string, node?: string): Scoped<Storage[]>;
+  clusterStatus(cluster?: string): ClusterSummary;
+  servers(o?: { tools?: boolean }): ServerJson[];
+  server(id: string): ServerJson;
+  agents(): AgentsJson;
+  /** Newest first. */
+  commands(q?: CommandQuery): CommandRecord[];
+  /** A command (read from the store when this api has not seen it), with its output lines. */
+  command(id: string): Promise<{ record: CommandRecord; progress: CommandProgress[] } | undefined>;
+  health(): HealthReport;
+}
+
+/** Who asks, and how the request is told apart from a retry of itself. */
+export interface SubmitCaller {
+  principal: Principal;
+  idempotencyKey?: string;
+  correlationId?: string;
+  /** The request that carried it, for the log line that ties the two together. */
+  requestId?: string;
+  /** "rest" or "grpc". */
+  via: string;
+}
+
+export interface Submitted {
+  record: CommandRecord;
+  duplicate: boolean;
+}
+
+export interface PowerRequest {
+  /** Empty or undefined: the default cluster. */
+  cluster?: string;
+  vmid: number;
+  action: PowerActionName;
+}
+
+export interface ToolCallRequest {
+  serverId: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  timeoutSeconds?: number;
+  /** The arguments as the caller's surface spells them ("arguments", "tool_call.arguments_json"), so a 400 points at the right field. */
+  argumentsField?: string;
+}
+
+export interface AgentRunRequest {
+  agentId: string;
+  message: string;
+  sessionKey?: string;
+  /** Empty or undefined: "default" when there is one, else the only gateway known. */
+  gateway?: string;
+  timeoutSeconds?: number;
+}
+
+/**
+ * What is asked: each request is checked against what the api knows (the target exists, the
+ * upstream can take it, the caller has budget left) and queued as a command. Refusals throw an
+ * ApiError that each surface maps to its own codes.
+ */
+export interface Commands {
+  power(caller: SubmitCaller, req: PowerRequest): Promise<Submitted>;
+  toolCall(caller: SubmitCaller, req: ToolCallRequest): Promise<Submitted>;
+  agentRun(caller: SubmitCaller, req: AgentRunRequest): Promise<Submitted>;
+}
+
+/** One SSE connection, as the live stream writes to it. */
+export interface EventsClient {
+  /** Writes a chunk; returns false when the client is too far behind and should be dropped. */
+  write(chunk: string): boolean;
+  close(): void;
+}
+
+/** The live stream. */
+export interface Events {
+  /**
+   * Writes a new client its first frames (the events it missed after lastEventId, or a fresh
+   * snapshot, then the health report) and keeps it live; returns the detach.
+   */
+  connect(client: EventsClient, o: { lastEventId?: number; role: string }): () => void;
+}

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { POWER_ACTIONS } from '@molten/contracts';
+import type { AppEnv } from '../app-env.js';
+import { requireRole } from '../auth/middleware.js';
+import type { Commands, Reads } from '../ports.js';
+import { commandJson, guestJson, metaJson } from '../state/json.js';
+import { clusterListQuery, idempotencyKeyHeader, parseJsonBody, parseParams, vmidParam } from '../validate.js';
+
+const powerBody = z
+  .object({
+    /** Why (kept with the command for the audit trail). */
+    reason: z.string().max(500).optional(),
+    correlationId: z.string().max(100).optional(),
+  })
+  .strict();
+
+const powerAction = z.enum(POWER_ACTIONS, { message: `action must be one of ${POWER_ACTIONS.join(', ')}` });
+
+/** The guests of a Proxmox cluster (GET /api/vms, /api/vms/{vmid}/status) and their power actions. */
+export function vmRoutes({ reads, commands }: { reads: Reads; commands: Commands }) {
+  return new Hono<AppEnv>()
+    .use(requireRole('viewer'))
+    .get('/', (c) => {
+      const q = parseParams(clusterListQuery, c.req.query(), 'query');
+      const s = reads.guests(q.cluster, { node: q.node, type: q.type, status: q.status, tag: q.tag });
+      return c.json({ data: s.data.map((g) => guestJson(g, s)), meta: metaJson(s) });
+    })
+    .get('/:vmid/status', (c) => {
+      const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
+      const q = parseParams(clusterListQuery.pick({ cluster: true }), c.req.query(), 'query');
+      const s = reads.guest(vmid, q.cluster);
+      return c.json({ data: guestJson(s.data, s), meta: metaJson(s) });
+    })
+    .post('/:vmid/:action', requireRole('operator'), async (c) => {
+      const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
+      const action = parseParams(powerAction, c.req.param('action'), 'action');
+      const q = parseParams(clusterListQuery.pick({ cluster: true }), c.req.query(), 'query');
+      const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
+      const body = await parseJsonBody(c, powerBody);
+      const { record, duplicate } = await commands.power(
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { cluster: q.cluster, vmid, action },
+      );
+      c.header('Location', `/api/commands/${record.command!.id}`);
+      return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
+    });
+}
