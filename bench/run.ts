@@ -19,7 +19,7 @@ import { createLogger } from '@molten/kit';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
-import { buildServices } from '@molten/launcher';
+import { buildServices } from '@molten/launcher/build-services';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { startSimProcess } from './sim-handle.js';
 import { openSse } from './sse-client.js';

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
-import { buildServices } from '@molten/launcher';
+import { buildServices } from '@molten/launcher/build-services';
 import { NatsServer, freePort } from '@molten/testkit';
 
 const GUESTS = Number(process.env.GUESTS ?? 5_000);

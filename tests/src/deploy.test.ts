@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { connectBus, startHeartbeat, type Bus } from '@molten/bus';
 import { adapterEnv, findExecutable } from '@molten/kit';
-import { SERVICES as BUNDLED } from '@molten/launcher';
+import { SERVICES as BUNDLED } from '@molten/launcher/build-services';
 import { NatsServer, testLogger } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
 import { REPO_ROOT } from './support/processes.js';
@@ -110,7 +110,7 @@ describe('deploy/', () => {
         expect(BUNDLED[s as keyof typeof BUNDLED], `${s} is built into dist/${s}.mjs`).toBe(`services/${s}/src/main.ts`);
         expect(existsSync(path.join(REPO_ROOT, `services/${s}/src/main.ts`)), `services/${s}/src/main.ts`).toBe(true);
       }
-      expect(read('deploy/Dockerfile')).toMatch(/RUN node --import tsx packages\/launcher\/src\/build\.ts/);
+      expect(read('deploy/Dockerfile')).toMatch(/RUN node --import tsx apps\/launcher\/src\/build\.ts/);
       expect(stages.get('api')!.expose.sort()).toEqual([3003, 50051]);
     });
 

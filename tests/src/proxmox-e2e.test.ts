@@ -22,7 +22,12 @@ describe('Proxmox control plane end to end', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    await waitFor(async () => (await stack.json('/api/vms')).body.data?.length === stack.sim.guests().length, { message: 'all guests listed', timeoutMs: 20_000 });
+    // Listed and live: the first test asserts both, and on a loaded machine the list can stand
+    // before its freshness does.
+    await waitFor(async () => {
+      const r = (await stack.json('/api/vms')).body;
+      return r.data?.length === stack.sim.guests().length && r.meta.stale === false;
+    }, { message: 'all guests listed, live', timeoutMs: 20_000 });
   });
   afterAll(() => stack?.stop());
 

@@ -179,7 +179,8 @@ describe('every status is true', { timeout: 90_000 }, () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await server(stack, 'proxmox-mcp-homelab')).toBeUndefined();
-    expect((await server(stack, 'pve-homelab'))?.status).toBe('connected');
+    // The restarted api knows pve-homelab's status from the first heartbeat on.
+    await waitFor(async () => (await server(stack!, 'pve-homelab'))?.status === 'connected', { timeoutMs: 15_000, message: 'pve-homelab connected after the restart' });
 
     const r = await stack.json(`/api/servers/proxmox-mcp-homelab/tools/${tool}/call`, { method: 'POST', body: JSON.stringify({ arguments: {} }) });
     expect(r.status).toBe(404);

@@ -32,3 +32,16 @@ export function scrubValue<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * An upstream's address as it may be shown (logs, the launcher's summary, error messages): no
+ * credentials, no query (a token may ride there), no fragment.
+ */
+export function publicEndpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(not a valid URL)';
+  }
+}

@@ -48,11 +48,4 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AdapterConf
 }
 
 /** The gateway's address as it may be shown: no credentials, no query (a token may ride there). */
-export function publicEndpoint(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(invalid MOLTBOT_URL)';
-  }
-}
+export { publicEndpoint } from '@molten/kit';

@@ -3,7 +3,7 @@ import type { CommandContext, CommandOutcome } from '@molten/bus';
 import { CommandStatus, type Command, type Guest } from '@molten/contracts';
 import { DEMO_TOKEN, decodeUpid, type PveSimulator } from '@molten/simulators/pve';
 import { testLogger } from '@molten/testkit';
-import { startTestSimulator } from '../../../simulators/src/pve/test-client.js';
+import { startTestSimulator } from '../../../simulators/test/pve-client.js';
 import type { GuestRef } from './driver.js';
 import { PowerHandler } from './power-handler.js';
 import { PveDriver } from './pve/pve-driver.js';

@@ -3,7 +3,7 @@ import { connectBus, requestQuery, type Bus, type QueryReplyOf, type QueryServer
 import type { QueryName } from '@molten/contracts';
 import { DEMO_TOKEN, type PveSimulator } from '@molten/simulators/pve';
 import { NatsServer, testLogger } from '@molten/testkit';
-import { startTestSimulator } from '../../../simulators/src/pve/test-client.js';
+import { startTestSimulator } from '../../../simulators/test/pve-client.js';
 import type { ClusterDriver, GuestRef } from './driver.js';
 import { guestQueryHandlers, startGuestQueries } from './guest-queries.js';
 import { PveDriver } from './pve/pve-driver.js';

@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { waitFor } from '@molten/testkit';
 import { DEMO_TOKEN, type PveSimulator } from '../pve/index.js';
-import { startTestSimulator } from '../pve/test-client.js';
+import { startTestSimulator } from '../../test/pve-client.js';
 import { formatBytes, formatUptime, pyFixed, theme } from './format.js';
 import { startProxmoxMcpSimulator, type ProxmoxMcpSimulator, type ProxmoxMcpSimulatorOptions } from './index.js';
 

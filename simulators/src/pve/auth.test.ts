@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Identity, TokenStore, tokenHeader } from './auth.js';
 import { PveError } from './errors.js';
 import { DEMO_TOKEN, type PveSimulator, type PveTokenSpec } from './index.js';
-import { pveClient, startTestSimulator, type Client } from './test-client.js';
+import { pveClient, startTestSimulator, type Client } from '../../test/pve-client.js';
 
 const AUDITOR: PveTokenSpec = {
   id: 'monitor@pve!ro',

@@ -1,7 +1,7 @@
 import { waitFor } from '@molten/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UPID_PATTERN, decodeUpid, type PveSimEvent, type PveSimulator } from './index.js';
-import { FAST_TASKS, enc, pveClient, startTestSimulator, waitForTask, type Client } from './test-client.js';
+import { FAST_TASKS, enc, pveClient, startTestSimulator, waitForTask, type Client } from '../../test/pve-client.js';
 
 /** A UPID as the docs' regex wants it, started by the demo token on `node`. */
 function expectUpid(upid: unknown, node: string, type: string, vmid: number): string {

@@ -1,6 +1,6 @@
 import { waitFor } from '@molten/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pveClient, startTestSimulator, type Client } from './test-client.js';
+import { pveClient, startTestSimulator, type Client } from '../../test/pve-client.js';
 import type { PveSimulator } from './index.js';
 
 type Row = Record<string, any>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PveSimulator } from './index.js';
-import { pveClient, startTestSimulator, type Client } from './test-client.js';
+import { pveClient, startTestSimulator, type Client } from '../../test/pve-client.js';
 
 type Row = Record<string, any>;
 const usage = ['cpu', 'mem', 'netin', 'netout', 'diskread', 'diskwrite'];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PveSimulator } from './index.js';
-import { pveClient, startTestSimulator, type Client } from './test-client.js';
+import { pveClient, startTestSimulator, type Client } from '../../test/pve-client.js';
 
 describe('50 nodes × 100 guests', () => {
   let sim: PveSimulator;

@@ -2,7 +2,7 @@ import { connect } from 'node:tls';
 import { waitFor } from '@molten/testkit';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pveClient, startTestSimulator, type Client } from './test-client.js';
+import { pveClient, startTestSimulator, type Client } from '../../test/pve-client.js';
 import type { PveSimulator } from './index.js';
 
 describe('transport', () => {

@@ -1,7 +1,7 @@
 import { waitFor } from '@molten/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPID_PATTERN, decodeUpid, type PveSimulator } from './index.js';
-import { enc, pveClient, startTestSimulator, waitForTask, type Client } from './test-client.js';
+import { enc, pveClient, startTestSimulator, waitForTask, type Client } from '../../test/pve-client.js';
 
 type Row = Record<string, any>;
 const FAST_SNAPSHOTS = { snapshot: 60, rollback: 60, delsnapshot: 40 };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeUpid, type PveSimulator } from './index.js';
-import { enc, pveClient, startTestSimulator, waitForTask, type Client } from './test-client.js';
+import { enc, pveClient, startTestSimulator, waitForTask, type Client } from '../../test/pve-client.js';
 
 type TaskRow = { upid: string; type: string; id: string; status: string; user: string; tokenid?: string; endtime?: number; starttime: number };
 

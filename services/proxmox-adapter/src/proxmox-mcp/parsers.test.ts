@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as F from './fixtures.js';
+import * as F from '../../test/proxmox-mcp-fixtures.js';
 import { ParseError } from './lines.js';
 import { parseContainerAction, parseVmAction } from './parse-action.js';
 import { parseClusterStatus } from './parse-cluster.js';

@@ -1,18 +1,24 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { operatorToken } from '@molten/api/tokens';
 import { ConfigError, createLogger, dataDir, onShutdown } from '@molten/kit';
 import { ensureServicesBuilt } from './build-services.js';
+import { closingBlock, type RunningStack } from './closing-block.js';
 import { ensureDashboardBuilt } from './dashboard-build.js';
-import { startDemoUpstreams } from './demo-upstreams.js';
+import { startDemoConsole } from './demo-console.js';
+import { startDemoUpstreams, type SimulatedUpstream } from './demo-upstreams.js';
 import { portFree, startLocalNats } from './local-nats.js';
 import { prettyLine } from './pretty-log.js';
 import { ServiceProcess } from './service-process.js';
+import { configuredUpstreams, notConfigured } from './upstreams.js';
 
 /**
  * npm start: everything on one machine. A local nats-server with JetStream unless NATS_URL is
  * set; simulated upstreams for whatever is not configured (demo mode); every adapter; the api
- * with the built dashboard. Prints where to go and with which token; Ctrl-C stops it all.
+ * with the built dashboard. Prints where to go and with which token. SIGINT (Ctrl-C), SIGTERM
+ * (a supervisor; npm forwards it here, since the start script execs this process) and SIGHUP
+ * (the terminal closed) stop it all, last started first: the api, the adapters, the
+ * simulators, the bus.
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const log = createLogger('molten', {
@@ -20,6 +26,9 @@ const log = createLogger('molten', {
   destination: { write: (line: string) => process.stdout.write(`${prettyLine('molten', line.trimEnd())}\n`) },
 });
 const shutdown = onShutdown(log, { timeoutMs: 15_000 });
+// The services run in their own process groups: a closed terminal's SIGHUP reaches only this
+// process, which must take them down with it.
+process.once('SIGHUP', () => void shutdown.stop('SIGHUP').then(() => process.exit(0)));
 
 async function main() {
   const source = process.env;
@@ -34,7 +43,7 @@ async function main() {
     if (p !== 0 && !(await portFree(p, host))) throw new ConfigError(`port ${p} on ${host} is in use; stop what uses it or set ${name} to another port`);
   }
 
-  const configured = ['PVE_URL', 'PROXMOX_MCP_URL', 'HOMELAB_MCP_URL', 'MOLTBOT_URL', 'MOLTEN_CONFIG'].filter((k) => source[k]);
+  const configured = configuredUpstreams(source);
   const demo = source.MOLTEN_DEMO ? /^(1|true|yes)$/i.test(source.MOLTEN_DEMO) : configured.length === 0;
 
   let natsUrl = source.NATS_URL;
@@ -44,13 +53,21 @@ async function main() {
     shutdown.add('nats-server', () => nats.stop());
   }
 
+  // The token is settled here, before the api starts, so that only this block prints it (the
+  // api prints a token it generates itself, for when it runs alone).
+  let token: RunningStack['token'] = 'configured';
+  if (!source.MOLTEN_TOKEN) {
+    const op = operatorToken(undefined, dir);
+    token = { value: op.token, file: op.file, generated: op.generated };
+  }
+
   const env: NodeJS.ProcessEnv = { ...source, NATS_URL: natsUrl, MOLTEN_DATA_DIR: dir, MOLTEN_HOST: host, MOLTEN_PORT: String(port), MOLTEN_GRPC_PORT: String(grpcPort) };
-  let upstreams: string[] = [];
+  let simulated: SimulatedUpstream[] = [];
   if (demo) {
     const sims = await startDemoUpstreams(source, log);
     shutdown.add('simulators', () => sims.stop());
     Object.assign(env, sims.env, { MOLTEN_DEMO: '1' });
-    upstreams = sims.describe;
+    simulated = sims.upstreams;
   }
 
   await ensureServicesBuilt(ROOT, log);
@@ -58,37 +75,40 @@ async function main() {
     log.error({ err }, 'the dashboard could not be built; the API works, the dashboard page will say so'),
   );
 
-  const services: ServiceProcess[] = [];
-  const run = (name: string, entry: string) => {
-    const s = new ServiceProcess({ name, entry: path.join(ROOT, entry), env }, log);
-    services.push(s);
+  const run = (name: string) => {
+    const s = new ServiceProcess({ name, entry: path.join(ROOT, `dist/${name}.mjs`), env }, log);
     s.start();
     return s;
   };
-  if (env.PVE_URL || env.PROXMOX_MCP_URL) run('proxmox-adapter', 'dist/proxmox-adapter.mjs');
-  if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) run('homelab-adapter', 'dist/homelab-adapter.mjs');
-  if (env.MOLTBOT_URL) run('moltbot-adapter', 'dist/moltbot-adapter.mjs');
-  run('api', 'dist/api.mjs');
-  shutdown.add('services', () => Promise.all(services.map((s) => s.stop())).then(() => undefined));
+  const adapters: ServiceProcess[] = [];
+  if (env.PVE_URL || env.PROXMOX_MCP_URL) adapters.push(run('proxmox-adapter'));
+  if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) adapters.push(run('homelab-adapter'));
+  if (env.MOLTBOT_URL) adapters.push(run('moltbot-adapter'));
+  shutdown.add('adapters', () => Promise.all(adapters.map((s) => s.stop())).then(() => undefined));
+  const api = run('api');
+  // Stopped first: no new command is taken while the adapters finish theirs.
+  shutdown.add('api', () => api.stop());
 
   const url = `http://${host}:${port}`;
   await waitForHealth(url);
-  const token = source.MOLTEN_TOKEN ? '(your MOLTEN_TOKEN)' : readFileSync(path.join(dir, 'operator-token'), 'utf8').trim();
-  const lines = [
-    '',
-    `  Molten is running${demo ? ' — demo mode: the upstreams below are simulated' : ''}`,
-    '',
-    `  Dashboard   ${url}`,
-    `  API         ${url}/api   (docs/api.md)`,
-    `  gRPC        ${host}:${grpcPort}`,
-    `  Token       ${token}   (operator; sign in with it, or send "Authorization: Bearer <token>")`,
-    `  NATS        ${natsUrl}${source.NATS_URL ? '' : `   (local, data in ${path.join(dir, 'nats')})`}`,
-    ...upstreams.map((u) => `  ${u}`),
-    '',
-    '  Ctrl-C stops everything.',
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const consoleNames = simulated.map((u) => u.name);
+  process.stdout.write(
+    closingBlock({
+      url,
+      grpc: `${host}:${grpcPort}`,
+      token,
+      nats: { url: natsUrl, localStore: source.NATS_URL ? undefined : path.join(dir, 'nats') },
+      demo,
+      upstreams: [...configured, ...simulated],
+      notConfigured: notConfigured(source, simulated),
+      services: [api, ...adapters].map((s) => s.spec.name),
+      consoleNames,
+    }),
+  );
+  if (consoleNames.length) {
+    const demoConsole = startDemoConsole(process.stdin, simulated, log);
+    shutdown.add('demo console', () => demoConsole.close());
+  }
 }
 
 async function waitForHealth(url: string, timeoutMs = 60_000): Promise<void> {

@@ -1,6 +1,6 @@
 import { waitFor } from '@molten/testkit';
 import { Agent, fetch } from 'undici';
-import { startPveSimulator, type PveSimulator, type PveSimulatorOptions } from './index.js';
+import { startPveSimulator, type PveSimulator, type PveSimulatorOptions } from '../src/pve/index.js';
 
 /**
  * What the tests use to talk to a running simulator: real HTTPS through undici, trusting the

@@ -4,7 +4,7 @@
  * plus the homelab MCP simulator with the homelab-adapter and the gateway simulator with the
  * moltbot-adapter, all on the same nats-server.
  *
- *   npx vite build (in apps/dashboard), then: npx vitest run --config apps/dashboard/e2e/vitest.config.ts
+ *   npm run build -w @molten/dashboard, then: npx vitest run --config tests/dashboard-e2e/vitest.config.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,9 +15,9 @@ import { loadConfig as loadMoltbotConfig, startMoltbotAdapter } from '@molten/mo
 import { startGatewaySimulator } from '@molten/simulators/gateway';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { testLogger, waitFor } from '@molten/testkit';
-import { OPERATOR, startStack, VIEWER, type Stack } from '../../../tests/src/stack.ts';
-import { dashboardSpecs } from './dashboard.specs.ts';
-import type { DashboardStack } from './harness.ts';
+import { OPERATOR, startStack, VIEWER, type Stack } from '../src/stack.js';
+import { dashboardSpecs } from './dashboard.specs.js';
+import type { DashboardStack } from './harness.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
 let stack: Stack;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { api, launchChromium, row, signedIn, type DashboardStack } from './harness.ts';
+import { api, launchChromium, row, signedIn, type DashboardStack } from './harness.js';
 
 interface ApiGuest {
   vmid: number;
@@ -116,7 +116,7 @@ export function dashboardSpecs(getStack: () => DashboardStack) {
     it('reconnects after the api restarts and shows the current state without a reload', async () => {
       const vm = await take((g) => g.status === 'running' && g.qmpstatus !== 'paused');
       const { context, page } = await signedIn(browser, stack, stack.operatorToken);
-      await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+      await page.evaluate(() => ((globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true));
       const restarting = stack.restartApi();
       await page.getByText('Reconnecting…').first().waitFor({ timeout: 10_000 });
       // Changed while the api was away: the page must catch up, not show what it had.
@@ -124,7 +124,7 @@ export function dashboardSpecs(getStack: () => DashboardStack) {
       await restarting;
       await page.locator('header .conn.live').waitFor({ timeout: 30_000 });
       await until(async () => (await row(page, vm.vmid).textContent())?.includes('Stopped'), 'the state changed during the restart', 20_000);
-      expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
       await context.close();
     });
   });

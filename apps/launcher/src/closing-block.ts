@@ -1,0 +1,54 @@
+import type { Upstream } from './upstreams.js';
+
+export interface RunningStack {
+  url: string;
+  grpc: string;
+  token: { value: string; file?: string; generated: boolean } | 'configured';
+  nats: { url: string; localStore?: string };
+  demo: boolean;
+  /** Every upstream an adapter runs against: configured and simulated. */
+  upstreams: Upstream[];
+  /** Upstream kinds nothing provides, with the setting that would ("Agent gateway (MOLTBOT_URL)"). */
+  notConfigured: string[];
+  /** The services started, in the order they stop. */
+  services: string[];
+  /** Names of the simulated upstreams the demo console can stop and start (none: no console). */
+  consoleNames: string[];
+}
+
+/**
+ * What npm start prints once everything answers: where to go, with which token, and exactly what
+ * runs — each configured upstream with its address, each simulated one marked as such.
+ */
+export function closingBlock(s: RunningStack): string {
+  const row = (label: string, value: string) => `  ${label.padEnd(17)}${value}`;
+  const width = Math.max(0, ...s.upstreams.map((u) => u.where.length));
+  const token =
+    s.token === 'configured'
+      ? '(your MOLTEN_TOKEN)'
+      : `${s.token.value}   (operator; ${s.token.generated ? 'generated now, ' : ''}kept in ${s.token.file}; sign in with it, or send "Authorization: Bearer <token>")`;
+  const lines = [
+    '',
+    `  Molten is running${s.demo ? ' — demo mode: what is marked "simulated" is not a real upstream' : ''}`,
+    '',
+    row('Dashboard', s.url),
+    row('API', `${s.url}/api   (docs/api.md)`),
+    row('gRPC', s.grpc),
+    row('Token', token),
+    row('NATS', `${s.nats.url}${s.nats.localStore ? `   (local, data in ${s.nats.localStore})` : ''}`),
+    '',
+    ...s.upstreams.map((u) => row(u.label, `${u.where.padEnd(width)}   ${u.origin === 'simulated' ? `simulated: ${u.note}` : u.note}`)),
+    ...(s.notConfigured.length ? [row('Not configured', s.notConfigured.join(', '))] : []),
+    row('Services', s.services.join(', ')),
+    '',
+  ];
+  if (s.consoleNames.length) {
+    const [first, ...others] = s.consoleNames;
+    lines.push(
+      `  To see Molten degrade, type "stop ${first}" and Enter: that simulated upstream goes down; "start ${first}" brings it back.`,
+      ...(others.length ? [`  The others: ${others.join(', ')}.`] : []),
+    );
+  }
+  lines.push('  Ctrl-C stops everything.', '');
+  return `${lines.join('\n')}\n`;
+}
