@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { canTransition, CommandStatus, isTerminal } from './index.js';
-import { GUEST_ACTIONS, isGuestActionToken, snapshotNameProblem } from './guest-actions.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { canTransition, CommandStatus, isTerminal, type Command } from './index.js';
+import { GUEST_ACTIONS, OTHER_ACTIONS, POWER_ACTIONS, isGuestActionToken, powerActionToken, snapshotNameProblem, type GuestActionPayload } from './guest-actions.js';
 import { MESSAGE_TYPES } from './codec.js';
+import { COMMAND_ERROR_CODES, commandError, isCommandErrorCode } from './command-errors.js';
 import { QUERY_NAMES, QUERY_TYPES, decodeId, encodeId, parseQuerySubject, parseStateSubject, queryQueue, subjects } from './subjects.js';
 
 describe('subjects', () => {
@@ -47,11 +48,27 @@ describe('queries', () => {
 });
 
 describe('guest actions', () => {
-  it('marks rollback and delete destructive, and names the privileges', () => {
-    expect(Object.entries(GUEST_ACTIONS).filter(([, a]) => a.destructive).map(([t]) => t)).toEqual(['snapshot-rollback', 'snapshot-delete']);
+  it('classes stop, shutdown, reboot, suspend, rollback and delete destructive, and names the privileges', () => {
+    expect(Object.entries(GUEST_ACTIONS).filter(([, a]) => a.safety === 'destructive').map(([t]) => t)).toEqual([
+      'vm-stop',
+      'vm-shutdown',
+      'vm-reboot',
+      'vm-suspend',
+      'snapshot-rollback',
+      'snapshot-delete',
+    ]);
     expect(GUEST_ACTIONS['snapshot-create'].privileges).toEqual(['VM.Snapshot']);
     expect(isGuestActionToken('vm-resume')).toBe(true);
-    expect(isGuestActionToken('vm-stop')).toBe(false);
+    expect(isGuestActionToken('vm-stop')).toBe(true);
+    expect(isGuestActionToken('vm-reset')).toBe(false);
+  });
+
+  it('lists the power actions once: the table\'s power rows, each with its subject token', () => {
+    const rows = Object.entries(GUEST_ACTIONS).filter(([, a]) => a.payload === 'power');
+    expect(rows.map(([, a]) => a.action)).toEqual([...POWER_ACTIONS]);
+    expect(rows.map(([t]) => t)).toEqual(POWER_ACTIONS.map(powerActionToken));
+    // The table's payload kinds are exactly the Command payloads, with the two that are not guest actions.
+    expectTypeOf<GuestActionPayload | (typeof OTHER_ACTIONS)[keyof typeof OTHER_ACTIONS]['payload']>().toEqualTypeOf<NonNullable<Command['payload']>['$case']>();
   });
 
   it.each([
@@ -86,5 +103,15 @@ describe('lifecycle', () => {
       for (const to of Object.values(S).filter((v): v is CommandStatus => typeof v === 'number')) expect(canTransition(t, to)).toBe(false);
     }
     expect(isTerminal(S.COMMAND_STATUS_UNCERTAIN)).toBe(false);
+  });
+});
+
+describe('command errors', () => {
+  it('builds a whole CommandError from a listed code, the optional parts empty unless given', () => {
+    expect(commandError('locked', 'VM 101 is locked (backup)')).toEqual({ code: 'locked', message: 'VM 101 is locked (backup)', upstreamStatus: '', remedy: '', privilege: '', fields: {} });
+    expect(commandError('forbidden', 'no', { privilege: 'VM.PowerMgmt', upstreamStatus: '403' })).toMatchObject({ privilege: 'VM.PowerMgmt', upstreamStatus: '403', remedy: '' });
+    expect(isCommandErrorCode('tool_error')).toBe(true);
+    expect(isCommandErrorCode('toString')).toBe(false);
+    for (const meaning of Object.values(COMMAND_ERROR_CODES)) expect(meaning.length).toBeGreaterThan(20);
   });
 });
