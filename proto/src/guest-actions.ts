@@ -56,11 +56,20 @@ export const GUEST_ACTION_TOKENS = Object.keys(GUEST_ACTIONS) as GuestActionToke
 export type GuestActionTokenOf<P extends GuestActionPayload> = { [T in GuestActionToken]: Actions[T]['payload'] extends P ? T : never }[GuestActionToken];
 export type GuestActionNameOf<P extends GuestActionPayload> = Actions[GuestActionTokenOf<P>]['action'];
 
+/** The action names one payload carries, in the table's order. */
+function actionsOf<P extends GuestActionPayload>(payload: P): readonly GuestActionNameOf<P>[] {
+  return Object.values(GUEST_ACTIONS)
+    .filter((a) => a.payload === payload)
+    .map((a) => a.action as GuestActionNameOf<P>);
+}
+
 /** The power actions (payload `power`), as the REST routes and the `PowerAction` message name them. */
 export type PowerActionName = GuestActionNameOf<'power'>;
-export const POWER_ACTIONS = ['start', 'stop', 'shutdown', 'reboot'] as const satisfies readonly PowerActionName[];
+export const POWER_ACTIONS = actionsOf('power');
 export type SnapshotActionName = GuestActionNameOf<'snapshot'>;
+export const SNAPSHOT_ACTIONS = actionsOf('snapshot');
 export type SuspendResumeActionName = GuestActionNameOf<'suspendResume'>;
+export const SUSPEND_RESUME_ACTIONS = actionsOf('suspendResume');
 
 /** The commands that are not guest actions. Their safety depends on what they call (a tool's annotations, an agent's run). */
 export const OTHER_ACTIONS = {

@@ -1,6 +1,18 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { canTransition, CommandStatus, isTerminal, type Command } from './index.js';
-import { GUEST_ACTIONS, OTHER_ACTIONS, POWER_ACTIONS, isGuestActionToken, powerActionToken, snapshotNameProblem, type GuestActionPayload } from './guest-actions.js';
+import {
+  GUEST_ACTIONS,
+  OTHER_ACTIONS,
+  POWER_ACTIONS,
+  SNAPSHOT_ACTIONS,
+  SUSPEND_RESUME_ACTIONS,
+  isGuestActionToken,
+  powerActionToken,
+  snapshotActionToken,
+  snapshotNameProblem,
+  suspendResumeToken,
+  type GuestActionPayload,
+} from './guest-actions.js';
 import { MESSAGE_TYPES } from './codec.js';
 import { COMMAND_ERROR_CODES, commandError, isCommandErrorCode } from './command-errors.js';
 import { QUERY_NAMES, QUERY_TYPES, decodeId, encodeId, parseQuerySubject, parseStateSubject, queryQueue, subjects } from './subjects.js';
@@ -63,10 +75,14 @@ describe('guest actions', () => {
     expect(isGuestActionToken('vm-reset')).toBe(false);
   });
 
-  it('lists the power actions once: the table\'s power rows, each with its subject token', () => {
-    const rows = Object.entries(GUEST_ACTIONS).filter(([, a]) => a.payload === 'power');
-    expect(rows.map(([, a]) => a.action)).toEqual([...POWER_ACTIONS]);
-    expect(rows.map(([t]) => t)).toEqual(POWER_ACTIONS.map(powerActionToken));
+  it('reads each payload\'s actions from the table, each with its subject token', () => {
+    expect(POWER_ACTIONS).toEqual(['start', 'stop', 'shutdown', 'reboot']);
+    expect(POWER_ACTIONS.map(powerActionToken)).toEqual(['vm-start', 'vm-stop', 'vm-shutdown', 'vm-reboot']);
+    expect(SNAPSHOT_ACTIONS.map(snapshotActionToken)).toEqual(['snapshot-create', 'snapshot-rollback', 'snapshot-delete']);
+    expect(SUSPEND_RESUME_ACTIONS.map(suspendResumeToken)).toEqual(['vm-suspend', 'vm-resume']);
+    for (const token of [...POWER_ACTIONS.map(powerActionToken), ...SNAPSHOT_ACTIONS.map(snapshotActionToken), ...SUSPEND_RESUME_ACTIONS.map(suspendResumeToken)]) {
+      expect(isGuestActionToken(token), token).toBe(true);
+    }
     // The table's payload kinds are exactly the Command payloads, with the two that are not guest actions.
     expectTypeOf<GuestActionPayload | (typeof OTHER_ACTIONS)[keyof typeof OTHER_ACTIONS]['payload']>().toEqualTypeOf<NonNullable<Command['payload']>['$case']>();
   });
