@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { queryErrorReply, serveQueries, type Bus, type QueryHandlers, type QueryReplyOf, type QueryServer } from '@molten/bus';
-import { commandError, type CommandError, type GuestSelector, type HaStatus, type QueryName } from '@molten/contracts';
+import { GUEST_TYPES, commandError, type CommandError, type GuestSelector, type HaStatus, type QueryName } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import type { ClusterDriver, GuestRef } from './driver.js';
 import { hasGuestPage, type Cf, type GuestCapableDriver, type Timeframe } from './guest-driver.js';
@@ -39,7 +39,7 @@ type Result<T> = { ok: T } | { error: CommandError };
 
 const vmid = z.number().int().min(100, 'must be a Proxmox vmid (100 to 999999999)').max(999_999_999, 'must be a Proxmox vmid (100 to 999999999)');
 const selector = z
-  .object({ vmid, node: z.string().max(64), type: z.enum(['', 'qemu', 'lxc']) }, { message: 'names no guest' })
+  .object({ vmid, node: z.string().max(64), type: z.enum(['', ...GUEST_TYPES]) }, { message: 'names no guest' })
   .passthrough();
 const nodeName = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/, 'must be a node name');
 const cf = z.enum(['', 'AVERAGE', 'MAX']).transform((v): Cf => (v === 'MAX' ? 'MAX' : 'AVERAGE'));

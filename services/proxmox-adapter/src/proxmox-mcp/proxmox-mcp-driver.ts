@@ -1,4 +1,4 @@
-import type { Capability, ClusterNode, Guest, Node, PowerActionName } from '@molten/contracts';
+import { GUEST_TYPES, type Capability, type ClusterNode, type Guest, type Node, type PowerActionName } from '@molten/contracts';
 import { sleep, type Logger } from '@molten/kit';
 import { TARGET_STATUS, type ClusterDriver, type ClusterRead, type GuestRef, type TaskOutcome } from '../driver.js';
 import { pveHttpError } from '../pve/pve-errors.js';
@@ -346,7 +346,7 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     if (!u) return undefined;
     const vmid = Number(u.id);
     if (!Number.isInteger(vmid)) return undefined;
-    for (const type of ['qemu', 'lxc'] as const) {
+    for (const type of GUEST_TYPES) {
       for (const [action, workers] of Object.entries(WORKER_TYPES[type])) {
         if (workers.includes(u.type) && !u.type.startsWith('ha')) return { refs: [{ vmid, node: u.node, type }], action: action as PowerActionName };
       }
