@@ -176,16 +176,20 @@ export interface Command {
   error?: CommandError;
   transitions: CommandTransition[];
   /** Only on GET /api/commands/{id}: the command's output lines. */
-  progress?: Omit<ProgressEvent, 'commandId'>[];
+  progress?: ProgressLine[];
 }
 
-/** One output line of a running command (the SSE `progress` event). */
-export interface ProgressEvent {
-  commandId: string;
+/** One output line of a command ("assistant", "tool", "lifecycle", "log"). */
+export interface ProgressLine {
   seq: number;
   at: string;
   stream: string;
   text: string;
+}
+
+/** The SSE `progress` event: a running command's output line. */
+export interface ProgressEvent extends ProgressLine {
+  commandId: string;
 }
 
 // ---- servers (GET /api/servers, the SSE `server` events) ----

@@ -32,7 +32,7 @@ export function commandRoutes(reads: Reads) {
       const id = parseParams(commandIdParam, c.req.param('id'), 'id');
       const found = await reads.command(id);
       if (!found) throw notFound(`no command ${id} (records are kept for 7 days)`);
-      const progress = found.progress.map((p) => ({ seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text }));
+      const progress = found.progress.map((p): Rest.ProgressLine => ({ seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text }));
       return c.json({ data: { ...commandJson(found.record), progress } } satisfies Rest.Data<Rest.Command>);
     });
 }
