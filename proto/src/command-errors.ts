@@ -21,7 +21,7 @@ export const COMMAND_ERROR_CODES = {
   connection_lost: 'the connection dropped after the call was sent: whether it took effect is unknown until reconciled',
   upstream: 'the upstream failed in a way it did not classify (its own words are in the message)',
   tool_error: 'the MCP tool ran and reported an error (`isError`)',
-  no_adapter: 'no adapter took the command (or answered the query) in time: none is running for that domain and scope',
+  no_adapter: 'no adapter took the command (or answered the query) in time: none runs for that domain and scope, or it came too late',
   deadline: 'the command\'s (or query\'s) deadline passed before it ended',
 } as const;
 

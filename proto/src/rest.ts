@@ -66,13 +66,13 @@ export type ApiErrorCode =
   | 'not_found'
   /** 409: the target's state refuses the action now (from what the api knows). */
   | 'conflict'
-  /** 409: the target cannot do the action at all. */
+  /** 409: the target cannot do the action at all (a server whose tools Molten cannot call). */
   | 'unsupported'
   /** 415: the body is not JSON. */
   | 'unsupported_media_type'
   /** 429: too many requests; `Retry-After` says when to try again. */
   | 'rate_limited'
-  /** gRPC: a number out of its range. */
+  /** gRPC WatchEvents only: `from_seq` is before what the events stream holds, or past its end. */
   | 'out_of_range'
   /** 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix. */
   | 'upstream_unavailable'
