@@ -7,6 +7,7 @@ import {
   type CommandRecord,
   type Gateway,
   type Guest,
+  type GuestType,
   type McpServerCapabilities,
   type Node,
   type Storage,
@@ -35,7 +36,7 @@ export function metaJson(s: { cluster: string; lastSeenMs: number; stale: boolea
  * extrapolated from when the api received the value up to the last moment the cluster was seen.
  * REST, SSE and gRPC all read guests through this, so they agree.
  */
-export function guestAsOf(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Date.now()): Guest {
+export function guestAsOf(e: StateEntry<GuestType>, f: Freshness, now = Date.now()): Guest {
   const g = e.value as Guest;
   const until = f.stale ? f.lastSeenMs : now;
   const uptime = g.status === 'running' && g.uptime > 0 ? g.uptime + Math.max(0, Math.floor((until - e.receivedAtMs) / 1000)) : g.uptime;

@@ -1,4 +1,4 @@
-import { GUEST_TYPES, type Capability, type ClusterNode, type Guest, type Node, type PowerActionName } from '@molten/contracts';
+import { GUEST_TYPES, powerActionToken, type Capability, type ClusterNode, type Guest, type Node, type PowerActionName } from '@molten/contracts';
 import { sleep, type Logger } from '@molten/kit';
 import { TARGET_STATUS, type ClusterDriver, type ClusterRead, type GuestRef, type TaskOutcome } from '../driver.js';
 import { pveHttpError } from '../pve/pve-errors.js';
@@ -154,10 +154,10 @@ export class ProxmoxMcpDriver implements ClusterDriver {
 
   capabilities(): Capability[] {
     const missing = (tools: string[]) => tools.filter((t) => !this.has(t));
-    const action = (a: 'start' | 'stop' | 'shutdown'): Capability => {
+    const action = (a: keyof typeof VM_TOOL): Capability => {
       const absent = missing([VM_TOOL[a]]);
       return {
-        action: `vm-${a}`,
+        action: powerActionToken(a),
         available: absent.length === 0,
         reason: absent.length ? `ProxmoxMCP-Plus at ${this.endpoint} does not offer ${absent.join(', ')} (an older release, or hidden by MCP_TOOL_ALLOWLIST / MCP_TOOL_DENYLIST)` : '',
         privilege: 'VM.PowerMgmt',
