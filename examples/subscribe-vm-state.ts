@@ -17,13 +17,13 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Guest, HEADERS, STREAMS, decodeId } from '@molten/contracts';
+import { Guest, HEADERS, STREAMS, decodeId, type GuestType } from '@molten/contracts';
 
 export interface VmStateChange {
   /** The MOLTEN_EVENTS sequence: a total order of everything Molten published. */
   seq: number;
   cluster: string;
-  kind: 'qemu' | 'lxc';
+  kind: GuestType;
   vmid: number;
   /** The guest is gone from the cluster (deleted or migrated away from Molten's view). */
   removed: boolean;

@@ -5,6 +5,7 @@ export * from './gen/molten/v1/queries.js';
 export * from './gen/molten/v1/resources.js';
 export * from './gen/molten/v1/upstreams.js';
 export * from './codec.js';
+export * from './command-errors.js';
 export * from './guest-actions.js';
 export * from './lifecycle.js';
 export * from './subjects.js';

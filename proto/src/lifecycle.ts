@@ -93,8 +93,3 @@ export type ServerStatusName = (typeof SERVER_STATUS_NAMES)[ServerStatus];
 export function serverStatusName(status: ServerStatus): ServerStatusName {
   return SERVER_STATUS_NAMES[status] ?? 'unknown';
 }
-
-/** Power actions and their command subject tokens. */
-export const POWER_ACTIONS = ['start', 'stop', 'shutdown', 'reboot'] as const;
-export type PowerActionName = (typeof POWER_ACTIONS)[number];
-export const powerActionToken = (action: PowerActionName) => `vm-${action}` as const;

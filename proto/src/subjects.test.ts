@@ -1,7 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { canTransition, CommandStatus, isTerminal } from './index.js';
-import { GUEST_ACTIONS, isGuestActionToken, snapshotNameProblem } from './guest-actions.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { canTransition, CommandStatus, isTerminal, type Command } from './index.js';
+import {
+  GUEST_ACTIONS,
+  OTHER_ACTIONS,
+  POWER_ACTIONS,
+  SNAPSHOT_ACTIONS,
+  SUSPEND_RESUME_ACTIONS,
+  isGuestActionToken,
+  powerActionToken,
+  snapshotActionToken,
+  snapshotNameProblem,
+  suspendResumeToken,
+  type GuestActionPayload,
+} from './guest-actions.js';
 import { MESSAGE_TYPES } from './codec.js';
+import { COMMAND_ERROR_CODES, commandError, isCommandErrorCode } from './command-errors.js';
 import { QUERY_NAMES, QUERY_TYPES, decodeId, encodeId, parseQuerySubject, parseStateSubject, queryQueue, subjects } from './subjects.js';
 
 describe('subjects', () => {
@@ -47,11 +60,31 @@ describe('queries', () => {
 });
 
 describe('guest actions', () => {
-  it('marks rollback and delete destructive, and names the privileges', () => {
-    expect(Object.entries(GUEST_ACTIONS).filter(([, a]) => a.destructive).map(([t]) => t)).toEqual(['snapshot-rollback', 'snapshot-delete']);
+  it('classes stop, shutdown, reboot, suspend, rollback and delete destructive, and names the privileges', () => {
+    expect(Object.entries(GUEST_ACTIONS).filter(([, a]) => a.safety === 'destructive').map(([t]) => t)).toEqual([
+      'vm-stop',
+      'vm-shutdown',
+      'vm-reboot',
+      'vm-suspend',
+      'snapshot-rollback',
+      'snapshot-delete',
+    ]);
     expect(GUEST_ACTIONS['snapshot-create'].privileges).toEqual(['VM.Snapshot']);
     expect(isGuestActionToken('vm-resume')).toBe(true);
-    expect(isGuestActionToken('vm-stop')).toBe(false);
+    expect(isGuestActionToken('vm-stop')).toBe(true);
+    expect(isGuestActionToken('vm-reset')).toBe(false);
+  });
+
+  it('reads each payload\'s actions from the table, each with its subject token', () => {
+    expect(POWER_ACTIONS).toEqual(['start', 'stop', 'shutdown', 'reboot']);
+    expect(POWER_ACTIONS.map(powerActionToken)).toEqual(['vm-start', 'vm-stop', 'vm-shutdown', 'vm-reboot']);
+    expect(SNAPSHOT_ACTIONS.map(snapshotActionToken)).toEqual(['snapshot-create', 'snapshot-rollback', 'snapshot-delete']);
+    expect(SUSPEND_RESUME_ACTIONS.map(suspendResumeToken)).toEqual(['vm-suspend', 'vm-resume']);
+    for (const token of [...POWER_ACTIONS.map(powerActionToken), ...SNAPSHOT_ACTIONS.map(snapshotActionToken), ...SUSPEND_RESUME_ACTIONS.map(suspendResumeToken)]) {
+      expect(isGuestActionToken(token), token).toBe(true);
+    }
+    // The table's payload kinds are exactly the Command payloads, with the two that are not guest actions.
+    expectTypeOf<GuestActionPayload | (typeof OTHER_ACTIONS)[keyof typeof OTHER_ACTIONS]['payload']>().toEqualTypeOf<NonNullable<Command['payload']>['$case']>();
   });
 
   it.each([
@@ -86,5 +119,15 @@ describe('lifecycle', () => {
       for (const to of Object.values(S).filter((v): v is CommandStatus => typeof v === 'number')) expect(canTransition(t, to)).toBe(false);
     }
     expect(isTerminal(S.COMMAND_STATUS_UNCERTAIN)).toBe(false);
+  });
+});
+
+describe('command errors', () => {
+  it('builds a whole CommandError from a listed code, the optional parts empty unless given', () => {
+    expect(commandError('locked', 'VM 101 is locked (backup)')).toEqual({ code: 'locked', message: 'VM 101 is locked (backup)', upstreamStatus: '', remedy: '', privilege: '', fields: {} });
+    expect(commandError('forbidden', 'no', { privilege: 'VM.PowerMgmt', upstreamStatus: '403' })).toMatchObject({ privilege: 'VM.PowerMgmt', upstreamStatus: '403', remedy: '' });
+    expect(isCommandErrorCode('tool_error')).toBe(true);
+    expect(isCommandErrorCode('toString')).toBe(false);
+    for (const meaning of Object.values(COMMAND_ERROR_CODES)) expect(meaning.length).toBeGreaterThan(20);
   });
 });

@@ -3,9 +3,8 @@
  * The specs take a DashboardStack; anything that starts the whole stack (the system-test
  * harness, `npm start` in-process) can provide one.
  */
+import type { PowerActionName } from '@molten/contracts';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
-export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
 
 export interface DashboardStack {
   /** Where the api serves the built dashboard, e.g. http://127.0.0.1:3003. */
@@ -15,9 +14,9 @@ export interface DashboardStack {
   /** The simulated Proxmox cluster, under test control. */
   pve: {
     /** The next `action` on `vmid` is refused by Proxmox with this status and reason (e.g. 403 and the missing privilege). */
-    failNextAction(vmid: number, action: PowerAction, status: number, reason: string): void;
+    failNextAction(vmid: number, action: PowerActionName, status: number, reason: string): void;
     /** How long the simulated tasks take, so an optimistic state can be seen. */
-    setTaskDuration(action: PowerAction, ms: number): void;
+    setTaskDuration(action: PowerActionName, ms: number): void;
     /** Changes a guest's power state behind Molten's back (as someone in Proxmox's UI would). */
     setGuestStatus(vmid: number, status: 'running' | 'stopped'): void;
   };

@@ -5,6 +5,7 @@ import {
   STREAMS,
   isTerminal,
   parseCommandSubject,
+  commandError,
   subjects,
   type Command,
   type CommandError,
@@ -230,7 +231,7 @@ export class CommandWorker {
       if (Date.now() > command.acceptByMs) {
         await store.transition(command.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
           message: `no adapter accepted the command before its deadline (${this.#o.domain} adapter for "${this.#o.scope}" came too late)`,
-          error: { code: 'no_adapter', message: 'accepted too late', upstreamStatus: '', remedy: '', privilege: '', fields: {} },
+          error: commandError('no_adapter', 'accepted too late'),
         });
         m.ack();
         return;

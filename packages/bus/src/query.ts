@@ -6,6 +6,7 @@ import {
   parseQuerySubject,
   queryQueue,
   subjects,
+  commandError,
   type CommandError,
   type MessageOf,
   type QueryName,
@@ -27,8 +28,8 @@ export type QueryReplyOf<Q extends QueryName> = MessageOf<(typeof QUERY_TYPES)[Q
 export type QueryHandlers = { [Q in QueryName]?: (request: QueryRequestOf<Q>) => Promise<QueryReplyOf<Q>> };
 
 /** A reply that carries only an error (every reply message has `result` and `fetchedAtMs`). */
-export function queryErrorReply<Q extends QueryName>(what: Q, error: Partial<CommandError> & { code: string; message: string }): QueryReplyOf<Q> {
-  const value: CommandError = { upstreamStatus: '', remedy: '', privilege: '', fields: {}, ...error, message: scrub(error.message) };
+export function queryErrorReply<Q extends QueryName>(what: Q, error: CommandError): QueryReplyOf<Q> {
+  const value: CommandError = { ...error, message: scrub(error.message) };
   return MESSAGE_TYPES[QUERY_TYPES[what].reply].create({ result: { $case: 'error', value }, fetchedAtMs: Date.now() }) as QueryReplyOf<Q>;
 }
 
@@ -55,13 +56,13 @@ export function serveQueries(bus: Bus, o: ServeQueriesOptions): QueryServer {
   const answer = async (m: Msg): Promise<void> => {
     const what = parseQuerySubject(m.subject)?.what ?? '';
     if (!isQueryName(what)) {
-      respond(m, undefined, { code: 'invalid', message: `unknown query "${what}" (known: ${Object.keys(QUERY_TYPES).join(', ')})` });
+      respond(m, undefined, commandError('invalid', `unknown query "${what}" (known: ${Object.keys(QUERY_TYPES).join(', ')})`));
       return;
     }
     const types = QUERY_TYPES[what];
     const handler = o.handlers[what] as ((r: unknown) => Promise<unknown>) | undefined;
     if (!handler) {
-      respond(m, what, { code: 'unsupported', message: `this ${o.domain} adapter does not answer ${what}` });
+      respond(m, what, commandError('unsupported', `this ${o.domain} adapter does not answer ${what}`));
       return;
     }
     let request: unknown;
@@ -70,7 +71,7 @@ export function serveQueries(bus: Bus, o: ServeQueriesOptions): QueryServer {
     } catch (err) {
       const reason = err instanceof MalformedMessageError ? err.reason : String(err);
       o.log.warn({ subject: m.subject, reason }, 'malformed query');
-      respond(m, what, { code: 'invalid', message: `malformed ${what} request: ${reason}` });
+      respond(m, what, commandError('invalid', `malformed ${what} request: ${reason}`));
       return;
     }
     try {
@@ -78,11 +79,11 @@ export function serveQueries(bus: Bus, o: ServeQueriesOptions): QueryServer {
       m.respond(data, { headers });
     } catch (err) {
       o.log.error({ err, subject: m.subject }, 'query handler failed');
-      respond(m, what, { code: 'upstream', message: `${what} failed inside the adapter: ${(err as Error)?.message ?? err}` });
+      respond(m, what, commandError('upstream', `${what} failed inside the adapter: ${(err as Error)?.message ?? err}`));
     }
   };
 
-  const respond = (m: Msg, what: QueryName | undefined, error: { code: string; message: string }) => {
+  const respond = (m: Msg, what: QueryName | undefined, error: CommandError) => {
     if (!m.reply) return;
     if (!what) {
       // An unknown query has no reply type: an empty answer, which requestQuery reports.
@@ -141,22 +142,25 @@ export async function requestQuery<Q extends QueryName>(
     const e = err as Error & { isNoResponders?: () => boolean; cause?: unknown };
     const noResponders = e.isNoResponders?.() === true || e.name === 'NoRespondersError' || (e.cause as Error | undefined)?.name === 'NoRespondersError';
     if (noResponders) {
-      return queryErrorReply(o.what, {
-        code: 'no_adapter',
-        message: `no ${o.domain} adapter answers for "${o.scope}" (${o.what})`,
-        remedy: `Start the ${o.domain === 'proxmox' ? 'proxmox-adapter' : `${o.domain} adapter`} for ${o.scope} (MOLTEN_CLUSTER=${o.scope}), or check its logs.`,
-      });
+      return queryErrorReply(
+        o.what,
+        commandError('no_adapter', `no ${o.domain} adapter answers for "${o.scope}" (${o.what})`, {
+          remedy: `Start the ${o.domain === 'proxmox' ? 'proxmox-adapter' : `${o.domain} adapter`} for ${o.scope} (MOLTEN_CLUSTER=${o.scope}), or check its logs.`,
+        }),
+      );
     }
     const timedOut = /timeout/i.test(`${e.name} ${e.message} ${(e.cause as Error | undefined)?.name ?? ''}`);
-    return queryErrorReply(o.what, {
-      code: timedOut ? 'deadline' : 'connection_lost',
-      message: timedOut ? `the ${o.domain} adapter did not answer ${o.what} within ${o.timeoutMs ?? 15_000} ms` : `cannot ask the ${o.domain} adapter: ${e.message}`,
-    });
+    return queryErrorReply(
+      o.what,
+      timedOut
+        ? commandError('deadline', `the ${o.domain} adapter did not answer ${o.what} within ${o.timeoutMs ?? 15_000} ms`)
+        : commandError('connection_lost', `cannot ask the ${o.domain} adapter: ${e.message}`),
+    );
   }
-  if (msg.data.length === 0) return queryErrorReply(o.what, { code: 'invalid', message: `the ${o.domain} adapter does not know ${o.what}` });
+  if (msg.data.length === 0) return queryErrorReply(o.what, commandError('invalid', `the ${o.domain} adapter does not know ${o.what}`));
   try {
     return decodeBus(msg, [types.reply]).value as QueryReplyOf<Q>;
   } catch (err) {
-    return queryErrorReply(o.what, { code: 'upstream', message: `unreadable ${o.what} answer: ${(err as Error).message}` });
+    return queryErrorReply(o.what, commandError('upstream', `unreadable ${o.what} answer: ${(err as Error).message}`));
   }
 }

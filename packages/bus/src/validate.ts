@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { POWER_ACTIONS, type MessageOf, type MessageTypeName } from '@molten/contracts';
+import { GUEST_TYPES, POWER_ACTIONS, type MessageOf, type MessageTypeName } from '@molten/contracts';
 import { GUEST_COMMAND_CASES } from './guest-command-payloads.js';
 
 /**
@@ -41,7 +41,7 @@ const command = z
   .passthrough()
   .refine((c) => c.deadlineMs >= c.createdAtMs, 'deadline is before creation');
 
-const guest = z.object({ cluster: token, vmid, type: z.enum(['qemu', 'lxc']), node: z.string().min(1) }).passthrough();
+const guest = z.object({ cluster: token, vmid, type: z.enum(GUEST_TYPES), node: z.string().min(1) }).passthrough();
 const node = z.object({ cluster: token, node: z.string().min(1) }).passthrough();
 const storage = z.object({ cluster: token, id: z.string().min(1) }).passthrough();
 const cluster = z.object({ cluster: token }).passthrough();

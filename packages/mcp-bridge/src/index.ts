@@ -3,7 +3,6 @@
 // another way (ProxmoxMCP-Plus's REST bridge) uses it without carrying the SDK.
 export {
   ToolCallHandler,
-  commandError,
   textOf,
   type CallFailure,
   type ToolCallClient,

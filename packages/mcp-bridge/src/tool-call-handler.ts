@@ -1,5 +1,5 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
-import type { CommandError } from '@molten/contracts';
+import { commandError, type CommandErrorCode } from '@molten/contracts';
 import type { CallToolResult, McpTool } from '@molten/mcp-client';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 
@@ -39,7 +39,7 @@ export interface ToolCallOptions {
 /** What a call that produced no result means for the command. */
 export interface CallFailure {
   /** The CommandError code; `deadline` ends the command timed_out (its message says whether the call may have run). */
-  code: string;
+  code: CommandErrorCode;
   message: string;
   remedy?: string;
   upstreamStatus?: string;
@@ -220,14 +220,6 @@ function invalid(message: string): Parsed {
 
 function timedOut(message: string): CommandOutcome {
   return { status: 'timed_out', message, error: commandError('deadline', message) };
-}
-
-export function commandError(
-  code: string,
-  message: string,
-  extra: { remedy?: string; upstreamStatus?: string; fields?: Record<string, string> } = {},
-): CommandError {
-  return { code, message, upstreamStatus: extra.upstreamStatus ?? '', remedy: extra.remedy ?? '', privilege: '', fields: extra.fields ?? {} };
 }
 
 /** The text parts of a tool result, joined and trimmed (what a person reads as its message), at most 2,000 characters. */

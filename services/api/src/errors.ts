@@ -1,13 +1,14 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { scrub } from '@molten/kit';
+import type * as Rest from '@molten/contracts/rest';
 
 /** An error answer: { "error": { "code", "message", "details"? } } with its HTTP status. */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: Rest.ApiErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     readonly headers?: Record<string, string>,
@@ -20,7 +21,7 @@ export const badRequest = (field: string, message: string, extra: Record<string,
   new ApiError(400, 'invalid_request', message, { field, ...extra });
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 
-export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+export function errorBody(code: Rest.ApiErrorCode, message: string, details?: Record<string, unknown>): Rest.ErrorBody {
   return { error: { code, message: scrub(message), ...(details ? { details } : {}) } };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandWorker, StatePublisher, connectBus, encodeBus, type Bus } from '@molten/bus';
-import { ServerStatus, subjects, type Guest } from '@molten/contracts';
+import { ServerStatus, commandError, subjects, type Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { VIEWER, apiFixture, sseReader } from './test/api-fixture.js';
 
@@ -34,7 +34,7 @@ describe('GET /metrics', () => {
     worker = new CommandWorker(bus, {
       domain: 'proxmox', scope: 'homelab', instance: 'fake-1', log: testLogger(),
       handler: {
-        execute: async (ctx) => (ctx.command.payload?.$case === 'power' && ctx.command.payload.value.action === 'stop' ? { status: 'succeeded', message: 'ok' } : { status: 'failed', message: 'no', error: { code: 'locked', message: 'VM is locked (backup)', upstreamStatus: '500', remedy: '', privilege: '', fields: {} } }),
+        execute: async (ctx) => (ctx.command.payload?.$case === 'power' && ctx.command.payload.value.action === 'stop' ? { status: 'succeeded', message: 'ok' } : { status: 'failed', message: 'no', error: commandError('locked', 'VM is locked (backup)', { upstreamStatus: '500' }) }),
         resume: async () => ({ status: 'succeeded', message: 'ok' }),
       },
     });

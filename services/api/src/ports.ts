@@ -3,10 +3,9 @@
  * ports: `Reads` for what is known, `Commands` for what is asked, `Events` for the live stream.
  * Each is bound once at start (main.ts); tests hand the edges fakes of them.
  */
-import type { CommandProgress, CommandRecord, Guest, Node, PowerActionName, Storage } from '@molten/contracts';
+import type { CommandProgress, CommandRecord, Guest, GuestType, Node, PowerActionName, Storage } from '@molten/contracts';
+import type * as Rest from '@molten/contracts/rest';
 import type { Principal } from './auth/tokens.js';
-import type { HealthReport } from './plane/liveness.js';
-import type { agentJson, gatewayJson, serverJson, sessionJson } from './state/json.js';
 
 /** One cluster's resources with how fresh they are. */
 export interface Scoped<T> {
@@ -20,7 +19,7 @@ export interface Scoped<T> {
 
 export interface GuestFilter {
   node?: string;
-  type?: 'qemu' | 'lxc';
+  type?: GuestType;
   /** Matches status or qmpstatus. */
   status?: string;
   tag?: string;
@@ -35,29 +34,6 @@ export interface CommandQuery {
   vmid?: number;
 }
 
-export type ServerJson = ReturnType<typeof serverJson>;
-
-export interface ClusterSummary {
-  cluster: string;
-  name: string;
-  standalone: boolean;
-  quorate: boolean;
-  version: number;
-  upstreamVersion: string;
-  demo: boolean;
-  nodes: unknown[];
-  counts: { nodes: number; nodesOnline: number; guests: number; running: number; stopped: number; paused: number; locked: number };
-  upstream: HealthReport['clusters'][number]['upstream'];
-  lastSeen: string | null;
-  stale: boolean;
-}
-
-export interface AgentsJson {
-  gateways: ReturnType<typeof gatewayJson>[];
-  agents: ReturnType<typeof agentJson>[];
-  sessions: ReturnType<typeof sessionJson>[];
-}
-
 /**
  * What is known. A cluster argument that is left out means the default cluster; one that names
  * no known cluster, and a guest or server that does not exist, throw a 404 ApiError.
@@ -68,15 +44,15 @@ export interface Reads {
   guests(cluster?: string, filter?: GuestFilter): Scoped<Guest[]>;
   guest(vmid: number, cluster?: string): Scoped<Guest>;
   storage(cluster?: string, node?: string): Scoped<Storage[]>;
-  clusterStatus(cluster?: string): ClusterSummary;
-  servers(o?: { tools?: boolean }): ServerJson[];
-  server(id: string): ServerJson;
-  agents(): AgentsJson;
+  clusterStatus(cluster?: string): Rest.ClusterSummary;
+  servers(o?: { tools?: boolean }): Rest.Server[];
+  server(id: string): Rest.Server;
+  agents(): Rest.AgentsAnswer;
   /** Newest first. */
   commands(q?: CommandQuery): CommandRecord[];
   /** A command (read from the store when this api has not seen it), with its output lines. */
   command(id: string): Promise<{ record: CommandRecord; progress: CommandProgress[] } | undefined>;
-  health(): HealthReport;
+  health(): Rest.Health;
 }
 
 /** Who asks, and how the request is told apart from a retry of itself. */

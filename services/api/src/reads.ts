@@ -2,7 +2,8 @@ import type { Agent, AgentSession, ClusterStatus, CommandRecord, Gateway, Guest,
 import { notFound } from './errors.js';
 import type { Liveness } from './plane/liveness.js';
 import type { Projection } from './plane/projection.js';
-import type { AgentsJson, ClusterSummary, CommandQuery, GuestFilter, Reads, Scoped } from './ports.js';
+import type * as Rest from '@molten/contracts/rest';
+import type { CommandQuery, GuestFilter, Reads, Scoped } from './ports.js';
 import { agentJson, gatewayJson, guestAsOf, sessionJson } from './state/json.js';
 
 export interface ReadsDeps {
@@ -92,7 +93,7 @@ export function createReads(d: ReadsDeps): Reads {
       );
     },
 
-    clusterStatus(requested): ClusterSummary {
+    clusterStatus(requested): Rest.ClusterSummary {
       const cluster = resolve(requested);
       const status = state.get('cluster', 'proxmox', cluster, cluster)?.value as ClusterStatus | undefined;
       const guests = state.guests(cluster).map((e) => e.value as Guest);
@@ -136,7 +137,7 @@ export function createReads(d: ReadsDeps): Reads {
       return liveness.serverJson(findServer(id));
     },
 
-    agents(): AgentsJson {
+    agents(): Rest.AgentsAnswer {
       const gateways = state.list('gateway', { domain: 'moltbot' }).map((e) => {
         const scope = e.address.scope;
         const descriptor = state.list('server', { domain: 'moltbot', scope })[0]?.value as UpstreamServer | undefined;

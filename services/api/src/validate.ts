@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { GUEST_TYPES } from '@molten/contracts';
 import { ApiError, badRequest } from './errors.js';
 
 function firstIssue(err: z.ZodError, where: string): ApiError {
@@ -58,7 +59,7 @@ export const idempotencyKeyHeader = z
 export const clusterListQuery = z.object({
   cluster: clusterQuery,
   node: z.string().max(64).optional(),
-  type: z.enum(['qemu', 'lxc'], { message: 'type must be qemu or lxc' }).optional(),
+  type: z.enum(GUEST_TYPES, { message: `type must be ${GUEST_TYPES.join(' or ')}` }).optional(),
   status: z.string().max(32).optional(),
   tag: z.string().max(64).optional(),
 });

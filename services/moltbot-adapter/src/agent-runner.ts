@@ -1,5 +1,5 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
-import type { AgentRun, CommandError } from '@molten/contracts';
+import { commandError, type AgentRun, type CommandErrorCode } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import { GatewayConnectionLost, GatewayNotConnected, GatewayRequestError, GatewayTimeout, type GatewayClient, type TwoPhaseAnswer } from './gateway-client.js';
 import { ProgressCoalescer } from './progress.js';
@@ -26,7 +26,7 @@ export interface AgentRunResult {
   endedAt?: number;
 }
 
-const COMMAND_ERROR_CODES: Record<string, string> = {
+const COMMAND_ERROR_CODES: Record<string, CommandErrorCode> = {
   INVALID_REQUEST: 'invalid',
   FORBIDDEN: 'forbidden',
   NOT_PAIRED: 'auth',
@@ -34,10 +34,6 @@ const COMMAND_ERROR_CODES: Record<string, string> = {
   UNAVAILABLE: 'upstream',
   AGENT_TIMEOUT: 'deadline',
 };
-
-function commandError(code: string, message: string, upstreamStatus = '', remedy = ''): CommandError {
-  return { code, message, upstreamStatus, remedy, privilege: '', fields: {} };
-}
 
 function remedyFor(e: GatewayError): string {
   if (/missing scope: operator\.write/.test(e.message)) {
@@ -141,7 +137,7 @@ export class AgentRunner implements CommandHandler {
       if (ctx.signal.aborted) return handedBack();
       const st = this.#client.state;
       const message = `the gateway is not connected (${st.reason}); run ${runId} will be checked again`;
-      return { status: 'uncertain', message, error: commandError('connection_lost', message, '', st.remedy), upstreamTaskId: recorded || undefined };
+      return { status: 'uncertain', message, error: commandError('connection_lost', message, { remedy: st.remedy }), upstreamTaskId: recorded || undefined };
     }
     const follow = this.#follow(ctx, runId);
     try {
@@ -182,7 +178,7 @@ export class AgentRunner implements CommandHandler {
     }
     if (w.status === 'error') {
       const gw = w.error ?? 'the run failed';
-      return { status: 'failed', message: `run ${runId} failed: ${gw}`, error: commandError('upstream', gw, 'error'), resultJson: result('error', gw), upstreamTaskId: runId };
+      return { status: 'failed', message: `run ${runId} failed: ${gw}`, error: commandError('upstream', gw, { upstreamStatus: 'error' }), resultJson: result('error', gw), upstreamTaskId: runId };
     }
     return undefined;
   }
@@ -206,7 +202,7 @@ export class AgentRunner implements CommandHandler {
       return {
         status: 'failed',
         message: `the gateway refused the run: ${e.message}`,
-        error: commandError(COMMAND_ERROR_CODES[e.code] ?? 'upstream', e.message, e.code, remedyFor(e)),
+        error: commandError(COMMAND_ERROR_CODES[e.code] ?? 'upstream', e.message, { upstreamStatus: e.code, remedy: remedyFor(e) }),
       };
     }
     const parsed = agentFinal.safeParse(f.payload ?? {});
@@ -220,13 +216,13 @@ export class AgentRunner implements CommandHandler {
     }
     if (status === 'timeout') {
       const message = `the gateway timed run ${runId} out${summary ? `: ${summary}` : ''}`;
-      return { status: 'timed_out', message, error: commandError('deadline', f.error?.message ?? message, f.error?.code ?? status), resultJson, upstreamTaskId: runId || undefined };
+      return { status: 'timed_out', message, error: commandError('deadline', f.error?.message ?? message, { upstreamStatus: f.error?.code ?? status }), resultJson, upstreamTaskId: runId || undefined };
     }
     const gw = f.error?.message ?? (summary || `run ended with status ${status}`);
     return {
       status: 'failed',
       message: `run ${runId} failed: ${gw}`,
-      error: commandError(f.error ? (COMMAND_ERROR_CODES[f.error.code] ?? 'upstream') : 'upstream', gw, f.error?.code ?? status),
+      error: commandError(f.error ? (COMMAND_ERROR_CODES[f.error.code] ?? 'upstream') : 'upstream', gw, { upstreamStatus: f.error?.code ?? status }),
       resultJson,
       upstreamTaskId: runId || undefined,
     };
@@ -245,7 +241,7 @@ export class AgentRunner implements CommandHandler {
   #notConnected(status: 'failed'): CommandOutcome {
     const st = this.#client.state;
     const message = `the agent gateway is not connected: ${st.reason}`;
-    return { status, message, error: commandError(st.phase === 'auth_failed' ? 'auth' : 'upstream', message, '', st.remedy) };
+    return { status, message, error: commandError(st.phase === 'auth_failed' ? 'auth' : 'upstream', message, { remedy: st.remedy }) };
   }
 
   /** Streams the run's agent/chat events into command progress while the command waits. */

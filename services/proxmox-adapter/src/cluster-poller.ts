@@ -1,4 +1,4 @@
-import type { ClusterStatus, Guest, Node } from '@molten/contracts';
+import { GUEST_TYPES, type ClusterStatus, type Guest, type GuestType, type Node } from '@molten/contracts';
 import type { StatePublisher } from '@molten/bus';
 import { sleep, type Logger } from '@molten/kit';
 import type { ClusterDriver, ClusterRead, GuestRef } from './driver.js';
@@ -25,7 +25,6 @@ export interface ClusterPollerOptions {
   demo: boolean;
 }
 
-const GUEST_TYPES = ['qemu', 'lxc'] as const;
 const guestId = (g: Guest) => String(g.vmid);
 
 /**
@@ -166,7 +165,7 @@ export class ClusterPoller {
 
   async #apply({ guests, nodes, storage }: ClusterRead): Promise<void> {
     const { publisher, driver } = this.#o;
-    const byType: Record<(typeof GUEST_TYPES)[number], Guest[]> = { qemu: [], lxc: [] };
+    const byType: Record<GuestType, Guest[]> = { qemu: [], lxc: [] };
     for (const g of guests) byType[g.type === 'lxc' ? 'lxc' : 'qemu'].push(g);
     const fresh = nodes.filter((n) => n.status === 'online' && (publisher.get('node', n.node)?.status !== 'online' || !this.#details.get(n.node)?.pveversion));
     if (fresh.length && Date.now() - this.#lastDetailsAt < this.#o.detailsEveryMs) void this.#readDetails(fresh.map((n) => n.node));

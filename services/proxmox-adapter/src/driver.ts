@@ -1,7 +1,4 @@
-import type { Capability, ClusterStatus, Guest, Node, Storage } from '@molten/contracts';
-
-export type GuestType = 'qemu' | 'lxc';
-export type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot';
+import type { Capability, ClusterStatus, Guest, GuestType, Node, PowerActionName, Storage } from '@molten/contracts';
 
 export interface GuestRef {
   vmid: number;
@@ -56,18 +53,18 @@ export interface ClusterDriver {
   /** Set by the adapter: called when capabilities() changes (a privilege found missing, or back). */
   onCapabilitiesChange?: (() => void) | undefined;
   /** The one mutating call: starts a power action and returns the upstream's task id. */
-  startPower(ref: GuestRef, action: PowerAction): Promise<string>;
+  startPower(ref: GuestRef, action: PowerActionName): Promise<string>;
   /** Follows a task to its end (or the deadline, or the signal). */
   followTask(taskId: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome>;
   /** Looks for a task this action may have started since sinceMs (to reconcile a lost answer). */
-  findTask(ref: GuestRef, action: PowerAction, sinceMs: number): Promise<string | undefined>;
+  findTask(ref: GuestRef, action: PowerActionName, sinceMs: number): Promise<string | undefined>;
   /** Turns a task's failure text into a classified error. */
   taskError(exitstatus: string): import('./upstream-error.js').UpstreamError;
   close(): Promise<void>;
 }
 
 /** The guest state each action aims for: used to reconcile when the task is lost. */
-export const TARGET_STATUS: Record<PowerAction, 'running' | 'stopped'> = {
+export const TARGET_STATUS: Record<PowerActionName, 'running' | 'stopped'> = {
   start: 'running',
   stop: 'stopped',
   shutdown: 'stopped',

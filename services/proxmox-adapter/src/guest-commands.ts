@@ -40,6 +40,8 @@ export function guestOpOf(command: Command): { token: GuestActionToken; op: Gues
   if (p?.$case !== spec.payload || p.value.action !== spec.action) {
     return new UpstreamError({ code: 'invalid', message: `a ${token} command needs a ${spec.payload} payload with action "${spec.action}"` });
   }
+  // Power actions have their own plan (power-handler.ts); this one is for the other guest actions.
+  if (p.$case === 'power') return new UpstreamError({ code: 'invalid', message: `${token} is a power action, not a snapshot, pause or resume` });
   if (p.$case === 'snapshot') {
     const v = p.value;
     const type = v.type === 'qemu' || v.type === 'lxc' ? v.type : undefined;

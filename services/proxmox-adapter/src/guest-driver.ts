@@ -1,4 +1,4 @@
-import type { GuestAddresses, GuestConfig, GuestSnapshots, HaStatus, ProxmoxTask, TaskLog } from '@molten/contracts';
+import type { GuestAddresses, GuestConfig, GuestSnapshots, GuestType, HaStatus, ProxmoxTask, TaskLog } from '@molten/contracts';
 import type { GuestRrdPoint, NodeRrdPoint } from '@molten/contracts';
 import type { ClusterDriver, GuestRef } from './driver.js';
 
@@ -56,7 +56,7 @@ export function hasGuestPage(d: ClusterDriver): d is GuestCapableDriver {
 }
 
 /** The worker types each guest action produces (qemu-server, pve-container). */
-export const GUEST_OP_WORKERS: Record<'qemu' | 'lxc', Record<GuestOp['kind'] | 'vm-pause', string[]>> = {
+export const GUEST_OP_WORKERS: Record<GuestType, Record<GuestOp['kind'] | 'vm-pause', string[]>> = {
   qemu: {
     'snapshot-create': ['qmsnapshot'],
     'snapshot-rollback': ['qmrollback'],
@@ -75,7 +75,7 @@ export const GUEST_OP_WORKERS: Record<'qemu' | 'lxc', Record<GuestOp['kind'] | '
   },
 };
 
-export function workerTypes(type: 'qemu' | 'lxc', op: GuestOp): string[] {
+export function workerTypes(type: GuestType, op: GuestOp): string[] {
   if (op.kind === 'vm-suspend' && !op.todisk) return GUEST_OP_WORKERS[type]['vm-pause'];
   return GUEST_OP_WORKERS[type][op.kind];
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { queryErrorReply, serveQueries, type Bus, type QueryHandlers, type QueryReplyOf, type QueryServer } from '@molten/bus';
-import type { CommandError, GuestSelector, HaStatus, QueryName } from '@molten/contracts';
+import { GUEST_TYPES, commandError, type CommandError, type GuestSelector, type HaStatus, type QueryName } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import type { ClusterDriver, GuestRef } from './driver.js';
 import { hasGuestPage, type Cf, type GuestCapableDriver, type Timeframe } from './guest-driver.js';
@@ -39,7 +39,7 @@ type Result<T> = { ok: T } | { error: CommandError };
 
 const vmid = z.number().int().min(100, 'must be a Proxmox vmid (100 to 999999999)').max(999_999_999, 'must be a Proxmox vmid (100 to 999999999)');
 const selector = z
-  .object({ vmid, node: z.string().max(64), type: z.enum(['', 'qemu', 'lxc']) }, { message: 'names no guest' })
+  .object({ vmid, node: z.string().max(64), type: z.enum(['', ...GUEST_TYPES]) }, { message: 'names no guest' })
   .passthrough();
 const nodeName = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/, 'must be a node name');
 const cf = z.enum(['', 'AVERAGE', 'MAX']).transform((v): Cf => (v === 'MAX' ? 'MAX' : 'AVERAGE'));
@@ -75,12 +75,12 @@ function invalid(what: string, err: z.ZodError): CommandError {
   const fields: Record<string, string> = {};
   for (const i of err.issues) fields[i.path.join('.') || what] = i.message;
   const detail = Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ');
-  return { code: 'invalid', message: `bad ${what} request: ${detail}`, upstreamStatus: '', remedy: '', privilege: '', fields };
+  return commandError('invalid', `bad ${what} request: ${detail}`, { fields });
 }
 
 function asCommandError(err: unknown): CommandError {
   if (err instanceof UpstreamError) return err.toCommandError();
-  return { code: 'upstream', message: String((err as Error)?.message ?? err), upstreamStatus: '', remedy: '', privilege: '', fields: {} };
+  return commandError('upstream', String((err as Error)?.message ?? err));
 }
 
 /** The query handlers, for serveQueries (or a test calling them directly), and their cache. */
@@ -100,27 +100,20 @@ export function guestQueryHandlers(o: GuestQueriesOptions): QueryHandlers & { re
     }
   };
 
-  const noGuestPage = (what: string): CommandError => ({
-    code: 'unsupported',
-    message: `the ${driver.kind} driver cannot answer ${what}: only the Proxmox VE API driver reads a guest's history, config, addresses, tasks and snapshots`,
-    upstreamStatus: '',
-    remedy: 'Give Molten a Proxmox VE API token (PVE_URL and PVE_TOKEN) for this cluster.',
-    privilege: '',
-    fields: {},
-  });
+  const noGuestPage = (what: string): CommandError =>
+    commandError(
+      'unsupported',
+      `the ${driver.kind} driver cannot answer ${what}: only the Proxmox VE API driver reads a guest's history, config, addresses, tasks and snapshots`,
+      { remedy: 'Give Molten a Proxmox VE API token (PVE_URL and PVE_TOKEN) for this cluster.' },
+    );
 
   const locate = async (s: GuestSelector): Promise<GuestRef | CommandError> => {
     const known = await o.locate(s.vmid).catch(() => undefined);
     if (known) return known;
     if (s.node && (s.type === 'qemu' || s.type === 'lxc')) return { vmid: s.vmid, node: s.node, type: s.type };
-    return {
-      code: 'not_found',
-      message: `guest ${s.vmid} is not in cluster ${o.cluster} (as of the adapter's last read)`,
-      upstreamStatus: '',
+    return commandError('not_found', `guest ${s.vmid} is not in cluster ${o.cluster} (as of the adapter's last read)`, {
       remedy: 'Check the vmid; a guest created moments ago appears after the next poll.',
-      privilege: '',
-      fields: {},
-    };
+    });
   };
 
   /** Checks the request, finds the driver's guest page and runs `answer`. */

@@ -1,7 +1,7 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
+import { commandError, type Guest, type PowerActionName } from '@molten/contracts';
 import { sleep } from '@molten/kit';
-import { TARGET_STATUS, type ClusterDriver, type GuestRef, type PowerAction } from './driver.js';
+import { TARGET_STATUS, type ClusterDriver, type GuestRef } from './driver.js';
 import { describeOp, guestOpOf, reconcileOp, stateProblem } from './guest-commands.js';
 import { hasGuestPage } from './guest-driver.js';
 import { UpstreamError } from './upstream-error.js';
@@ -126,7 +126,7 @@ export class PowerHandler implements CommandHandler {
         return {
           status: 'timed_out',
           message: `Proxmox HA took the ${task.what} (task ${taskId}) but the guest was still ${guest?.status ?? 'unknown'} at the deadline; check ha-manager status`,
-          error: { code: 'deadline', message: 'the HA manager did not bring the guest to its new state in time', upstreamStatus: '', remedy: 'ha-manager status', privilege: '', fields: {} },
+          error: commandError('deadline', 'the HA manager did not bring the guest to its new state in time', { remedy: 'ha-manager status' }),
           upstreamTaskId: taskId,
         };
       }
@@ -145,7 +145,7 @@ export class PowerHandler implements CommandHandler {
       return {
         status: 'timed_out',
         message: `the ${task.what} was still running at the command's deadline (task ${taskId}); it may still finish`,
-        error: { code: 'deadline', message: outcome.exitstatus, upstreamStatus: '', remedy: '', privilege: '', fields: {} },
+        error: commandError('deadline', outcome.exitstatus),
         upstreamTaskId: taskId,
       };
     }
@@ -153,7 +153,7 @@ export class PowerHandler implements CommandHandler {
       status: 'uncertain',
       message: `lost contact while following ${taskId} (${outcome.exitstatus}); reconciling`,
       upstreamTaskId: taskId,
-      error: { code: 'connection_lost', message: outcome.exitstatus, upstreamStatus: '', remedy: '', privilege: '', fields: {} },
+      error: commandError('connection_lost', outcome.exitstatus),
     };
   }
 
@@ -173,7 +173,7 @@ export class PowerHandler implements CommandHandler {
   async #plan(ctx: CommandContext, fresh: boolean): Promise<GuestTask | CommandOutcome> {
     const p = ctx.command.payload;
     if (p?.$case === 'power') {
-      const action = p.value.action as PowerAction;
+      const action = p.value.action as PowerActionName;
       const ref = await this.#locate(p.value.vmid, p.value.node, p.value.type);
       if (!ref) return notFound(ctx, p.value.vmid);
       const d = this.o.driver;

@@ -1,5 +1,6 @@
 import type { CommandContext, CommandHandler } from '@molten/bus';
-import { ToolCallHandler as SharedToolCallHandler, commandError, type CallFailure, type ToolCallClient } from '@molten/mcp-bridge';
+import { commandError } from '@molten/contracts';
+import { ToolCallHandler as SharedToolCallHandler, type CallFailure, type ToolCallClient } from '@molten/mcp-bridge';
 import type { ProxmoxMcpClient } from './proxmox-mcp/client.js';
 import { UpstreamError } from './upstream-error.js';
 

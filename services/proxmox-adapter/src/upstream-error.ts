@@ -1,21 +1,8 @@
-import type { CommandError } from '@molten/contracts';
+import { commandError, type CommandError, type CommandErrorCode } from '@molten/contracts';
 import { scrub } from '@molten/kit';
 
 /** What kind of failure an upstream answer (or its absence) was. Drivers map to these. */
-export type UpstreamErrorCode =
-  | 'auth'
-  | 'forbidden'
-  | 'invalid'
-  | 'not_found'
-  | 'locked'
-  | 'conflict'
-  | 'node_unreachable'
-  | 'unreachable'
-  | 'tls'
-  | 'timeout'
-  | 'rate_limited'
-  | 'unsupported'
-  | 'upstream';
+export type UpstreamErrorCode = Exclude<CommandErrorCode, 'tool_error' | 'no_adapter' | 'deadline' | 'connection_lost'>;
 
 /**
  * A failure from an upstream, with the upstream's own message, a category, and what to do.
@@ -51,13 +38,11 @@ export class UpstreamError extends Error {
   }
 
   toCommandError(): CommandError {
-    return {
-      code: this.code,
-      message: this.message,
+    return commandError(this.code, this.message, {
       upstreamStatus: this.status ? String(this.status) : '',
       remedy: this.remedy,
       privilege: this.privilege,
       fields: this.fields,
-    };
+    });
   }
 }

@@ -1,9 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Role } from '@molten/contracts/rest';
 import { registerSecret } from '@molten/kit';
 
-export type Role = 'viewer' | 'operator';
+export type { Role };
 
 export interface Principal {
   /** The token's name: who acts (shown in the activity log). */

@@ -1,5 +1,5 @@
 import type { CommandStore } from '@molten/bus';
-import { CommandStatus, type CommandRecord } from '@molten/contracts';
+import { CommandStatus, commandError, type CommandRecord } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import type { AdapterRegistry } from '../state/adapters.js';
 import type { CommandsView } from '../state/commands-view.js';
@@ -42,14 +42,9 @@ export class CommandDeadlines {
           const waited = Math.round((c.acceptByMs - c.createdAtMs) / 1000);
           const updated = await store.transition(c.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
             message: `no ${adapter} took the command for "${c.scope}" within ${waited} s`,
-            error: {
-              code: 'no_adapter',
-              message: `no ${adapter} is serving ${c.domain} "${c.scope}"`,
-              upstreamStatus: '',
+            error: commandError('no_adapter', `no ${adapter} is serving ${c.domain} "${c.scope}"`, {
               remedy: `Start services/${adapter} for "${c.scope}" (npm start runs every adapter) and check that it is connected to the same NATS server as the api.`,
-              privilege: '',
-              fields: {},
-            },
+            }),
           });
           if (!updated) {
             const s = await store.get(c.id);
@@ -66,7 +61,7 @@ export class CommandDeadlines {
         if (r.status !== CommandStatus.COMMAND_STATUS_REQUESTED && now > c.deadlineMs + ABANDONED_AFTER_MS && !adapters.hasAdapter(c.domain, undefined, now)) {
           await store.transition(c.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
             message: `the ${adapterName(c.domain)} that ran the command is gone and the deadline has passed`,
-            error: { code: 'deadline', message: 'no adapter finished the command before its deadline', upstreamStatus: '', remedy: '', privilege: '', fields: {} },
+            error: commandError('deadline', 'no adapter finished the command before its deadline'),
           });
         }
       } catch (err) {

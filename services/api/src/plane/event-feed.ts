@@ -1,5 +1,6 @@
 import type { BusEvent } from '@molten/bus';
-import type { UpstreamServer } from '@molten/contracts';
+import type { Agent, AgentSession, ClusterStatus, Gateway, UpstreamServer } from '@molten/contracts';
+import type * as Rest from '@molten/contracts/rest';
 import type { Events, EventsClient } from '../ports.js';
 import { EventHub, frame, type EventHubOptions } from '../sse/event-hub.js';
 import { commandJson, guestAsOf, guestJson, nodeJson, storageJson } from '../state/json.js';
@@ -43,7 +44,7 @@ export class EventFeed implements Events {
         return this.hub.publish(e.seq, 'command', commandJson(a.record));
       case 'progress': {
         const p = a.progress;
-        return this.hub.publish(e.seq, 'progress', { commandId: p.commandId, seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text });
+        return this.hub.publish(e.seq, 'progress', { commandId: p.commandId, seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text } satisfies Rest.ProgressEvent);
       }
       default:
         return this.hub.setSeq(e.seq);
@@ -74,18 +75,18 @@ export class EventFeed implements Events {
     this.#healthTimer = setTimeout(() => this.health(), Math.max(20, spacing - (Date.now() - this.#lastHealthAt)));
   }
 
-  /** Everything the dashboard shows, at one events-stream sequence (the SSE snapshot). */
-  snapshot(now = Date.now()) {
+  /** Everything the dashboard shows, at one events-stream sequence (the SSE snapshot, without the caller's role). */
+  snapshot(now = Date.now()): Omit<Rest.Snapshot, 'role'> {
     const { state, commands } = this.projection;
     const clusters = state.clusters().map((id) => {
       const f = this.liveness.freshness('proxmox', id, now);
       return {
         id,
-        status: state.get('cluster', 'proxmox', id, id)?.value ?? null,
+        status: (state.get('cluster', 'proxmox', id, id)?.value as ClusterStatus | undefined) ?? null,
         nodes: state.list('node', { domain: 'proxmox', scope: id }).map((e) => nodeJson(e.value, f)),
         guests: state.guests(id).map((e) => guestJson(guestAsOf(e, f, now), f)),
         storage: state.list('storage', { domain: 'proxmox', scope: id }).map((e) => storageJson(e.value, f)),
-      };
+      } satisfies Rest.SnapshotCluster;
     });
     return {
       seq: this.hub.lastSeq,
@@ -94,9 +95,9 @@ export class EventFeed implements Events {
       demo: this.liveness.demo,
       clusters,
       servers: state.list('server').map((e) => this.liveness.serverJson(e.value as UpstreamServer, true, now)),
-      gateways: state.list('gateway').map((e) => ({ scope: e.address.scope, ...(e.value as object) })),
-      agents: state.list('agent').map((e) => ({ scope: e.address.scope, ...(e.value as object) })),
-      sessions: state.list('session').map((e) => ({ scope: e.address.scope, ...(e.value as object) })),
+      gateways: state.list('gateway').map((e) => ({ scope: e.address.scope, ...(e.value as Gateway) })),
+      agents: state.list('agent').map((e) => ({ scope: e.address.scope, ...(e.value as Agent) })),
+      sessions: state.list('session').map((e) => ({ scope: e.address.scope, ...(e.value as AgentSession) })),
       commands: commands.recent({ limit: 100 }).map(commandJson),
     };
   }
@@ -106,7 +107,7 @@ export class EventFeed implements Events {
     this.hub.flush();
     const missed = o.lastEventId !== undefined && Number.isFinite(o.lastEventId) ? this.hub.since(o.lastEventId) : undefined;
     client.write('retry: 2000\n\n');
-    if (missed) client.write(frame('resume', { from: o.lastEventId, events: missed.length }) + missed.join(''));
+    if (missed) client.write(frame('resume', { from: o.lastEventId!, events: missed.length } satisfies Rest.Resume) + missed.join(''));
     else client.write(frame('snapshot', { ...this.snapshot(), role: o.role }, this.hub.lastSeq));
     client.write(frame('health', this.liveness.health()));
     return this.hub.add(client);
@@ -117,10 +118,11 @@ export class EventFeed implements Events {
     this.hub.closeAll();
   }
 
-  #changeJson(change: StateChange) {
+  #changeJson(change: StateChange): Rest.Delta {
     if (change.op === 'del') {
       const a = change.address;
-      return { op: 'del', domain: a.domain, scope: a.scope, kind: a.kind, id: a.id };
+      // StateView.apply() lets only state kinds through.
+      return { op: 'del', domain: a.domain, scope: a.scope, kind: a.kind as Rest.StateKind, id: a.id };
     }
     const { address: a } = change.entry;
     const now = Date.now();

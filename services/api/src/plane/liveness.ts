@@ -1,4 +1,5 @@
 import { ServerStatus, serverStatusName, type UpstreamServer } from '@molten/contracts';
+import type * as Rest from '@molten/contracts/rest';
 import type { AdapterRegistry, ServerReport } from '../state/adapters.js';
 import { adapterName, serverJson, type Freshness } from '../state/json.js';
 import type { StateView } from '../state/state-view.js';
@@ -8,7 +9,7 @@ import type { StateView } from '../state/state-view.js';
  * reports it, and otherwise never better than "down" or "not_reported", always stale.
  */
 export interface ServerLiveness {
-  status: string;
+  status: Rest.ServerStatus;
   statusReason: string;
   remedy: string;
   reachable: boolean;
@@ -193,7 +194,7 @@ export class Liveness {
     return undefined;
   }
 
-  health(now = Date.now()) {
+  health(now = Date.now()): Rest.Health {
     const clusters = this.state.clusters().map((id) => {
       const f = this.freshness('proxmox', id, now);
       const h = this.adapters.scope('proxmox', id, now);
@@ -211,7 +212,7 @@ export class Liveness {
           server && v
             ? { serverId: server.id, status: v.status, reason: v.statusReason, ...(v.remedy ? { remedy: v.remedy } : {}), since: iso(v.statusSinceMs) }
             : null,
-      };
+      } satisfies Rest.ClusterHealth;
     });
     const adapters = this.adapters.all(now).map((a) => ({
       domain: a.hb.domain,
@@ -220,7 +221,7 @@ export class Liveness {
       alive: a.alive,
       lastHeartbeat: new Date(a.receivedAtMs).toISOString(),
       upstreams: a.hb.upstreams.map((u) => ({ serverId: u.serverId, scope: u.scope, status: serverStatusName(u.status), leader: u.leader })),
-    }));
+    }) satisfies Rest.AdapterHealth);
     const problems = clusters.filter((c) => c.stale || c.upstream?.status !== 'connected');
     const connected = this.o.bus.connected();
     return {
@@ -247,11 +248,10 @@ export class Liveness {
           lastSeen: iso(v.lastSeenMs),
           statusSince: iso(v.statusSinceMs),
           stale: v.stale,
-        };
+        } satisfies Rest.ServerLiveness;
       }),
     };
   }
 }
 
-export type HealthReport = ReturnType<Liveness['health']>;
 export type { ServerReport };

@@ -5,6 +5,7 @@ import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
 import { agentIdPattern, idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const runBody = z
   .object({
@@ -20,7 +21,7 @@ const runBody = z
 export function agentRoutes({ reads, commands }: { reads: Reads; commands: Commands }) {
   return new Hono<AppEnv>()
     .use(requireRole('viewer'))
-    .get('/', (c) => c.json({ data: reads.agents() }))
+    .get('/', (c) => c.json({ data: reads.agents() } satisfies Rest.Data<Rest.AgentsAnswer>))
     .post('/:agentId/run', requireRole('operator'), async (c) => {
       const agentId = parseParams(z.string().regex(agentIdPattern, 'agentId must be an agent id'), c.req.param('agentId'), 'agentId');
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
@@ -30,6 +31,6 @@ export function agentRoutes({ reads, commands }: { reads: Reads; commands: Comma
         { agentId, message: body.message, sessionKey: body.sessionKey, gateway: body.gateway, timeoutSeconds: body.timeoutSeconds },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);
-      return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
+      return c.json({ data: commandJson(record), duplicate } satisfies Rest.Queued, duplicate ? 200 : 202);
     });
 }

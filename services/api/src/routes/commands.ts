@@ -7,6 +7,7 @@ import { notFound } from '../errors.js';
 import type { Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
 import { commandIdParam, parseParams } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const statusNames = Object.values(COMMAND_STATUS_NAMES).filter((s) => s !== 'unspecified') as [string, ...string[]];
 
@@ -25,13 +26,13 @@ export function commandRoutes(reads: Reads) {
     .get('/', (c) => {
       const q = parseParams(listQuery, c.req.query(), 'query');
       const data = reads.commands({ limit: q.limit, status: q.status, domain: q.domain, scope: q.cluster, vmid: q.vmid }).map(commandJson);
-      return c.json({ data });
+      return c.json({ data } satisfies Rest.Data<Rest.Command[]>);
     })
     .get('/:id', async (c) => {
       const id = parseParams(commandIdParam, c.req.param('id'), 'id');
       const found = await reads.command(id);
       if (!found) throw notFound(`no command ${id} (records are kept for 7 days)`);
-      const progress = found.progress.map((p) => ({ seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text }));
-      return c.json({ data: { ...commandJson(found.record), progress } });
+      const progress = found.progress.map((p): Rest.ProgressLine => ({ seq: p.seq, at: new Date(p.atMs).toISOString(), stream: p.stream, text: p.text }));
+      return c.json({ data: { ...commandJson(found.record), progress } } satisfies Rest.Data<Rest.Command>);
     });
 }

@@ -5,6 +5,7 @@ import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
 import { idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const callBody = z
   .object({
@@ -18,8 +19,8 @@ const callBody = z
 export function serverRoutes({ reads, commands }: { reads: Reads; commands: Commands }) {
   return new Hono<AppEnv>()
     .use(requireRole('viewer'))
-    .get('/', (c) => c.json({ data: reads.servers({ tools: c.req.query('tools') !== '0' }) }))
-    .get('/:id', (c) => c.json({ data: reads.server(c.req.param('id')) }))
+    .get('/', (c) => c.json({ data: reads.servers({ tools: c.req.query('tools') !== '0' }) } satisfies Rest.Data<Rest.Server[]>))
+    .get('/:id', (c) => c.json({ data: reads.server(c.req.param('id')) } satisfies Rest.Data<Rest.Server>))
     .post('/:id/tools/:name/call', requireRole('operator'), async (c) => {
       // An unknown server is a 404 before anything else is looked at.
       const server = reads.server(c.req.param('id'));
@@ -30,6 +31,6 @@ export function serverRoutes({ reads, commands }: { reads: Reads; commands: Comm
         { serverId: server.id, tool: c.req.param('name'), arguments: body.arguments, timeoutSeconds: body.timeoutSeconds },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);
-      return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
+      return c.json({ data: commandJson(record), duplicate } satisfies Rest.Queued, duplicate ? 200 : 202);
     });
 }

@@ -7,6 +7,7 @@ import type { TokenRegistry } from '../auth/tokens.js';
 import { ApiError } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { parseJsonBody } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const SESSION_TTL_MS = 30 * 24 * 3600_000;
 
@@ -16,7 +17,7 @@ export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean;
     .get('/', (c) => {
       const p = c.get('principal');
       if (!p) throw new ApiError(401, 'unauthorized', 'not signed in');
-      return c.json({ data: { name: p.name, role: p.role, via: c.get('via') } });
+      return c.json({ data: { name: p.name, role: p.role, via: c.get('via') } } satisfies Rest.Data<Rest.Session>);
     })
     .post('/', async (c) => {
       const body = await parseJsonBody(c, z.object({ token: z.string().min(1, 'token is required').max(512) }).strict());
@@ -32,7 +33,7 @@ export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean;
         path: '/',
         maxAge: SESSION_TTL_MS / 1000,
       });
-      return c.json({ data: { name: p.name, role: p.role } });
+      return c.json({ data: { name: p.name, role: p.role } } satisfies Rest.Data<Rest.Session>);
     })
     .delete('/', (c) => {
       deleteCookie(c, SESSION_COOKIE, { path: '/', sameSite: 'Strict', httpOnly: true, secure: o.secureCookie });

@@ -6,6 +6,7 @@ import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson, guestJson, metaJson } from '../state/json.js';
 import { clusterListQuery, idempotencyKeyHeader, parseJsonBody, parseParams, vmidParam } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const powerBody = z
   .object({
@@ -24,13 +25,13 @@ export function vmRoutes({ reads, commands }: { reads: Reads; commands: Commands
     .get('/', (c) => {
       const q = parseParams(clusterListQuery, c.req.query(), 'query');
       const s = reads.guests(q.cluster, { node: q.node, type: q.type, status: q.status, tag: q.tag });
-      return c.json({ data: s.data.map((g) => guestJson(g, s)), meta: metaJson(s) });
+      return c.json({ data: s.data.map((g) => guestJson(g, s)), meta: metaJson(s) } satisfies Rest.List<Rest.Guest>);
     })
     .get('/:vmid/status', (c) => {
       const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
       const q = parseParams(clusterListQuery.pick({ cluster: true }), c.req.query(), 'query');
       const s = reads.guest(vmid, q.cluster);
-      return c.json({ data: guestJson(s.data, s), meta: metaJson(s) });
+      return c.json({ data: guestJson(s.data, s), meta: metaJson(s) } satisfies Rest.Data<Rest.Guest> & { meta: Rest.ListMeta });
     })
     .post('/:vmid/:action', requireRole('operator'), async (c) => {
       const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
@@ -43,6 +44,6 @@ export function vmRoutes({ reads, commands }: { reads: Reads; commands: Commands
         { cluster: q.cluster, vmid, action },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);
-      return c.json({ data: commandJson(record), duplicate }, duplicate ? 200 : 202);
+      return c.json({ data: commandJson(record), duplicate } satisfies Rest.Queued, duplicate ? 200 : 202);
     });
 }

@@ -1,17 +1,20 @@
 import {
   commandStatusName,
   type CommandError,
+  type CommandStatus,
   type Agent,
   type AgentSession,
   type CommandRecord,
   type Gateway,
   type Guest,
+  type GuestType,
   type McpServerCapabilities,
   type Node,
   type Storage,
   type ToolAnnotations,
   type UpstreamServer,
 } from '@molten/contracts';
+import type * as Rest from '@molten/contracts/rest';
 import type { ServerLiveness } from '../plane/liveness.js';
 import type { StateEntry } from './state-view.js';
 
@@ -25,7 +28,7 @@ const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 /** The `meta` of a list of one cluster's resources: which cluster, and how fresh. */
 export function metaJson(s: { cluster: string; lastSeenMs: number; stale: boolean; demo: boolean }) {
-  return { cluster: s.cluster, stale: s.stale, lastSeen: iso(s.lastSeenMs), demo: s.demo };
+  return { cluster: s.cluster, stale: s.stale, lastSeen: iso(s.lastSeenMs), demo: s.demo } satisfies Rest.ListMeta;
 }
 
 /**
@@ -33,7 +36,7 @@ export function metaJson(s: { cluster: string; lastSeenMs: number; stale: boolea
  * extrapolated from when the api received the value up to the last moment the cluster was seen.
  * REST, SSE and gRPC all read guests through this, so they agree.
  */
-export function guestAsOf(e: StateEntry<'qemu' | 'lxc'>, f: Freshness, now = Date.now()): Guest {
+export function guestAsOf(e: StateEntry<GuestType>, f: Freshness, now = Date.now()): Guest {
   const g = e.value as Guest;
   const until = f.stale ? f.lastSeenMs : now;
   const uptime = g.status === 'running' && g.uptime > 0 ? g.uptime + Math.max(0, Math.floor((until - e.receivedAtMs) / 1000)) : g.uptime;
@@ -46,7 +49,8 @@ export function guestJson(g: Guest, f: Freshness) {
     vmid: g.vmid,
     name: g.name,
     node: g.node,
-    type: g.type,
+    // The bus validator lets only qemu and lxc guests in (packages/bus/src/validate.ts).
+    type: g.type as Rest.GuestType,
     status: g.status,
     ...(g.qmpstatus !== undefined ? { qmpstatus: g.qmpstatus } : {}),
     cpu: g.cpu,
@@ -69,9 +73,8 @@ export function guestJson(g: Guest, f: Freshness) {
     cluster: g.cluster,
     lastSeen: iso(f.lastSeenMs),
     stale: f.stale,
-  };
+  } satisfies Rest.Guest;
 }
-export type GuestJson = ReturnType<typeof guestJson>;
 
 export function nodeJson(n: Node, f: Freshness) {
   return {
@@ -94,7 +97,7 @@ export function nodeJson(n: Node, f: Freshness) {
     cluster: n.cluster,
     lastSeen: iso(f.lastSeenMs),
     stale: f.stale,
-  };
+  } satisfies Rest.PveNode;
 }
 
 export function storageJson(s: Storage, f: Freshness) {
@@ -114,7 +117,7 @@ export function storageJson(s: Storage, f: Freshness) {
     cluster: s.cluster,
     lastSeen: iso(f.lastSeenMs),
     stale: f.stale,
-  };
+  } satisfies Rest.Storage;
 }
 
 function errorJson(e: CommandError | undefined) {
@@ -126,7 +129,7 @@ function errorJson(e: CommandError | undefined) {
     ...(e.remedy ? { remedy: e.remedy } : {}),
     ...(e.privilege ? { privilege: e.privilege } : {}),
     ...(Object.keys(e.fields ?? {}).length ? { fields: e.fields } : {}),
-  };
+  } satisfies Rest.CommandError;
 }
 
 function parseResult(text: string): unknown {
@@ -137,6 +140,9 @@ function parseResult(text: string): unknown {
     return text;
   }
 }
+
+/** A record's status as REST shows it: records are checked on decode (status 1 to 7), so never "unspecified". */
+const statusJson = (s: CommandStatus) => commandStatusName(s) as Rest.CommandStatus;
 
 /** A command record as the REST API and the SSE stream show it. */
 export function commandJson(r: CommandRecord) {
@@ -160,7 +166,7 @@ export function commandJson(r: CommandRecord) {
           : p?.$case === 'agentRun'
             ? { kind: 'agent', gateway: c.scope, agentId: p.value.agentId, message: p.value.message, sessionKey: p.value.sessionKey || undefined }
             : undefined,
-    status: commandStatusName(r.status),
+    status: statusJson(r.status),
     message: last?.message ?? '',
     createdAt: iso(c.createdAtMs),
     updatedAt: iso(r.updatedAtMs),
@@ -171,15 +177,14 @@ export function commandJson(r: CommandRecord) {
     ...(r.resultJson ? { result: parseResult(r.resultJson) } : {}),
     ...(errorJson(r.error) ? { error: errorJson(r.error) } : {}),
     transitions: r.transitions.map((t) => ({
-      status: commandStatusName(t.status),
+      status: statusJson(t.status),
       at: iso(t.atMs),
       message: t.message,
       by: t.by,
       ...(t.upstreamTaskId ? { upstreamTaskId: t.upstreamTaskId } : {}),
     })),
-  };
+  } satisfies Rest.Command;
 }
-export type CommandJson = ReturnType<typeof commandJson>;
 
 export function serverJson(s: UpstreamServer, o: ServerLiveness & { includeTools?: boolean }) {
   return {
@@ -222,7 +227,7 @@ export function serverJson(s: UpstreamServer, o: ServerLiveness & { includeTools
     capabilities: s.capabilities.map((c) => ({ action: c.action, available: c.available, ...(c.reason ? { reason: c.reason } : {}), ...(c.privilege ? { privilege: c.privilege } : {}) })),
     ...(s.methods.length ? { methods: s.methods } : {}),
     reporter: s.reporter,
-  };
+  } satisfies Rest.Server;
 }
 
 /** A server's MCP capabilities in MCP's own shape (`{ tools: { listChanged: true }, logging: {} }`), plus the names of any others. */
@@ -234,17 +239,12 @@ function mcpCapabilitiesJson(c: McpServerCapabilities) {
     ...(c.logging ? { logging: {} } : {}),
     ...(c.completions ? { completions: {} } : {}),
     ...(c.other.length ? { other: c.other } : {}),
-  };
+  } satisfies Rest.McpServerCapabilities;
 }
 
 /** The hints the server sent; one it left out stays out (MCP's default applies). */
 function annotationsJson(a: ToolAnnotations) {
-  return Object.fromEntries(Object.entries(a).filter(([, v]) => typeof v === 'boolean')) as {
-    readOnlyHint?: boolean;
-    destructiveHint?: boolean;
-    idempotentHint?: boolean;
-    openWorldHint?: boolean;
-  };
+  return Object.fromEntries(Object.entries(a).filter(([, v]) => typeof v === 'boolean')) as Rest.ToolAnnotations;
 }
 
 export function adapterName(domain: string): string {
@@ -275,13 +275,22 @@ export function gatewayJson(g: Gateway, scope: string, f: Freshness, live: { con
     cron: parseOrNull(g.cronJson),
     lastSeen: iso(f.lastSeenMs),
     stale: f.stale,
-  };
+  } satisfies Rest.GatewayInfo;
 }
 
 export function agentJson(a: Agent, scope: string) {
-  return { gateway: a.gateway || scope, id: a.id, name: a.name, description: a.description, isDefault: a.isDefault, model: a.model };
+  return { gateway: a.gateway || scope, id: a.id, name: a.name, description: a.description, isDefault: a.isDefault, model: a.model } satisfies Rest.Agent;
 }
 
 export function sessionJson(s: AgentSession, scope: string) {
-  return { gateway: s.gateway || scope, key: s.key, agentId: s.agentId, title: s.title, updatedAt: iso(s.updatedAtMs), lastMessage: s.lastMessage, channel: s.channel, tokens: s.tokens };
+  return {
+    gateway: s.gateway || scope,
+    key: s.key,
+    agentId: s.agentId,
+    title: s.title,
+    updatedAt: iso(s.updatedAtMs),
+    lastMessage: s.lastMessage,
+    channel: s.channel,
+    tokens: s.tokens,
+  } satisfies Rest.SessionInfo;
 }

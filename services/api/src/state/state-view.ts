@@ -1,6 +1,7 @@
 import {
   KIND_TYPES,
   isStateKind,
+  type GuestType,
   type MessageOf,
   type StateAddress,
   type StateKind,
@@ -63,13 +64,13 @@ export class StateView {
     return [...scopes].sort();
   }
 
-  guests(cluster: string): StateEntry<'qemu' | 'lxc'>[] {
-    return [...this.list('qemu', { domain: 'proxmox', scope: cluster }), ...this.list('lxc', { domain: 'proxmox', scope: cluster })] as StateEntry<'qemu' | 'lxc'>[];
+  guests(cluster: string): StateEntry<GuestType>[] {
+    return [...this.list('qemu', { domain: 'proxmox', scope: cluster }), ...this.list('lxc', { domain: 'proxmox', scope: cluster })] as StateEntry<GuestType>[];
   }
 
-  guest(cluster: string, vmid: number): StateEntry<'qemu' | 'lxc'> | undefined {
+  guest(cluster: string, vmid: number): StateEntry<GuestType> | undefined {
     return (this.get('qemu', 'proxmox', cluster, String(vmid)) ?? this.get('lxc', 'proxmox', cluster, String(vmid))) as
-      | StateEntry<'qemu' | 'lxc'>
+      | StateEntry<GuestType>
       | undefined;
   }
 

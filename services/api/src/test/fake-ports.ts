@@ -4,8 +4,8 @@ import { testLogger } from '@molten/testkit';
 import { createApp } from '../app.js';
 import { TokenRegistry } from '../auth/tokens.js';
 import { notFound } from '../errors.js';
-import type { HealthReport } from '../plane/liveness.js';
-import type { Commands, Events, Reads, ServerJson, SubmitCaller } from '../ports.js';
+import type * as Rest from '@molten/contracts/rest';
+import type { Commands, Events, Reads, SubmitCaller } from '../ports.js';
 
 /**
  * Fakes of the api's ports and an app built on them, for route tests that run with
@@ -37,15 +37,15 @@ export const commandRecord = (id = '01J0000000000000000000000A', action = 'vm-st
   upstreamTaskId: '', upstreamCallAtMs: 0, resultJson: '', error: undefined, updatedAtMs: 1_700_000_000_000,
 });
 
-export const serverView = (over: Partial<ServerJson> = {}): ServerJson => ({
+export const serverView = (over: Partial<Rest.Server> = {}): Rest.Server => ({
   id: 'mcp-homelab', name: 'homelab', kind: 'mcp', domain: 'mcp', scope: 'homelab', endpoint: 'http://127.0.0.1:6971/mcp', transport: 'streamable-http',
   status: 'connected', statusReason: 'connected over streamable-http', reachable: true, authenticated: true, usable: true, latencyMs: 1.5,
   lastSeen: new Date().toISOString(), statusSince: new Date().toISOString(), stale: false, version: '1.0.0', demo: false, toolCount: 1,
   tools: [{ name: 'echo', description: 'echoes', inputSchema: { type: 'object' } }],
   capabilities: [{ action: 'tool-call', available: true }], reporter: 'test', ...over,
-}) as ServerJson;
+}) as Rest.Server;
 
-export const healthReport = (over: Partial<HealthReport> = {}): HealthReport => ({
+export const healthReport = (over: Partial<Rest.Health> = {}): Rest.Health => ({
   status: 'ok', demo: false, uptimeSeconds: 1, bus: { connected: true, server: '127.0.0.1:4222' }, clusters: [], adapters: [], servers: [], ...over,
 });
 

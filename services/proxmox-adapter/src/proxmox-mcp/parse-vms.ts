@@ -1,4 +1,4 @@
-import type { Guest } from '@molten/contracts';
+import type { Guest, GuestType } from '@molten/contracts';
 import { z } from 'zod';
 import { ParseError, nameAndId, need, normalise, readBlocks } from './lines.js';
 import { parseCount, parsePercent, parseUsage } from './sizes.js';
@@ -14,7 +14,7 @@ const NOT_GIVEN = ['disk', 'maxdisk', 'uptime', 'tags', 'lock', 'template', 'has
 const ORDER = ['status', 'cpu', 'maxcpu', 'mem', 'maxmem', ...NOT_GIVEN];
 const GUEST_STATUSES = new Set(['running', 'stopped', 'unknown']);
 
-function guest(cluster: string, g: { vmid: number; name: string; node: string; type: 'qemu' | 'lxc'; status: string; cpu: number; maxcpu: number; mem: number; maxmem: number }, imprecise: Set<string>): Guest {
+function guest(cluster: string, g: { vmid: number; name: string; node: string; type: GuestType; status: string; cpu: number; maxcpu: number; mem: number; maxmem: number }, imprecise: Set<string>): Guest {
   // Like /cluster/resources, a running VM's QMP status ("paused", …) stands in its status.
   const raw = g.status.toLowerCase() || 'unknown';
   const qmp = g.type === 'qemu' && !GUEST_STATUSES.has(raw) ? raw : undefined;

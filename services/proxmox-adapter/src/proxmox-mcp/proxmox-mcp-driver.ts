@@ -1,6 +1,6 @@
-import type { Capability, ClusterNode, Guest, Node } from '@molten/contracts';
+import { GUEST_TYPES, powerActionToken, type Capability, type ClusterNode, type Guest, type Node, type PowerActionName } from '@molten/contracts';
 import { sleep, type Logger } from '@molten/kit';
-import { TARGET_STATUS, type ClusterDriver, type ClusterRead, type GuestRef, type PowerAction, type TaskOutcome } from '../driver.js';
+import { TARGET_STATUS, type ClusterDriver, type ClusterRead, type GuestRef, type TaskOutcome } from '../driver.js';
 import { pveHttpError } from '../pve/pve-errors.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from '../pve/upid.js';
 import { UpstreamError } from '../upstream-error.js';
@@ -29,7 +29,7 @@ export interface ProxmoxMcpDriverOptions {
 /** No graceful VM reboot exists in ProxmoxMCP-Plus; say so wherever reboot is offered. */
 export const NO_REBOOT_REASON = 'ProxmoxMCP-Plus has no graceful reboot tool (reset_vm is a hard reset)';
 
-const VM_TOOL: Record<Exclude<PowerAction, 'reboot'>, 'start_vm' | 'stop_vm' | 'shutdown_vm'> = {
+const VM_TOOL: Record<Exclude<PowerActionName, 'reboot'>, 'start_vm' | 'stop_vm' | 'shutdown_vm'> = {
   start: 'start_vm',
   stop: 'stop_vm',
   shutdown: 'shutdown_vm',
@@ -45,7 +45,7 @@ const VM_TOOL: Record<Exclude<PowerAction, 'reboot'>, 'start_vm' | 'stop_vm' | '
  * | shutdown | shutdown_vm (ACPI)          | stop_container graceful=true (shutdown, 60 s)           |
  * | reboot   | — (reset_vm is a hard reset) | restart_container (lxc status/reboot; see capabilities) |
  */
-const CT_TOOL: Record<PowerAction, 'start_container' | 'stop_container' | 'restart_container'> = {
+const CT_TOOL: Record<PowerActionName, 'start_container' | 'stop_container' | 'restart_container'> = {
   start: 'start_container',
   stop: 'stop_container',
   shutdown: 'stop_container',
@@ -71,7 +71,7 @@ export class ProxmoxMcpDriver implements ClusterDriver {
   /** The last nodes read: the storage's node guess and the cluster's member list. */
   #nodes: Node[] = [];
   /** What this process started: task id → guest and action (UPIDs are self-describing; this is for job ids). */
-  readonly #started = new Map<string, { ref: GuestRef; action: PowerAction; upid: string }>();
+  readonly #started = new Map<string, { ref: GuestRef; action: PowerActionName; upid: string }>();
   #warnedWarnings = false;
   onCapabilitiesChange: (() => void) | undefined;
 
@@ -154,10 +154,10 @@ export class ProxmoxMcpDriver implements ClusterDriver {
 
   capabilities(): Capability[] {
     const missing = (tools: string[]) => tools.filter((t) => !this.has(t));
-    const action = (a: 'start' | 'stop' | 'shutdown'): Capability => {
+    const action = (a: keyof typeof VM_TOOL): Capability => {
       const absent = missing([VM_TOOL[a]]);
       return {
-        action: `vm-${a}`,
+        action: powerActionToken(a),
         available: absent.length === 0,
         reason: absent.length ? `ProxmoxMCP-Plus at ${this.endpoint} does not offer ${absent.join(', ')} (an older release, or hidden by MCP_TOOL_ALLOWLIST / MCP_TOOL_DENYLIST)` : '',
         privilege: 'VM.PowerMgmt',
@@ -173,11 +173,11 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     ];
   }
 
-  async startPower(ref: GuestRef, action: PowerAction): Promise<string> {
+  async startPower(ref: GuestRef, action: PowerActionName): Promise<string> {
     return ref.type === 'qemu' ? this.#vmPower(ref, action) : this.#ctPower(ref, action);
   }
 
-  async #vmPower(ref: GuestRef, action: PowerAction): Promise<string> {
+  async #vmPower(ref: GuestRef, action: PowerActionName): Promise<string> {
     if (action === 'reboot') throw new UpstreamError({ code: 'unsupported', message: `reboot of VM ${ref.vmid} is not possible: ${NO_REBOOT_REASON}`, remedy: 'Shut the VM down and start it again, or configure PVE_URL so Molten uses the Proxmox API directly.' });
     const tool = VM_TOOL[action];
     const answer = await this.#call(tool, { node: ref.node, vmid: String(ref.vmid) }, true);
@@ -198,7 +198,7 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     return taskId;
   }
 
-  async #ctPower(ref: GuestRef, action: PowerAction): Promise<string> {
+  async #ctPower(ref: GuestRef, action: PowerActionName): Promise<string> {
     const tool = CT_TOOL[action];
     const args: Record<string, unknown> = { selector: `${ref.node}:${ref.vmid}`, format_style: 'json' };
     if (action === 'stop') args.graceful = false;
@@ -230,7 +230,7 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     return taskId;
   }
 
-  #remember(taskId: string, what: { ref: GuestRef; action: PowerAction; upid: string }): void {
+  #remember(taskId: string, what: { ref: GuestRef; action: PowerActionName; upid: string }): void {
     this.#started.set(taskId, what);
     // Followed tasks are forgotten when they end; this bounds the ones never followed.
     if (this.#started.size > 1_000) this.#started.delete(this.#started.keys().next().value!);
@@ -339,26 +339,26 @@ export class ProxmoxMcpDriver implements ClusterDriver {
     return { result: 'lost', exitstatus: 'stopped following (shutdown)' };
   }
 
-  #targetOf(taskId: string): { refs: GuestRef[]; action: PowerAction } | undefined {
+  #targetOf(taskId: string): { refs: GuestRef[]; action: PowerActionName } | undefined {
     const known = this.#started.get(taskId);
     if (known) return { refs: [known.ref], action: known.action };
     const u = parseUpid(taskId);
     if (!u) return undefined;
     const vmid = Number(u.id);
     if (!Number.isInteger(vmid)) return undefined;
-    for (const type of ['qemu', 'lxc'] as const) {
+    for (const type of GUEST_TYPES) {
       for (const [action, workers] of Object.entries(WORKER_TYPES[type])) {
-        if (workers.includes(u.type) && !u.type.startsWith('ha')) return { refs: [{ vmid, node: u.node, type }], action: action as PowerAction };
+        if (workers.includes(u.type) && !u.type.startsWith('ha')) return { refs: [{ vmid, node: u.node, type }], action: action as PowerActionName };
       }
     }
     // hastart / hastop: the guest type is not in the UPID.
-    const action: PowerAction | undefined = u.type === 'hastart' ? 'start' : u.type === 'hastop' ? 'stop' : undefined;
+    const action: PowerActionName | undefined = u.type === 'hastart' ? 'start' : u.type === 'hastop' ? 'stop' : undefined;
     if (!action) return undefined;
     return { refs: [{ vmid, node: u.node, type: 'qemu' }, { vmid, node: u.node, type: 'lxc' }], action };
   }
 
   /** The job this action started since sinceMs, from list_jobs (undefined when there is none or no job tools). */
-  async findTask(ref: GuestRef, action: PowerAction, sinceMs: number): Promise<string | undefined> {
+  async findTask(ref: GuestRef, action: PowerActionName, sinceMs: number): Promise<string | undefined> {
     if (!this.has('list_jobs') || !this.client.toolsKnown) return undefined;
     const tool = ref.type === 'qemu' ? (action === 'reboot' ? undefined : VM_TOOL[action]) : CT_TOOL[action];
     if (!tool) return undefined;

@@ -6,6 +6,7 @@ import type {
   GuestNic,
   GuestRrdPoint,
   GuestSnapshots,
+  GuestType,
   HaStatus,
   HaStatusEntry,
   NodeRrdPoint,
@@ -17,7 +18,6 @@ import { splitTags } from './pve-schemas.js';
  * Proxmox's answers for a guest's page, turned into the contract's messages. Pure functions:
  * what comes in was checked by the client's zod schemas; here only shape and meaning change.
  */
-type GuestType = 'qemu' | 'lxc';
 
 // ---- rrddata ----
 

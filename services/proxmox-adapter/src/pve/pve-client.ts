@@ -1,3 +1,4 @@
+import type { GuestType, PowerActionName, SuspendResumeActionName } from '@molten/contracts';
 import type { Agent } from 'undici';
 import { httpRequest, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
@@ -27,9 +28,8 @@ import { tlsDispatcher, type TlsTrust } from './tls-dispatcher.js';
 
 const upidString = z.string().refine((s) => parseUpid(s) !== undefined, 'not a UPID');
 
-export type GuestType = 'qemu' | 'lxc';
 /** The `POST …/status/{action}` calls: the power actions, and pause/hibernate/resume. */
-export type StatusAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'suspend' | 'resume';
+export type StatusAction = PowerActionName | SuspendResumeActionName;
 export type Timeframe = 'hour' | 'day' | 'week' | 'month' | 'year' | 'decade';
 export type Cf = 'AVERAGE' | 'MAX';
 

@@ -1,6 +1,20 @@
-import type { Capability, ClusterNode, Guest, GuestAddresses, GuestConfig, GuestSnapshots, HaStatus, Node, ProxmoxTask, Storage, TaskLog } from '@molten/contracts';
+import {
+  GUEST_ACTIONS,
+  type Capability,
+  type ClusterNode,
+  type Guest,
+  type GuestAddresses,
+  type GuestConfig,
+  type GuestSnapshots,
+  type HaStatus,
+  type Node,
+  type PowerActionName,
+  type ProxmoxTask,
+  type Storage,
+  type TaskLog,
+} from '@molten/contracts';
 import { sleep } from '@molten/kit';
-import type { ClusterDriver, ClusterRead, GuestRef, PowerAction, TaskOutcome } from '../driver.js';
+import type { ClusterDriver, ClusterRead, GuestRef, TaskOutcome } from '../driver.js';
 import { workerTypes, type Cf, type GuestOp, type GuestPageDriver, type GuestTaskFilter, type RrdSeries, type Timeframe } from '../guest-driver.js';
 import { UpstreamError } from '../upstream-error.js';
 import {
@@ -20,18 +34,8 @@ import { pveHttpError } from './pve-errors.js';
 import { splitTags, type GuestCurrent, type ResourceRow } from './pve-schemas.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
-/** Every action the driver runs, and the privilege Proxmox checks for it. */
-const ACTION_PRIVILEGES: readonly [string, string][] = [
-  ['vm-start', 'VM.PowerMgmt'],
-  ['vm-stop', 'VM.PowerMgmt'],
-  ['vm-shutdown', 'VM.PowerMgmt'],
-  ['vm-reboot', 'VM.PowerMgmt'],
-  ['vm-suspend', 'VM.PowerMgmt'],
-  ['vm-resume', 'VM.PowerMgmt'],
-  ['snapshot-create', 'VM.Snapshot'],
-  ['snapshot-rollback', 'VM.Snapshot.Rollback'],
-  ['snapshot-delete', 'VM.Snapshot'],
-];
+/** Every action the driver runs, and the privilege Proxmox names when it refuses it. */
+const ACTION_PRIVILEGES: readonly [string, string][] = Object.entries(GUEST_ACTIONS).map(([token, a]) => [token, a.privileges[0]]);
 
 /** The proxmox-adapter's driver for the Proxmox VE REST API. */
 export class PveDriver implements ClusterDriver, GuestPageDriver {
@@ -122,7 +126,7 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
 
   onCapabilitiesChange: (() => void) | undefined;
 
-  startPower(ref: GuestRef, action: PowerAction): Promise<string> {
+  startPower(ref: GuestRef, action: PowerActionName): Promise<string> {
     return this.#mutate(`vm-${action}`, () => this.client.power(ref.node, ref.type, ref.vmid, action));
   }
 
@@ -269,7 +273,7 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
     return { result: 'lost', exitstatus: 'stopped following (shutdown)' };
   }
 
-  async findTask(ref: GuestRef, action: PowerAction, sinceMs: number): Promise<string | undefined> {
+  async findTask(ref: GuestRef, action: PowerActionName, sinceMs: number): Promise<string | undefined> {
     return this.#findTask(ref, WORKER_TYPES[ref.type][action] ?? [], sinceMs);
   }
 

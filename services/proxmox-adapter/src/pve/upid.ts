@@ -1,3 +1,5 @@
+import type { GuestType } from '@molten/contracts';
+
 /**
  * Proxmox task ids (pve-common Tools.pm upid_encode/upid_decode):
  * UPID:{node}:{pid %08X}:{pstart %08X}:{starttime %08X}:{type}:{id}:{user}:
@@ -44,7 +46,7 @@ export function exitStatusOk(exitstatus: string | undefined): boolean {
 }
 
 /** The worker types a power action can produce, qemu and lxc, direct and HA-managed. */
-export const WORKER_TYPES: Record<'qemu' | 'lxc', Record<string, string[]>> = {
+export const WORKER_TYPES: Record<GuestType, Record<string, string[]>> = {
   qemu: {
     start: ['qmstart', 'hastart'],
     stop: ['qmstop', 'hastop'],

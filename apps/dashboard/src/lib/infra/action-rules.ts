@@ -1,4 +1,4 @@
-import type { Capability, Guest, PowerAction, Role } from '$lib/api/types';
+import type { Capability, Guest, PowerActionName, Role } from '$lib/api/types';
 import { guestState, typeName } from './guest-status';
 
 /**
@@ -7,7 +7,7 @@ import { guestState, typeName } from './guest-status';
  * authority), so the dashboard must not offer what cannot work.
  */
 export interface ActionOption {
-  action: PowerAction;
+  action: PowerActionName;
   label: string;
   /** What it does, in one line (shown in the menu and the dialog). */
   description: string;
@@ -31,12 +31,12 @@ export interface ActionContext {
   /** The cluster server's capabilities from /api/servers (absent: assume all available). */
   capabilities?: readonly Capability[];
   /** The action already in flight for this guest. */
-  pending?: PowerAction;
+  pending?: PowerActionName;
   /** The cluster's upstream, when it is known to be down or refusing Molten's credentials. */
   upstreamProblem?: string;
 }
 
-export const ACTION_INFO: Record<PowerAction, { label: string; verb: string; progress: string; description: string; hard: boolean }> = {
+export const ACTION_INFO: Record<PowerActionName, { label: string; verb: string; progress: string; description: string; hard: boolean }> = {
   start: { label: 'Start', verb: 'start', progress: 'starting…', description: 'Boots the guest.', hard: false },
   shutdown: {
     label: 'Shut down',
@@ -55,7 +55,7 @@ export const ACTION_INFO: Record<PowerAction, { label: string; verb: string; pro
   },
 };
 
-function option(action: PowerAction, ctx: ActionContext): ActionOption {
+function option(action: PowerActionName, ctx: ActionContext): ActionOption {
   const info = ACTION_INFO[action];
   const cap = ctx.capabilities?.find((c) => c.action === `vm-${action}`);
   let reason: string | undefined;
@@ -87,6 +87,6 @@ export function guestActions(g: Guest, ctx: ActionContext): GuestActionMenu | nu
 }
 
 /** The guest state an action leads to, to know when the real state has caught up. */
-export function expectedOutcome(action: PowerAction): 'running' | 'stopped' {
+export function expectedOutcome(action: PowerActionName): 'running' | 'stopped' {
   return action === 'start' || action === 'reboot' ? 'running' : 'stopped';
 }

@@ -1,4 +1,4 @@
-import type { Guest } from '$lib/api/types';
+import type { Guest, GuestType } from '$lib/api/types';
 import { guestState } from './guest-status';
 
 /**
@@ -15,7 +15,7 @@ export interface GuestQuery {
   q: string;
   status: StatusFilter[];
   node: string[];
-  type: '' | 'qemu' | 'lxc';
+  type: '' | GuestType;
   tag: string[];
   sort: SortKey;
   desc: boolean;

@@ -1,6 +1,6 @@
 import { createContext, untrack } from 'svelte';
 import { createApi, type Api } from '$lib/api/client';
-import type { Command, PowerAction, Session } from '$lib/api/types';
+import type { Command, PowerActionName, Session } from '$lib/api/types';
 import { Agents } from './agents.svelte';
 import { Clock } from './clock.svelte';
 import { Commands } from './commands.svelte';
@@ -114,7 +114,7 @@ export class AppState {
     };
   }
 
-  runGuestAction(cluster: string, vmid: number, action: PowerAction): Promise<void> {
+  runGuestAction(cluster: string, vmid: number, action: PowerActionName): Promise<void> {
     const g = this.infra.cluster(cluster)?.guest(vmid);
     if (!g) return Promise.resolve();
     return this.actions.run(cluster, g, action);

@@ -1,5 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
-import type { Command, ProgressEvent } from '$lib/api/types';
+import type { Command, ProgressEvent, ProgressLine } from '$lib/api/types';
 
 type Listener = (c: Command) => void;
 
@@ -18,7 +18,7 @@ function newer(a: Command | undefined, b: Command): boolean {
 export class Commands {
   recent = $state.raw<readonly Command[]>([]);
   /** Streamed output per command id. */
-  readonly progress = new SvelteMap<string, readonly ProgressEvent[]>();
+  readonly progress = new SvelteMap<string, readonly ProgressLine[]>();
 
   readonly #byId = new Map<string, Command>();
   readonly #listeners = new Set<Listener>();
@@ -59,7 +59,7 @@ export class Commands {
   }
 
   /** Output fetched with GET /api/commands/{id} (for a run that started before this page). */
-  setProgress(id: string, lines: readonly ProgressEvent[]): void {
+  setProgress(id: string, lines: readonly ProgressLine[]): void {
     const have = this.progress.get(id) ?? [];
     const seqs = new Set(have.map((x) => x.seq));
     this.progress.set(id, [...have, ...lines.filter((x) => !seqs.has(x.seq))].sort((a, b) => a.seq - b.seq));

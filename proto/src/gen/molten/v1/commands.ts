@@ -89,7 +89,10 @@ export interface Actor {
   role: string;
 }
 
-/** A power action on a Proxmox guest. */
+/**
+ * A power action on a Proxmox guest. The guest actions (subject tokens, payloads, safety
+ * classes, privileges) are one table: GUEST_ACTIONS in proto/src/guest-actions.ts.
+ */
 export interface PowerAction {
   vmid: number;
   /** "start", "stop", "shutdown" or "reboot". */
@@ -181,9 +184,8 @@ export interface Command {
 
 export interface CommandError {
   /**
-   * Stable, machine-readable: "forbidden", "auth", "locked", "not_found", "invalid",
-   * "conflict", "node_unreachable", "upstream", "no_adapter", "deadline", "connection_lost",
-   * "unsupported", "rate_limited".
+   * Stable, machine-readable. The one list of codes, each with its meaning, is
+   * COMMAND_ERROR_CODES in proto/src/command-errors.ts (build one with commandError() there).
    */
   code: string;
   /** What happened, with the upstream's own words where it gave any. */

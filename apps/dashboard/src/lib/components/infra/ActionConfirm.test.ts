@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
 import { cleanup, render } from 'vitest-browser-svelte';
-import type { PowerAction } from '$lib/api/types';
+import type { PowerActionName } from '$lib/api/types';
 import ActionConfirm from './ActionConfirm.svelte';
 
 const guest = { vmid: 101, name: 'web-01', node: 'pve2', type: 'qemu' as const };
 
-async function open(action: PowerAction) {
+async function open(action: PowerActionName) {
   const calls = { confirm: 0, cancel: 0 };
   const r = await render(ActionConfirm, {
     request: { guest, action },

@@ -1,0 +1,363 @@
+/**
+ * The JSON the api answers with: REST (`/api/*`) and the SSE stream (`/api/events`), described
+ * in docs/api.md. Types only — every import here is `import type` and nothing is exported at run
+ * time — so the dashboard imports it (`import type … from '@molten/contracts/rest'`) without
+ * carrying protobuf code into the browser, and the api's JSON mapping (services/api/src/state/
+ * json.ts and the places that build answers) `satisfies` these shapes.
+ *
+ * Where the JSON is a bus message as published (the cluster status, the gateway, its agents and
+ * sessions in the SSE snapshot), the type is the message's own; where the api reshapes one (a
+ * guest with its freshness, a server as judged now), it is written from the message's fields.
+ */
+import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as BusGateway } from './gen/molten/v1/agents.js';
+import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
+import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
+import type { CommandErrorCode } from './command-errors.js';
+import type { ActionToken, GuestType } from './guest-actions.js';
+import type { CommandStatusName, ServerStatusName } from './lifecycle.js';
+import type { StateKind } from './subjects.js';
+
+export type { ActionToken, CommandErrorCode, GuestType, StateKind };
+export type { GuestActionToken, PowerActionName, SafetyClass, SnapshotActionName, SuspendResumeActionName } from './guest-actions.js';
+
+/** An ISO 8601 time, or null when never. */
+export type Time = string | null;
+
+export type Role = 'viewer' | 'operator';
+
+// ---- envelopes and errors ----
+
+/** `{ "data": … }`: every successful answer but /api/health's. */
+export interface Data<T> {
+  data: T;
+}
+
+/** The `meta` of a list of one cluster's resources: which cluster, and how fresh. */
+export interface ListMeta {
+  cluster: string;
+  stale: boolean;
+  lastSeen: Time;
+  demo: boolean;
+}
+
+export interface List<T> {
+  data: T[];
+  meta: ListMeta;
+}
+
+/** A command the api queued (202), or the one an Idempotency-Key already named (200, duplicate). */
+export interface Queued {
+  data: Command;
+  duplicate: boolean;
+}
+
+/**
+ * The codes of the api's own error answers (`{ "error": { "code" } }`) and of gRPC's
+ * `molten-error-code` trailer.
+ */
+export type ApiErrorCode =
+  /** 400: a bad parameter or body; `details.field` names it. */
+  | 'invalid_request'
+  /** 401: no token, or one that is not valid. */
+  | 'unauthorized'
+  /** 403: the token's role may not do this. */
+  | 'forbidden'
+  /** 404: no such route, cluster, guest, server or command. */
+  | 'not_found'
+  /** 409: the target's state refuses the action now (from what the api knows). */
+  | 'conflict'
+  /** 409: the target cannot do the action at all (a server whose tools Molten cannot call). */
+  | 'unsupported'
+  /** 415: the body is not JSON. */
+  | 'unsupported_media_type'
+  /** 429: too many requests; `Retry-After` says when to try again. */
+  | 'rate_limited'
+  /** gRPC WatchEvents only: `from_seq` is before what the events stream holds, or past its end. */
+  | 'out_of_range'
+  /** 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix. */
+  | 'upstream_unavailable'
+  /** 503: the api cannot reach NATS. */
+  | 'bus_unavailable'
+  /** 500: a bug; the message says no more (the log has it). */
+  | 'internal';
+
+export interface ErrorBody {
+  error: { code: ApiErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+// ---- Proxmox resources (Proxmox's field names and units, plus the cluster's freshness) ----
+
+/** Every cluster resource carries its cluster's freshness. */
+export interface Fresh {
+  cluster: string;
+  lastSeen: Time;
+  stale: boolean;
+}
+
+/** An optional bus field the JSON leaves out when it is empty. */
+type Omitted<T, K extends keyof T> = Omit<T, K> & { [P in K]?: NonNullable<T[P]> };
+
+/** GET /api/vms, /api/vms/{vmid}/status, the SSE `guest` events. `status` is Proxmox's: a paused VM is running with qmpstatus "paused". */
+export type Guest = Omit<Omitted<BusGuest, 'qmpstatus' | 'lock' | 'hastate' | 'pool' | 'imprecise'>, 'type'> & Fresh & { type: GuestType };
+
+/** GET /api/nodes, the SSE `node` events. */
+export type PveNode = Omitted<BusNode, 'ip' | 'nodeid' | 'pveversion' | 'cpuModel' | 'imprecise'> & Fresh;
+
+/** GET /api/storage, the SSE `storage` events: with what is free and the used fraction (0..1). */
+export type Storage = Omitted<BusStorage, 'imprecise'> & Fresh & { avail: number; used_fraction: number };
+
+/** The cluster's status as published on the bus (the SSE snapshot and `cluster` events carry it as is). */
+export type ClusterStatus = BusClusterStatus;
+
+/** GET /api/cluster/status: quorum, counts, the upstream's health and the data's freshness. */
+export interface ClusterSummary {
+  cluster: string;
+  name: string;
+  standalone: boolean;
+  quorate: boolean;
+  version: number;
+  upstreamVersion: string;
+  demo: boolean;
+  nodes: ClusterNode[];
+  counts: { nodes: number; nodesOnline: number; guests: number; running: number; stopped: number; paused: number; locked: number };
+  upstream: UpstreamHealth | null;
+  lastSeen: Time;
+  stale: boolean;
+}
+
+// ---- commands ----
+
+/** A command's status (a record is never "unspecified"). */
+export type CommandStatus = Exclude<CommandStatusName, 'unspecified'>;
+
+/** Why a command failed (the bus's CommandError; empty parts left out). */
+export interface CommandError {
+  /** One of COMMAND_ERROR_CODES; a string from an adapter newer than this api passes through. */
+  code: CommandErrorCode | (string & {});
+  message: string;
+  upstreamStatus?: string;
+  remedy?: string;
+  privilege?: string;
+  fields?: Record<string, string>;
+}
+
+/** What a command acts on. */
+export type CommandTarget =
+  | { kind: 'guest'; cluster: string; vmid: number; node: string; type: string; action: string }
+  | { kind: 'tool'; serverId: string; tool: string; arguments: unknown }
+  | { kind: 'agent'; gateway: string; agentId: string; message: string; sessionKey?: string };
+
+export interface CommandTransition {
+  status: CommandStatus;
+  at: Time;
+  message: string;
+  by: string;
+  upstreamTaskId?: string;
+}
+
+/** GET /api/commands, /api/commands/{id}, a POST's answer, the SSE `command` events. */
+export interface Command {
+  id: string;
+  correlationId: string;
+  actor: { kind: string; name: string; role: string };
+  domain: string;
+  scope: string;
+  action: ActionToken | (string & {});
+  target?: CommandTarget;
+  status: CommandStatus;
+  message: string;
+  createdAt: Time;
+  updatedAt: Time;
+  acceptBy: Time;
+  deadline: Time;
+  durationMs?: number;
+  upstreamTaskId?: string;
+  result?: unknown;
+  error?: CommandError;
+  transitions: CommandTransition[];
+  /** Only on GET /api/commands/{id}: the command's output lines. */
+  progress?: ProgressLine[];
+}
+
+/** One output line of a command ("assistant", "tool", "lifecycle", "log"). */
+export interface ProgressLine {
+  seq: number;
+  at: string;
+  stream: string;
+  text: string;
+}
+
+/** The SSE `progress` event: a running command's output line. */
+export interface ProgressEvent extends ProgressLine {
+  commandId: string;
+}
+
+// ---- servers (GET /api/servers, the SSE `server` events) ----
+
+export type ServerKind = 'proxmox-ve' | 'proxmox-mcp' | 'mcp' | 'gateway';
+
+/**
+ * A server's status as the api judges it now: the adapter's word while an adapter reports the
+ * server; `down` once its reporter stopped; `not_reported` when no running adapter lists it any
+ * more (no longer configured); `unknown` for the api's first seconds, before the heartbeats.
+ */
+export type ServerStatus = ServerStatusName | 'not_reported';
+
+/** MCP tool annotations as the server sent them: hints, each absent when the server did not say. */
+export type ToolAnnotations = BusToolAnnotations;
+
+export interface Tool {
+  name: string;
+  title?: string;
+  description: string;
+  /** The tool's JSON Schema. */
+  inputSchema: unknown;
+  annotations?: ToolAnnotations;
+}
+
+/** What an MCP server said it offers, in MCP's own shape. */
+export interface McpServerCapabilities {
+  tools?: { listChanged?: boolean };
+  resources?: { subscribe?: boolean; listChanged?: boolean };
+  prompts?: { listChanged?: boolean };
+  logging?: Record<string, never>;
+  completions?: Record<string, never>;
+  /** Further capabilities it declared, by name. */
+  other?: string[];
+}
+
+/** One action an upstream offers, and why not when it cannot (a missing privilege, a driver's limit). */
+export type Capability = Omitted<BusCapability, 'reason' | 'privilege'>;
+
+export type Server = Pick<
+  UpstreamServer,
+  'id' | 'name' | 'domain' | 'scope' | 'endpoint' | 'transport' | 'statusReason' | 'reachable' | 'authenticated' | 'usable' | 'latencyMs' | 'version' | 'demo' | 'reporter'
+> & {
+  kind: ServerKind | (string & {});
+  status: ServerStatus;
+  remedy?: string;
+  lastSeen: Time;
+  statusSince: Time;
+  stale: boolean;
+  /** MCP servers: the protocol version negotiated (e.g. "2026-07-28", "2025-11-25"). */
+  protocolVersion?: string;
+  /** MCP servers: what the server offers. */
+  serverCapabilities?: McpServerCapabilities;
+  toolCount: number;
+  /** The tools are the last known ones, not confirmed now. */
+  toolsStale?: boolean;
+  /** When the tools were last known to be current. */
+  toolsConfirmedAt?: Time;
+  /** Left out with ?tools=0. */
+  tools?: Tool[];
+  capabilities: Capability[];
+  methods?: string[];
+};
+
+// ---- the agent gateway (GET /api/agents; the SSE snapshot carries the bus messages) ----
+
+/** The gateway as published on the bus (snapshot and `gateway` events carry it as is). */
+export type Gateway = BusGateway;
+export type Agent = BusAgent;
+export type AgentSession = BusAgentSession;
+
+/** A gateway as GET /api/agents shows it: its connection as judged now, health and cron parsed. */
+export type GatewayInfo = Omit<BusGateway, 'healthJson' | 'cronJson'> & { health: unknown; cron: unknown; lastSeen: Time; stale: boolean };
+export type SessionInfo = Omit<BusAgentSession, 'updatedAtMs'> & { updatedAt: Time };
+
+export interface AgentsAnswer {
+  gateways: GatewayInfo[];
+  agents: Agent[];
+  sessions: SessionInfo[];
+}
+
+// ---- health (GET /api/health with a token, the SSE `health` event) ----
+
+export interface UpstreamHealth {
+  /** The cluster's own server (not ProxmoxMCP-Plus beside it). */
+  serverId?: string;
+  status: ServerStatus;
+  reason: string;
+  remedy?: string;
+  /** When this status began. */
+  since?: Time;
+}
+
+/** A server's liveness, as each health event carries it (what changes without a new descriptor). */
+export type ServerLiveness = Pick<Server, 'id' | 'kind' | 'status'> &
+  Partial<Pick<Server, 'statusReason' | 'remedy' | 'reachable' | 'authenticated' | 'usable' | 'lastSeen' | 'statusSince' | 'stale'>>;
+
+export interface ClusterHealth {
+  id: string;
+  stale: boolean;
+  lastSeen: Time;
+  ageSeconds: number | null;
+  pollMs: number | null;
+  adapter: 'running' | 'missing';
+  replicas: number;
+  upstream: UpstreamHealth | null;
+}
+
+export interface AdapterHealth {
+  domain: string;
+  instance: string;
+  version: string;
+  alive: boolean;
+  lastHeartbeat: string;
+  upstreams: { serverId: string; scope: string; status: ServerStatus; leader: boolean }[];
+}
+
+export interface Health {
+  status: 'ok' | 'degraded' | 'down';
+  demo: boolean;
+  uptimeSeconds: number;
+  bus: { connected: boolean; server: string };
+  clusters: ClusterHealth[];
+  adapters: AdapterHealth[];
+  servers: ServerLiveness[];
+}
+
+// ---- the SSE stream ----
+
+export interface SnapshotCluster {
+  id: string;
+  status: ClusterStatus | null;
+  nodes: PveNode[];
+  guests: Guest[];
+  storage: Storage[];
+}
+
+/** The `snapshot` event: everything the dashboard shows, at one events-stream sequence. */
+export interface Snapshot {
+  seq: number;
+  at: string;
+  defaultCluster: string;
+  demo: boolean;
+  clusters: SnapshotCluster[];
+  servers: Server[];
+  gateways: (Gateway & { scope: string })[];
+  agents: (Agent & { scope: string })[];
+  sessions: (AgentSession & { scope: string })[];
+  commands: Command[];
+  role: Role;
+}
+
+/** A state event (`guest`, `node`, `storage`, `cluster`, `server`, `gateway`, `agent`, `session`). */
+export type Delta<T = unknown> =
+  | { op: 'put'; domain: string; scope: string; kind: StateKind; id: string; value: T }
+  | { op: 'del'; domain: string; scope: string; kind: StateKind; id: string };
+
+/** The `resume` event: a reconnecting client gets the events it missed after it. */
+export interface Resume {
+  from: number;
+  events: number;
+}
+
+// ---- the session (GET/POST /api/session) ----
+
+export interface Session {
+  name: string;
+  role: Role;
+  /** How the caller signed in ("bearer" or "session"); GET only. */
+  via?: 'bearer' | 'session';
+}
