@@ -13,7 +13,7 @@ import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as Bus
 import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
 import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
 import type { CommandErrorCode } from './command-errors.js';
-import type { ActionToken, GuestType } from './guest-actions.js';
+import type { ActionToken, GuestType, SafetyClass } from './guest-actions.js';
 import type { CommandStatusName, ServerStatusName } from './lifecycle.js';
 import type { StateKind } from './subjects.js';
 
@@ -351,6 +351,35 @@ export type Delta<T = unknown> =
 export interface Resume {
   from: number;
   events: number;
+}
+
+// ---- approvals (GET /api/approvals, POST /api/approvals/{id}/approve|deny, the SSE `approval` events) ----
+
+/** Where an approval stands: pending until an operator decides or MOLTEN_APPROVAL_TTL_MS passes. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/**
+ * A call an agent made through Molten's MCP endpoint that waits for a person. Its id is the
+ * command's id: the approval is that command in its `awaiting_approval` state, and a decision
+ * applies to that one call (its arguments' digest) alone.
+ */
+export interface Approval {
+  id: string;
+  status: ApprovalStatus;
+  safety: SafetyClass;
+  /** Who asked: the agent token's name, and the MCP client's name (its clientInfo) when it gave one. */
+  requestedBy: { actor: string; client?: string };
+  /** The call in words, e.g. "hard stop plex (VM 200) on pve2" or "stop_container web on docker". */
+  summary: string;
+  target: CommandTarget;
+  arguments: unknown;
+  /** sha256 (hex) of the call's canonical JSON: what was asked for is what gets approved. */
+  argumentsDigest: string;
+  requestedAt: string;
+  expiresAt: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
 }
 
 // ---- the session (GET/POST /api/session) ----
