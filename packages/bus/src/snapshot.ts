@@ -25,14 +25,25 @@ export async function readSnapshot(js: JetStreamClient, bucket: string, filter =
     await consumer.delete().catch(() => {});
     return out;
   }
-  const messages = await consumer.consume({ max_messages: 1000 });
-  for await (const m of messages) {
-    const op = m.headers?.get('KV-Operation');
-    if (op !== 'DEL' && op !== 'PURGE') {
-      out.push({ key: m.subject.slice(prefix.length), value: m.data, revision: m.seq, created: new Date(Math.floor(m.info.timestampNanos / 1e6)) });
+  // Fetch in batches until the consumer reports nothing pending. A batch that comes back empty
+  // ends the read too: keys written or deleted while it runs (an adapter publishing as the api
+  // starts) can leave the server's pending count one ahead of what it will ever deliver, and a
+  // read that waited for that message would hang startup.
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: 1_000 });
+    let got = 0;
+    let pending = 0;
+    for await (const m of batch) {
+      got++;
+      pending = m.info.pending;
+      const op = m.headers?.get('KV-Operation');
+      if (op !== 'DEL' && op !== 'PURGE') {
+        out.push({ key: m.subject.slice(prefix.length), value: m.data, revision: m.seq, created: new Date(Math.floor(m.info.timestampNanos / 1e6)) });
+      }
+      if (pending === 0) break;
     }
-    if (m.info.pending === 0) break;
+    if (got === 0 || pending === 0) break;
   }
-  await messages.close().catch(() => {});
+  await consumer.delete().catch(() => {});
   return out;
 }
