@@ -19,6 +19,10 @@ const schema = z.object({
   /** Mutating requests per minute per token; bursts up to MOLTEN_RATE_BURST. */
   MOLTEN_RATE_LIMIT: env.int(1, 1_000_000, 120),
   MOLTEN_RATE_BURST: env.int(1, 1_000_000, 30),
+  /** The largest tool call body, in bytes; other bodies have fixed small limits (docs/security.md). */
+  MOLTEN_MAX_TOOL_CALL_BYTES: env.int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  /** Request bodies read at the same time; past it a request gets 503 with Retry-After. */
+  MOLTEN_MAX_BODY_READS: env.int(1, 10_000, 32),
   MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: env.int(1_000, 3_600_000, 15_000),
   MOLTEN_COMMAND_TIMEOUT_MS: env.int(1_000, 24 * 3_600_000, 300_000),
   MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),

@@ -73,6 +73,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     onResponse: (r) => metrics.httpResponse(r),
     secureCookie: config.MOLTEN_SECURE_COOKIE,
     dashboardDir: config.dashboardDir,
+    bodyLimits: { toolCallBytes: config.MOLTEN_MAX_TOOL_CALL_BYTES, concurrentReads: config.MOLTEN_MAX_BODY_READS },
   });
   const http = await listenHttp(app.fetch, config.MOLTEN_HOST, config.MOLTEN_PORT);
   const url = `http://${config.MOLTEN_HOST}:${http.port}`;
