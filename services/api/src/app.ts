@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from '@molten/kit';
 import type { AppEnv } from './app-env.js';
+import { TrustedProxies } from './auth/client-address.js';
 import { authenticate } from './auth/middleware.js';
 import { DEFAULT_BODY_LIMITS, limitBodies, type BodyLimits } from './body-limits.js';
 import type { TokenRegistry } from './auth/tokens.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   log: Logger;
   secureCookie?: boolean;
   dashboardDir?: string;
+  /** Proxies whose X-Forwarded-For is believed (MOLTEN_TRUSTED_PROXIES); none by default. */
+  trustedProxies?: TrustedProxies;
   /** Body sizes by route and bodies read at once (DEFAULT_BODY_LIMITS). */
   bodyLimits?: Partial<BodyLimits>;
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
@@ -63,7 +66,7 @@ export function createApp(d: AppDeps) {
   app.use('/api/*', authenticate(d.tokens));
 
   const api = new Hono<AppEnv>()
-    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie ?? false, signInLimiter: new RateLimiter(30, 10) }))
+    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie ?? false, signInLimiter: new RateLimiter(30, 10), trustedProxies: d.trustedProxies ?? new TrustedProxies() }))
     .route('/health', healthRoutes(d.reads))
     .route('/nodes', nodeRoutes(d.reads))
     .route('/vms', vmRoutes(d))

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { TrustedProxies } from './auth/client-address.js';
 import { dataDir, env, loadConfigFile, loadEnv, secret } from '@molten/kit';
 
 const schema = z.object({
@@ -26,6 +27,15 @@ const schema = z.object({
   MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: env.int(1_000, 3_600_000, 15_000),
   MOLTEN_COMMAND_TIMEOUT_MS: env.int(1_000, 24 * 3_600_000, 300_000),
   MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
+  /** Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For the sign-in limiter believes. */
+  MOLTEN_TRUSTED_PROXIES: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('')).refine((v) => {
+    try {
+      new TrustedProxies(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a comma list of IP addresses and CIDRs, e.g. 10.0.0.1,192.168.0.0/16'),
   MOLTEN_DEMO: env.flag(false),
   MOLTEN_SECURE_COOKIE: env.flag(false),
 });
