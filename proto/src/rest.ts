@@ -68,8 +68,12 @@ export type ApiErrorCode =
   | 'conflict'
   /** 409: the target cannot do the action at all (a server whose tools Molten cannot call). */
   | 'unsupported'
+  /** 413: the body is larger than the route takes (`details.limitBytes`). */
+  | 'payload_too_large'
   /** 415: the body is not JSON. */
   | 'unsupported_media_type'
+  /** 422: an Idempotency-Key reused on a different request (`details.idempotencyKey`). */
+  | 'idempotency_key_reused'
   /** 429: too many requests; `Retry-After` says when to try again. */
   | 'rate_limited'
   /** gRPC WatchEvents only: `from_seq` is before what the events stream holds, or past its end. */
@@ -78,6 +82,8 @@ export type ApiErrorCode =
   | 'upstream_unavailable'
   /** 503: the api cannot reach NATS. */
   | 'bus_unavailable'
+  /** 503: the api is reading as many bodies as it takes at once; `Retry-After` says when to try again. */
+  | 'overloaded'
   /** 500: a bug; the message says no more (the log has it). */
   | 'internal';
 

@@ -14,11 +14,36 @@ export function scrub(text: string): string {
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join('***');
   }
-  // Credentials in URLs (https://user:pass@host) and bearer/PVE token headers.
+  // Credentials in URLs (https://user:pass@host, ?token=…), bearer/PVE token headers, and
+  // secret-looking flags and assignments (--api-key X, --token=X, password: X, key=X).
   return out
     .replace(/(\/\/[^/:@\s]+):[^@/\s]+@/g, '$1:***@')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***')
-    .replace(/(PVEAPIToken=[^=\s]+=)[^\s"']+/g, '$1***');
+    .replace(/(PVEAPIToken=[^=\s]+=)[^\s"']+/g, '$1***')
+    .replace(new RegExp(`([?&][\\w.-]*${SECRET_WORD}[\\w.-]*=)[^&\\s#"']+`, 'gi'), '$1***')
+    .replace(new RegExp(`(--?[\\w-]*${SECRET_WORD}[\\w-]*(?:=|\\s+))(?!-)[^\\s"']+`, 'gi'), '$1***')
+    .replace(new RegExp(`(\\b[\\w-]*${SECRET_WORD}[\\w-]*["']?\\s*[=:]\\s*["']?)(?!\\*\\*\\*)[^\\s"',;&]{4,}`, 'gi'), '$1***');
+}
+
+/** Names that mark a value as secret: api-key, token, password, secret, credential, auth. */
+const SECRET_WORD = '(?:api[_-]?key|apikey|access[_-]?key|key|token|passw(?:or)?d|pwd|secret|credentials?|auth)';
+
+/**
+ * A command line as it may be stored or shown: values of secret-looking flags (`--api-key X`,
+ * `--token=X`, `--password X`), credentials and secret query values of URLs, and the values of
+ * the process's `env` (which are secrets more often than not) replaced with ***.
+ */
+export function redactCommandLine(command: string, args: readonly string[] = [], env: Record<string, string> = {}): string {
+  const out: string[] = [];
+  const flag = new RegExp(`^--?[\\w-]*${SECRET_WORD}[\\w-]*$`, 'i');
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    out.push(a);
+    if (flag.test(a) && i + 1 < args.length && !args[i + 1]!.startsWith('-')) out.push('***'), i++;
+  }
+  let line = [command, ...out].join(' ');
+  for (const v of Object.values(env)) if (v && v.length >= 4) line = line.split(v).join('***');
+  return scrub(line);
 }
 
 /** Deep-scrubs strings in a JSON-like value (for log objects and error details). */

@@ -1,4 +1,4 @@
-import { scrub } from '@molten/kit';
+import { redactCommandLine, scrub } from '@molten/kit';
 
 /** A remote MCP server, in the shape MCP clients' config files use (plus a bearer token). */
 export interface RemoteEndpoint {
@@ -29,7 +29,7 @@ export function isStdio(e: McpEndpoint): e is StdioEndpoint {
 
 /** Where the server is, fit for logs, state and the dashboard: no credentials, no query values. */
 export function describeEndpoint(e: McpEndpoint): string {
-  if (isStdio(e)) return scrub(`stdio:${[e.command, ...(e.args ?? [])].join(' ')}`);
+  if (isStdio(e)) return `stdio:${redactCommandLine(e.command, e.args, e.env)}`;
   try {
     const u = new URL(e.url);
     u.username = '';

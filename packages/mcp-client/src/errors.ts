@@ -251,7 +251,7 @@ export function diagnose(err: unknown, ctx: DiagnoseContext): Diagnosis {
           cause: 'closed',
           reachable: false,
           delivered: err.code === SdkErrorCode.NotConnected ? 'no' : 'maybe',
-          reason: ctx.stderr ? `the server closed the connection; it last said: ${ctx.stderr}` : 'the server closed the connection',
+          reason: ctx.stderr ? `the server closed the connection; it last said: ${scrub(ctx.stderr)}` : 'the server closed the connection',
           remedy: '',
         };
       case SdkErrorCode.MethodNotSupportedByProtocolVersion:
@@ -307,7 +307,7 @@ export function diagnose(err: unknown, ctx: DiagnoseContext): Diagnosis {
     cause: 'unknown',
     reachable: false,
     delivered: 'maybe',
-    reason: ctx.stderr ? `${short(text)}; the server last said: ${ctx.stderr}` : short(text),
+    reason: ctx.stderr ? `${short(text)}; the server last said: ${scrub(ctx.stderr)}` : short(text),
     remedy: `Check that ${ctx.endpoint} is an MCP server.${reachHint}`,
   };
 }

@@ -121,6 +121,20 @@ describe('SessionOpener', () => {
     expect(d.reason).toContain('config error: HOMELAB_TOKEN is not set');
   });
 
+  it('keeps a stdio server\'s secrets out of the reason and the endpoint it is shown as', async () => {
+    const endpoint = {
+      command: process.execPath,
+      args: ['-e', "console.error('leaky server starting, key=' + process.env.LEAK_KEY + ' url=https://u:pw@h.lan/?token=t0k3n'); process.exit(3)", '--', '--api-key', 'sk-live-abcdef'],
+      env: { LEAK_KEY: 'Zq81-leaked-env-secret' },
+    };
+    const o = opener(endpoint);
+    const d = await o.failure();
+    expect(d.reason).toContain('leaky server starting');
+    for (const secret of ['Zq81-leaked-env-secret', 'pw@', 't0k3n']) expect(d.reason).not.toContain(secret);
+    expect(describeEndpoint(endpoint)).not.toContain('sk-live-abcdef');
+    expect(describeEndpoint(endpoint)).toMatch(/--api-key \*\*\*$/);
+  });
+
   it('tells its owner when a stdio server exits under an open session', async () => {
     const o = opener({ command: process.execPath, args: [EVERYTHING_BIN, 'stdio'] });
     const session = await o.open(7);

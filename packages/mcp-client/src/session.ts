@@ -7,7 +7,7 @@ import {
   type VersionNegotiationMode,
 } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
-import { sleep, type Logger } from '@molten/kit';
+import { scrub, sleep, type Logger } from '@molten/kit';
 import { isStdio, requestHeaders, type McpEndpoint, type McpTransportKind } from './endpoint.js';
 import { ConnectTimeoutError, HttpStatusError, NoTransportError, UnreachableError, type Diagnosis } from './errors.js';
 import { guardedFetch, type FetchObserver } from './guarded-fetch.js';
@@ -119,7 +119,9 @@ export class SessionOpener {
   lastStderrLine(): string | undefined {
     const lines = this.#stderrTail.trim().split('\n');
     const last = lines[lines.length - 1]?.trim();
-    return last ? last.slice(0, 300) : undefined;
+    // A server may print its own secrets (its env, a key it was given): scrubbed before the line
+    // becomes part of a status reason (stored, published, shown).
+    return last ? scrub(last).slice(0, 300) : undefined;
   }
 
   async #openWith(kind: McpTransportKind, gen: number, signal: AbortSignal): Promise<Session> {

@@ -198,6 +198,16 @@ describe('api', () => {
       expect(b.body.data.id).toBe(a.body.data.id);
     });
 
+    it('refuses an Idempotency-Key reused on a different request with 422 naming the key', async () => {
+      const a = await fx.json('/api/vms/101/start', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
+      expect(a.status).toBe(202);
+      const other = await fx.json('/api/vms/102/reboot', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
+      expect(other.status).toBe(422);
+      expect(other.body.error.code).toBe('idempotency_key_reused');
+      expect(other.body.error.message).toMatch(/key-for-101/);
+      expect(other.body.error.details).toMatchObject({ idempotencyKey: 'key-for-101', commandId: a.body.data.id });
+    });
+
     it('refuses a second command on a guest that has one in flight (409)', async () => {
       const first = await fx.json('/api/vms/102/shutdown', { method: 'POST' });
       expect(first.status).toBe(202);

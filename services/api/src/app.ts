@@ -3,7 +3,9 @@ import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from '@molten/kit';
 import type { AppEnv } from './app-env.js';
+import { TrustedProxies } from './auth/client-address.js';
 import { authenticate } from './auth/middleware.js';
+import { DEFAULT_BODY_LIMITS, limitBodies, type BodyLimits } from './body-limits.js';
 import type { TokenRegistry } from './auth/tokens.js';
 import { ApiError, errorBody, sendError } from './errors.js';
 import type { Commands, Events, Reads } from './ports.js';
@@ -28,6 +30,10 @@ export interface AppDeps {
   log: Logger;
   secureCookie?: boolean;
   dashboardDir?: string;
+  /** Proxies whose X-Forwarded-For is believed (MOLTEN_TRUSTED_PROXIES); none by default. */
+  trustedProxies?: TrustedProxies;
+  /** Body sizes by route and bodies read at once (DEFAULT_BODY_LIMITS). */
+  bodyLimits?: Partial<BodyLimits>;
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
   extra?: (app: Hono<AppEnv>) => void;
   /** Called once per answered request with its matched route (for metrics). */
@@ -56,10 +62,11 @@ export function createApp(d: AppDeps) {
       d.log.debug({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
     }
   });
+  app.use('/api/*', limitBodies({ ...DEFAULT_BODY_LIMITS, ...d.bodyLimits }));
   app.use('/api/*', authenticate(d.tokens));
 
   const api = new Hono<AppEnv>()
-    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie ?? false, signInLimiter: new RateLimiter(30, 10) }))
+    .route('/session', sessionRoutes(d.tokens, { secureCookie: d.secureCookie ?? false, signInLimiter: new RateLimiter(30, 10), trustedProxies: d.trustedProxies ?? new TrustedProxies() }))
     .route('/health', healthRoutes(d.reads))
     .route('/nodes', nodeRoutes(d.reads))
     .route('/vms', vmRoutes(d))
@@ -78,6 +85,9 @@ export function createApp(d: AppDeps) {
   app.onError((err, c) => {
     if (err instanceof ApiError) return sendError(c, err);
     const requestId = c.get('requestId');
+    if (/max_payload/i.test(err.message)) {
+      return c.json(errorBody('payload_too_large', 'the command is larger than the message bus takes (its max_payload); send smaller arguments'), 413);
+    }
     if (err.name === 'CommandNotPublishedError' || /no responders|TIMEOUT|CONNECTION/i.test(`${err.message} ${(err as { code?: string }).code}`)) {
       d.log.warn({ requestId, err }, 'bus unavailable');
       return c.json(errorBody('bus_unavailable', 'the message bus (NATS) is not reachable right now; the command was not queued. Try again shortly.', { requestId }), 503);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { TrustedProxies } from './auth/client-address.js';
 import { dataDir, env, loadConfigFile, loadEnv, secret } from '@molten/kit';
 
 const schema = z.object({
@@ -19,9 +20,22 @@ const schema = z.object({
   /** Mutating requests per minute per token; bursts up to MOLTEN_RATE_BURST. */
   MOLTEN_RATE_LIMIT: env.int(1, 1_000_000, 120),
   MOLTEN_RATE_BURST: env.int(1, 1_000_000, 30),
+  /** The largest tool call body, in bytes; other bodies have fixed small limits (docs/security.md). */
+  MOLTEN_MAX_TOOL_CALL_BYTES: env.int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  /** Request bodies read at the same time; past it a request gets 503 with Retry-After. */
+  MOLTEN_MAX_BODY_READS: env.int(1, 10_000, 32),
   MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: env.int(1_000, 3_600_000, 15_000),
   MOLTEN_COMMAND_TIMEOUT_MS: env.int(1_000, 24 * 3_600_000, 300_000),
   MOLTEN_HEARTBEAT_MS: env.int(100, 60_000, 2000),
+  /** Proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For the sign-in limiter believes. */
+  MOLTEN_TRUSTED_PROXIES: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('')).refine((v) => {
+    try {
+      new TrustedProxies(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a comma list of IP addresses and CIDRs, e.g. 10.0.0.1,192.168.0.0/16'),
   MOLTEN_DEMO: env.flag(false),
   MOLTEN_SECURE_COOKIE: env.flag(false),
 });

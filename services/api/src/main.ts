@@ -1,7 +1,10 @@
+import path from 'node:path';
 import { connectBus, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { createApp } from './app.js';
+import { TrustedProxies } from './auth/client-address.js';
+import { FileRevocations } from './auth/session-revocations.js';
 import { TokenRegistry, operatorToken } from './auth/tokens.js';
 import { createCommands } from './commands/command-service.js';
 import { loadConfig, type ApiConfig } from './config.js';
@@ -31,7 +34,8 @@ export interface RunningApi {
 
 /** Starts the api (in this process); the block at the end is the command-line wrapper. */
 export async function startApi(config: ApiConfig, log: Logger): Promise<RunningApi> {
-  const tokens = new TokenRegistry();
+  // Signed-out sessions are remembered across restarts, in the data directory.
+  const tokens = new TokenRegistry(new FileRevocations(path.join(config.dataDir, 'revoked-sessions.json')));
   const op = operatorToken(config.MOLTEN_TOKEN, config.dataDir);
   tokens.add(op.token, 'operator');
   if (config.MOLTEN_VIEWER_TOKEN) tokens.add(config.MOLTEN_VIEWER_TOKEN, 'viewer');
@@ -73,6 +77,8 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     onResponse: (r) => metrics.httpResponse(r),
     secureCookie: config.MOLTEN_SECURE_COOKIE,
     dashboardDir: config.dashboardDir,
+    trustedProxies: new TrustedProxies(config.MOLTEN_TRUSTED_PROXIES),
+    bodyLimits: { toolCallBytes: config.MOLTEN_MAX_TOOL_CALL_BYTES, concurrentReads: config.MOLTEN_MAX_BODY_READS },
   });
   const http = await listenHttp(app.fetch, config.MOLTEN_HOST, config.MOLTEN_PORT);
   const url = `http://${config.MOLTEN_HOST}:${http.port}`;

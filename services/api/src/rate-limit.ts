@@ -1,6 +1,7 @@
 /**
  * A token bucket per caller for mutating requests, so a runaway script or agent cannot flood a
- * cluster: `perMinute` sustained, `burst` at once.
+ * cluster: `perMinute` sustained, `burst` at once. At most `maxKeys` callers are remembered (the
+ * least recently seen are forgotten first), so many distinct callers cannot grow it without bound.
  */
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -8,7 +9,12 @@ export class RateLimiter {
   constructor(
     private readonly perMinute: number,
     private readonly burst: number,
+    private readonly maxKeys = 10_000,
   ) {}
+
+  get size(): number {
+    return this.#buckets.size;
+  }
 
   /** Takes one token; returns 0 when allowed, else the seconds to wait. */
   take(key: string, now = Date.now()): number {
@@ -16,7 +22,10 @@ export class RateLimiter {
     const b = this.#buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * rate);
     b.at = now;
+    // Re-inserted so the Map's order is least recently used first.
+    this.#buckets.delete(key);
     this.#buckets.set(key, b);
+    if (this.#buckets.size > this.maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;

@@ -26,7 +26,14 @@ export function dashboard(dir: string): MiddlewareHandler {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
     const url = new URL(c.req.url);
     if (url.pathname.startsWith('/api/') || url.pathname === '/api' || url.pathname === '/metrics') return next();
-    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname);
+    } catch {
+      return c.text('Bad request: the path has a malformed percent-escape', 400);
+    }
+    if (decoded.includes('\0')) return c.text('Bad request: the path holds a NUL byte', 400);
+    const rel = path.normalize(decoded).replace(/^(\.\.[/\\])+/, '');
     const file = path.join(dir, rel);
     if (!file.startsWith(dir)) return c.text('Not found', 404);
     let target = file;

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { GUEST_TYPES } from '@molten/contracts';
 import { ApiError, badRequest } from './errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan, readBodyText } from './body-limits.js';
 
 function firstIssue(err: z.ZodError, where: string): ApiError {
   const issue = err.issues[0]!;
@@ -17,15 +18,19 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown, wher
   return r.data;
 }
 
-/** Parses a JSON body (an empty body counts as {}); bad JSON and bad fields are 400s. */
+/**
+ * Parses a JSON body (an empty body counts as {}); bad JSON and bad fields are 400s, a body over
+ * the route's limit 413 (read no further than the limit), JSON nested too deep 400.
+ */
 export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw, c.get('body'));
   let json: unknown = {};
   if (text.trim()) {
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) {
       throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
     }
+    if (jsonDeeperThan(text, MAX_JSON_DEPTH)) throw badRequest('body', `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
     try {
       json = JSON.parse(text);
     } catch (err) {
@@ -37,11 +42,17 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S):
   return r.data;
 }
 
-export const vmidParam = z.coerce
-  .number({ message: 'vmid must be a number' })
-  .int('vmid must be an integer')
+/**
+ * A guest id: decimal digits only when it comes as text (no 0x65, 1e2, +101, 00101, 101.0 or
+ * spaces), a whole number when it comes as one (gRPC).
+ */
+export const vmidParam = z
+  .union([z.string().regex(/^[1-9][0-9]{0,8}$/, 'vmid must be written in decimal digits, e.g. 101').transform(Number), z.number({ message: 'vmid must be a number' })], {
+    message: 'vmid must be written in decimal digits, e.g. 101',
+  })
+  .pipe(z.number().int('vmid must be an integer')
   .min(100, 'vmid must be from 100 to 999999999')
-  .max(999_999_999, 'vmid must be from 100 to 999999999');
+  .max(999_999_999, 'vmid must be from 100 to 999999999'));
 
 export const clusterQuery = z
   .string()

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role } from '@molten/contracts/rest';
 import { registerSecret } from '@molten/kit';
+import { MemoryRevocations, type SessionRevocations } from './session-revocations.js';
 
 export type { Role };
 
@@ -35,6 +36,8 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 export class TokenRegistry {
   readonly #tokens: TokenEntry[] = [];
 
+  constructor(private readonly revocations: SessionRevocations = new MemoryRevocations()) {}
+
   add(token: string, role: Role, name: string = role): void {
     registerSecret(token);
     const d = digest(token);
@@ -55,24 +58,39 @@ export class TokenRegistry {
     return undefined;
   }
 
-  /** A session cookie value for a principal: v1.<key>.<expiresSec>.<mac>. */
+  /**
+   * A session cookie value for a principal: v2.<key>.<expiresSec>.<sessionId>.<mac>. The session id
+   * lets one session be signed out (revoked) without touching the others.
+   */
   issueSession(p: Principal, ttlMs: number, now = Date.now()): string {
     const entry = this.#tokens.find((t) => t.key === p.key);
     if (!entry) throw new Error('unknown principal');
-    const body = `v1.${entry.key}.${Math.floor((now + ttlMs) / 1000)}`;
+    const body = `v2.${entry.key}.${Math.floor((now + ttlMs) / 1000)}.${randomBytes(12).toString('base64url')}`;
     return `${body}.${createHmac('sha256', entry.sessionKey).update(body).digest('base64url')}`;
   }
 
   verifySession(value: string, now = Date.now()): Principal | undefined {
+    const s = this.#session(value, now);
+    return s && { name: s.entry.name, role: s.entry.role, key: s.entry.key };
+  }
+
+  /** Signs a session out for good: its cookie is refused from now on, also after a restart. */
+  revokeSession(value: string, now = Date.now()): void {
+    const s = this.#session(value, now);
+    if (s) this.revocations.add(s.id, s.exp);
+  }
+
+  #session(value: string, now: number): { entry: TokenEntry; id: string; exp: number } | undefined {
     const parts = value.split('.');
-    if (parts.length !== 4 || parts[0] !== 'v1') return undefined;
-    const [, key, exp, mac] = parts as [string, string, string, string];
+    if (parts.length !== 5 || parts[0] !== 'v2') return undefined;
+    const [, key, exp, id, mac] = parts as [string, string, string, string, string];
     const entry = this.#tokens.find((t) => t.key === key);
-    if (!entry || Number(exp) * 1000 < now) return undefined;
-    const want = createHmac('sha256', entry.sessionKey).update(`v1.${key}.${exp}`).digest();
+    if (!entry || !/^\d{1,12}$/.test(exp) || Number(exp) * 1000 < now) return undefined;
+    const want = createHmac('sha256', entry.sessionKey).update(`v2.${key}.${exp}.${id}`).digest();
     const got = Buffer.from(mac, 'base64url');
     if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
-    return { name: entry.name, role: entry.role, key: entry.key };
+    if (this.revocations.has(id)) return undefined;
+    return { entry, id, exp: Number(exp) };
   }
 }
 

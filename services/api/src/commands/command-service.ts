@@ -9,6 +9,11 @@ import type { AgentRunRequest, Commands, PowerRequest, SubmitCaller, Submitted, 
 import type { RateLimiter } from '../rate-limit.js';
 import { clusterResolver } from '../reads.js';
 
+/** What makes two submissions the same request, whatever their time or correlation id. */
+function requestDigest(c: { domain: string; scope: string; action: string; payload?: unknown }): string {
+  return JSON.stringify([c.domain, c.scope, c.action, c.payload]);
+}
+
 /** Default time limits of tool calls and agent runs, when the caller gives none. */
 export const TOOL_TIMEOUT_MS = 60_000;
 export const AGENT_TIMEOUT_MS = 300_000;
@@ -60,6 +65,16 @@ export function createCommands(d: CommandServiceDeps): Commands {
       acceptTimeoutMs: d.acceptTimeoutMs,
     });
     const c = s.record.command!;
+    // A key stands for one request: reused on another (other target, action or arguments), the
+    // caller would be told "done" about a command it did not ask for.
+    if (s.duplicate && requestDigest(c) !== requestDigest(input)) {
+      throw new ApiError(
+        422,
+        'idempotency_key_reused',
+        `Idempotency-Key "${caller.idempotencyKey}" was used for another request (${c.action} on ${c.scope}, command ${c.id}); use a new key for a new request`,
+        { idempotencyKey: caller.idempotencyKey, commandId: c.id },
+      );
+    }
     d.log?.info(
       { requestId: caller.requestId, commandId: c.id, correlationId: c.correlationId, action: c.action, scope: c.scope, via: caller.via, actor: caller.principal.name, duplicate: s.duplicate },
       s.duplicate ? 'command already submitted with this idempotency key' : 'command submitted',

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
-import { SESSION_COOKIE } from '../auth/middleware.js';
+import { type TrustedProxies, peerAddress } from '../auth/client-address.js';
+import { SESSION_COOKIE, assertSameOrigin } from '../auth/middleware.js';
 import type { TokenRegistry } from '../auth/tokens.js';
 import { ApiError } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';
@@ -12,7 +13,7 @@ import type * as Rest from '@molten/contracts/rest';
 const SESSION_TTL_MS = 30 * 24 * 3600_000;
 
 /** The dashboard's sign-in: a token in, an httpOnly SameSite=Strict session cookie out. */
-export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean; signInLimiter: RateLimiter }) {
+export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean; signInLimiter: RateLimiter; trustedProxies: TrustedProxies }) {
   return new Hono<AppEnv>()
     .get('/', (c) => {
       const p = c.get('principal');
@@ -20,11 +21,16 @@ export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean;
       return c.json({ data: { name: p.name, role: p.role, via: c.get('via') } } satisfies Rest.Data<Rest.Session>);
     })
     .post('/', async (c) => {
+      assertSameOrigin(c);
       const body = await parseJsonBody(c, z.object({ token: z.string().min(1, 'token is required').max(512) }).strict());
-      const ip = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'local';
-      const wait = o.signInLimiter.take(`signin:${ip}`);
-      if (wait) throw new ApiError(429, 'rate_limited', `too many sign-in attempts; try again in ${wait} s`, undefined, { 'Retry-After': String(wait) });
       const p = tokens.verify(body.token.trim());
+      // Only wrong guesses cost, and only their source: a valid token always signs in, so an
+      // attacker's failures cannot lock the operator out.
+      if (!p) {
+        const source = o.trustedProxies.client(peerAddress(c), c.req.header('x-forwarded-for'));
+        const wait = o.signInLimiter.take(`signin:${source}`);
+        if (wait) throw new ApiError(429, 'rate_limited', `too many sign-in attempts; try again in ${wait} s`, undefined, { 'Retry-After': String(wait) });
+      }
       if (!p) throw new ApiError(401, 'unauthorized', 'that token is not valid: use the operator token printed by npm start (also in the data directory, file operator-token) or the viewer token');
       setCookie(c, SESSION_COOKIE, tokens.issueSession(p, SESSION_TTL_MS), {
         httpOnly: true,
@@ -36,6 +42,9 @@ export function sessionRoutes(tokens: TokenRegistry, o: { secureCookie: boolean;
       return c.json({ data: { name: p.name, role: p.role } } satisfies Rest.Data<Rest.Session>);
     })
     .delete('/', (c) => {
+      assertSameOrigin(c);
+      const cookie = getCookie(c, SESSION_COOKIE);
+      if (cookie) tokens.revokeSession(cookie);
       deleteCookie(c, SESSION_COOKIE, { path: '/', sameSite: 'Strict', httpOnly: true, secure: o.secureCookie });
       return c.body(null, 204);
     });

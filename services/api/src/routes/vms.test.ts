@@ -112,4 +112,17 @@ describe('/api/vms', () => {
     expect(r.status).toBe(403);
     expect(r.body.error.message).toMatch(/cross-site/);
   });
+
+  it.each(['0x65', '0b1100101', '0o145', '1e2', '+101', '00101', '101.0', '%20101', '101%20', '-101', ' 101', '1_01', 'Infinity'])(
+    'takes only decimal digits as a vmid: refuses %s on every route',
+    async (vmid) => {
+      const { request, commands } = routeApp();
+      for (const [method, p] of [['GET', `/api/vms/${vmid}/status`], ['POST', `/api/vms/${vmid}/stop`], ['POST', `/api/vms/${vmid}/start`]] as const) {
+        const r = await request(p, { method });
+        expect(r.status, `${method} ${p}`).toBe(400);
+        expect(r.body.error.details.field).toBe('vmid');
+      }
+      expect(commands.calls).toEqual([]);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { CommandStatus, type CommandRecord, type Guest, type Node, type Storage } from '@molten/contracts';
 import { testLogger } from '@molten/testkit';
-import { createApp } from '../app.js';
+import { createApp, type AppDeps } from '../app.js';
 import { TokenRegistry } from '../auth/tokens.js';
 import { notFound } from '../errors.js';
 import type * as Rest from '@molten/contracts/rest';
@@ -115,14 +115,14 @@ export function fakeEvents() {
 }
 
 /** The app on fakes, and a request helper that signs in with a role (or none). */
-export function routeApp(o: { reads?: Partial<Reads>; commands?: Partial<Commands> } = {}) {
+export function routeApp(o: { reads?: Partial<Reads>; commands?: Partial<Commands>; app?: Partial<AppDeps> } = {}) {
   const tokens = new TokenRegistry();
   tokens.add(OPERATOR, 'operator');
   tokens.add(VIEWER, 'viewer');
   const reads = fakeReads(o.reads);
   const commands = fakeCommands(o.commands);
   const events = fakeEvents();
-  const app = createApp({ reads, commands, events, tokens, log: testLogger('api') });
+  const app = createApp({ reads, commands, events, tokens, log: testLogger('api'), ...o.app });
   const request = async (path: string, init: RequestInit & { as?: 'operator' | 'viewer' | null } = {}) => {
     const headers = new Headers(init.headers);
     const as = init.as === undefined ? 'operator' : init.as;
