@@ -14,6 +14,7 @@ import { agentRoutes } from './routes/agents.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
+import type { SendBudget } from './sse/send-budget.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { serverRoutes } from './routes/servers.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Body sizes by route and bodies read at once (DEFAULT_BODY_LIMITS). */
   bodyLimits?: Partial<BodyLimits>;
+  /** What SSE clients together may hold queued (a SendBudget with its defaults when left out). */
+  sseBudget?: SendBudget;
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
   extra?: (app: Hono<AppEnv>) => void;
   /** Called once per answered request with its matched route (for metrics). */
@@ -73,7 +76,7 @@ export function createApp(d: AppDeps) {
     .route('/storage', storageRoutes(d.reads))
     .route('/cluster', clusterRoutes(d.reads))
     .route('/commands', commandRoutes(d.reads))
-    .route('/events', eventRoutes(d.events))
+    .route('/events', eventRoutes(d.events, d.sseBudget))
     .route('/servers', serverRoutes(d))
     .route('/agents', agentRoutes(d));
   const routes = app.route('/api', api);

@@ -19,7 +19,17 @@ describe('GET /api/events', () => {
     const { request, events } = routeApp();
     await request('/api/events', { headers: { 'last-event-id': '41' } });
     await request('/api/events?lastEventId=42');
-    await request('/api/events?lastEventId=nonsense');
-    expect(events.clients.map((c) => c.lastEventId)).toEqual([41, 42, undefined]);
+    await request('/api/events?lastEventId=0');
+    expect(events.clients.map((c) => c.lastEventId)).toEqual([41, 42, 0]);
+  });
+
+  it('reads an id that is not a plain decimal sequence number as no id (the client gets a snapshot)', async () => {
+    const { request, events } = routeApp();
+    const hostile = ['nonsense', '0x10', '1e308', ' ', '', '-1', '01', '4.5', '+7', '99999999999999999999', 'Infinity'];
+    for (const id of hostile) {
+      const res = await request('/api/events', { headers: { 'last-event-id': id } });
+      expect(res.status, id).toBe(200);
+    }
+    expect(events.clients.map((c) => c.lastEventId)).toEqual(hostile.map(() => undefined));
   });
 });

@@ -69,10 +69,11 @@ export class EventHub {
 
   /**
    * The frames after seq, when the ring still holds all of them; undefined when the client is
-   * too far behind (it then gets a fresh snapshot).
+   * too far behind, or names an event this stream never sent (it then gets a fresh snapshot).
    */
   since(seq: number): string[] | undefined {
-    if (seq >= this.#lastSeq) return [];
+    if (seq > this.#lastSeq) return undefined;
+    if (seq === this.#lastSeq) return [];
     const first = this.#ring[0];
     if (!first || first.seq > seq + 1) return undefined;
     // Binary search for the first frame after seq.
