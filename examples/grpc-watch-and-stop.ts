@@ -86,7 +86,7 @@ export async function watchAndStop(o: WatchAndStopOptions): Promise<CommandRecor
 
     // The idempotency key makes a retry of this very request safe (a lost answer, a timeout).
     const key = `example-${action}-${o.vmid}-${randomUUID()}`;
-    const submit = () => unary(client.submitCommand, { cluster: o.cluster ?? '', idempotencyKey: key, payload: { $case: 'power', value: { vmid: o.vmid, action, node: '', type: '' } } });
+    const submit = () => unary(client.submitCommand, { cluster: o.cluster ?? '', idempotencyKey: key, reason: 'stopped by the gRPC example', payload: { $case: 'power', value: { vmid: o.vmid, action, node: '', type: '' } } });
     let submitted;
     try {
       submitted = await submit();

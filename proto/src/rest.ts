@@ -169,6 +169,8 @@ export interface Command {
   domain: string;
   scope: string;
   action: ActionToken | (string & {});
+  /** Why, in the asker's words, when they gave one. */
+  reason?: string;
   target?: CommandTarget;
   status: CommandStatus;
   message: string;

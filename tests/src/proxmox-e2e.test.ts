@@ -61,10 +61,13 @@ describe('Proxmox control plane end to end', () => {
     const vm = take((g) => g.type === 'qemu' && g.status === 'running' && g.qmpstatus === 'running');
     const sse = sseReader(await stack.call('/api/events'));
     await waitFor(() => sse.events.find((e) => e.event === 'snapshot'));
-    const r = await stack.json(`/api/vms/${vm.vmid}/stop`, { method: 'POST' });
+    const r = await stack.json(`/api/vms/${vm.vmid}/stop`, { method: 'POST', body: JSON.stringify({ reason: 'replacing its disk' }), headers: { 'content-type': 'application/json' } });
     expect(r.status).toBe(202);
     const id = r.body.data.id;
     await waitFor(() => sse.events.find((e) => e.event === 'command' && e.data.id === id && e.data.status === 'succeeded'), { message: 'succeeded on the stream' });
+    // The reason given is kept with the command: on the stream and in its record.
+    expect(sse.events.find((e) => e.event === 'command' && e.data.id === id)!.data.reason).toBe('replacing its disk');
+    expect((await stack.json(`/api/commands/${id}`)).body.data.reason).toBe('replacing its disk');
     const statuses = sse.events.filter((e) => e.event === 'command' && e.data.id === id).map((e) => e.data.status);
     expect(statuses).toEqual(['requested', 'accepted', 'running', 'succeeded']);
     const running = sse.events.find((e) => e.event === 'command' && e.data.id === id && e.data.status === 'running')!;

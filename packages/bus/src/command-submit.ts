@@ -20,6 +20,8 @@ export interface SubmitInput {
   correlationId?: string;
   /** A client's key: the same key (for the same actor) maps to the same command. */
   idempotencyKey?: string;
+  /** Why, in the asker's words (kept with the command for the audit trail). */
+  reason?: string;
   /** An adapter must accept it within this time. */
   acceptTimeoutMs: number;
   /** It must end within this time. */
@@ -73,6 +75,7 @@ export async function submitCommand(
     acceptByMs: now + input.acceptTimeoutMs,
     deadlineMs: now + input.timeoutMs,
     idempotencyKey: input.idempotencyKey ?? '',
+    reason: input.reason ?? '',
     payload: input.payload,
   };
   const { record, created } = await store.create(command, now);

@@ -13,7 +13,7 @@ const command: Command = {
   createdAtMs: 1,
   acceptByMs: 2,
   deadlineMs: 3,
-  idempotencyKey: '',
+  idempotencyKey: '', reason: '',
   payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: 'pve1', type: 'qemu' } },
 };
 

@@ -103,7 +103,7 @@ describe('guest command payloads', () => {
     createdAtMs: 1,
     acceptByMs: 2,
     deadlineMs: 3,
-    idempotencyKey: '',
+    idempotencyKey: '', reason: '',
     payload: { $case: 'snapshot', value: { vmid: 101, action: 'create', name: 'before-upgrade', description: '', vmstate: true, node: 'pve1', type: 'qemu' } },
   };
   const msg = (c: Command) => {

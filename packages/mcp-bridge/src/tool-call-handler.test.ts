@@ -85,7 +85,7 @@ function ctx(tool: string, args: unknown, o: { serverId?: string; deadlineMs?: n
     createdAtMs: Date.now(),
     acceptByMs: Date.now() + 5_000,
     deadlineMs: o.deadlineMs ?? Date.now() + 20_000,
-    idempotencyKey: '',
+    idempotencyKey: '', reason: '',
     payload: { $case: 'toolCall', value: { serverId: o.serverId ?? 'mcp-test', tool, argumentsJson: o.argumentsJson ?? JSON.stringify(args) } },
   };
   const c: CommandContext = {

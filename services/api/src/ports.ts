@@ -60,6 +60,8 @@ export interface SubmitCaller {
   principal: Principal;
   idempotencyKey?: string;
   correlationId?: string;
+  /** Why, in the caller's words (kept with the command). */
+  reason?: string;
   /** The request that carried it, for the log line that ties the two together. */
   requestId?: string;
   /** "rest" or "grpc". */

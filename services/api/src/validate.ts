@@ -59,6 +59,9 @@ export const clusterQuery = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'cluster must be an id of letters, digits, "-" and "_"')
   .optional();
 
+/** Why, in the asker's words: kept with the command (REST bodies' `reason`, gRPC's `reason`). */
+export const reasonField = z.string().max(500, 'reason must be at most 500 characters').optional();
+
 export const idempotencyKeyHeader = z
   .string()
   .min(1)

@@ -231,7 +231,7 @@ describe('homelab-adapter with a real nats-server, the homelab simulator and ser
         createdAtMs: now,
         acceptByMs: now + 10_000,
         deadlineMs: now + 15_000,
-        idempotencyKey: '',
+        idempotencyKey: '', reason: '',
         payload: { $case: 'toolCall', value: { serverId: 'mcp-homelab', tool, argumentsJson: JSON.stringify(args) } },
       };
       await store.create(command);

@@ -54,7 +54,7 @@ function ctx(action: string, payload: Payload, record: { upstreamTaskId?: string
     createdAtMs: Date.now(),
     acceptByMs: Date.now() + 5_000,
     deadlineMs: Date.now() + 20_000,
-    idempotencyKey: '',
+    idempotencyKey: '', reason: '',
     payload,
   };
   const c: CommandContext = {

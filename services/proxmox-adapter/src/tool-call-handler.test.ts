@@ -42,7 +42,7 @@ function ctx(tool: string, args: unknown, o: { serverId?: string; action?: strin
     createdAtMs: Date.now(),
     acceptByMs: Date.now() + 5_000,
     deadlineMs: o.deadlineMs ?? Date.now() + 20_000,
-    idempotencyKey: '',
+    idempotencyKey: '', reason: '',
     payload: { $case: 'toolCall', value: { serverId: o.serverId ?? 'proxmox-mcp-homelab', tool, argumentsJson: JSON.stringify(args) } },
   };
   const c: CommandContext = {

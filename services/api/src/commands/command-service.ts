@@ -62,6 +62,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
       actor: { kind: 'user', name: caller.principal.name, role: caller.principal.role },
       correlationId: caller.correlationId,
       idempotencyKey: caller.idempotencyKey,
+      ...(caller.reason ? { reason: caller.reason } : {}),
       acceptTimeoutMs: d.acceptTimeoutMs,
     });
     const c = s.record.command!;

@@ -147,7 +147,7 @@ describe('gRPC ControlPlaneService', () => {
 
     it('lets a viewer read and watch but not submit (PERMISSION_DENIED)', async () => {
       await call(client.listGuests, client, { cluster: '' }, VIEWER);
-      const err = await callError(client.submitCommand, client, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } }, VIEWER);
+      const err = await callError(client.submitCommand, client, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } }, VIEWER);
       expect(err.code).toBe(status.PERMISSION_DENIED);
       expect(err.details).toMatch(/operator role/);
       const w = watch(client, {}, null);
@@ -160,7 +160,7 @@ describe('gRPC ControlPlaneService', () => {
       const w = watch(client, {});
       await waitFor(() => w.headers(), { message: 'watch headers' });
       expect(Number(w.headers()!.get('molten-seq')[0])).toBeGreaterThan(0);
-      const { res } = await call(client.submitCommand, client, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
+      const { res } = await call(client.submitCommand, client, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
       const id = res.command!.command!.id;
       expect(res.command!.status).toBe(CommandStatus.COMMAND_STATUS_REQUESTED);
       expect(res.command!.command!.actor).toMatchObject({ kind: 'user', name: 'operator', role: 'operator' });
@@ -185,7 +185,7 @@ describe('gRPC ControlPlaneService', () => {
     });
 
     it('is idempotent on idempotency_key, shared with REST for the same token', async () => {
-      const req: SubmitCommandRequest = { cluster: 'homelab', idempotencyKey: 'start-102-once', payload: { $case: 'power', value: { vmid: 102, action: 'start', node: '', type: '' } } };
+      const req: SubmitCommandRequest = { cluster: 'homelab', idempotencyKey: 'start-102-once', reason: 'after the UPS test', payload: { $case: 'power', value: { vmid: 102, action: 'start', node: '', type: '' } } };
       const first = await call(client.submitCommand, client, req);
       const again = await call(client.submitCommand, client, req);
       expect(again.res.command!.command!.id).toBe(first.res.command!.command!.id);
@@ -193,6 +193,9 @@ describe('gRPC ControlPlaneService', () => {
       expect(again.trailers.get('molten-duplicate')).toEqual(['true']);
       const rest = await fx.json('/api/vms/102/start', { method: 'POST', headers: { 'idempotency-key': 'start-102-once' } });
       expect(rest.body.data.id).toBe(first.res.command!.command!.id);
+      // The reason is kept with the command, and REST answers it too.
+      expect(first.res.command!.command!.reason).toBe('after the UPS test');
+      expect(rest.body.data.reason).toBe('after the UPS test');
       await waitFor(async () => (await call(client.getCommand, client, { id: first.res.command!.command!.id })).res.command!.status === CommandStatus.COMMAND_STATUS_SUCCEEDED);
       expect(executed.filter((id) => id === first.res.command!.command!.id)).toHaveLength(1);
     });
@@ -200,8 +203,8 @@ describe('gRPC ControlPlaneService', () => {
     it('answers FAILED_PRECONDITION naming the command when the guest already has one in flight', async () => {
       await worker.stop(1_000);
       try {
-        const first = await call(client.submitCommand, client, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 200, action: 'reboot', node: '', type: '' } } });
-        const err = await callError(client.submitCommand, client, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 200, action: 'stop', node: '', type: '' } } });
+        const first = await call(client.submitCommand, client, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 200, action: 'reboot', node: '', type: '' } } });
+        const err = await callError(client.submitCommand, client, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 200, action: 'stop', node: '', type: '' } } });
         expect(err.code).toBe(status.FAILED_PRECONDITION);
         expect(err.metadata.get('molten-command-id')).toEqual([first.res.command!.command!.id]);
         expect(err.details).toMatch(/already has a command in progress/);
@@ -252,7 +255,7 @@ describe('gRPC ControlPlaneService', () => {
       const timer = setInterval(beat, 100);
       try {
         await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'broken'), { message: 'the api sees the upstream down' });
-        const err = await callError(client.submitCommand, client, { cluster: 'broken', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
+        const err = await callError(client.submitCommand, client, { cluster: 'broken', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
         expect(err.code).toBe(status.UNAVAILABLE);
         expect(err.metadata.get('molten-remedy')).toEqual(['check PVE_TOKEN']);
       } finally {
@@ -346,8 +349,8 @@ describe('gRPC ControlPlaneService', () => {
         await waitFor(() => limited.api.plane.state.guests('homelab').length >= 3, { message: 'guests visible' });
         const rest = await limited.json('/api/vms/102/shutdown', { method: 'POST' });
         expect(rest.status).toBe(202);
-        await call(c2.submitCommand, c2, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 101, action: 'reboot', node: '', type: '' } } });
-        const err = await callError(c2.submitCommand, c2, { cluster: '', idempotencyKey: '', payload: { $case: 'power', value: { vmid: 200, action: 'reboot', node: '', type: '' } } });
+        await call(c2.submitCommand, c2, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 101, action: 'reboot', node: '', type: '' } } });
+        const err = await callError(c2.submitCommand, c2, { cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 200, action: 'reboot', node: '', type: '' } } });
         expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
         expect(Number(err.metadata.get('retry-after')[0])).toBeGreaterThan(0);
       } finally {

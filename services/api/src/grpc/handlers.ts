@@ -15,7 +15,7 @@ import {
 } from '@molten/contracts/grpc';
 import { z } from 'zod';
 import type { Commands, Reads, SubmitCaller, Submitted } from '../ports.js';
-import { agentIdPattern, clusterQuery, commandIdParam, idempotencyKeyHeader, parseParams, vmidParam } from '../validate.js';
+import { agentIdPattern, clusterQuery, reasonField, commandIdParam, idempotencyKeyHeader, parseParams, vmidParam } from '../validate.js';
 import { GrpcError, invalidArgument } from './errors.js';
 import { serverStream, unary, type RpcContext, type RpcDeps } from './rpc.js';
 import { watchEvents, type WatchDeps } from './watch-events.js';
@@ -39,6 +39,7 @@ export function controlPlaneHandlers(d: HandlerDeps): ControlPlaneServiceServer 
   const caller = (req: SubmitCommandRequest, ctx: RpcContext): SubmitCaller => ({
     principal: ctx.principal,
     idempotencyKey: param(idempotencyKeyHeader, req.idempotencyKey || undefined, 'idempotency_key'),
+    reason: param(reasonField, req.reason || undefined, 'reason'),
     requestId: ctx.requestId,
     via: 'grpc',
   });

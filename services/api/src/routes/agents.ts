@@ -4,7 +4,7 @@ import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
-import { agentIdPattern, idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
+import { agentIdPattern, idempotencyKeyHeader, parseJsonBody, parseParams, reasonField } from '../validate.js';
 import type * as Rest from '@molten/contracts/rest';
 
 const runBody = z
@@ -14,6 +14,7 @@ const runBody = z
     gateway: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     timeoutSeconds: z.number().int().min(1).max(3600).optional(),
     correlationId: z.string().max(100).optional(),
+    reason: reasonField,
   })
   .strict();
 
@@ -27,7 +28,7 @@ export function agentRoutes({ reads, commands }: { reads: Reads; commands: Comma
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, runBody);
       const { record, duplicate } = await commands.agentRun(
-        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, reason: body.reason, requestId: c.get('requestId'), via: 'rest' },
         { agentId, message: body.message, sessionKey: body.sessionKey, gateway: body.gateway, timeoutSeconds: body.timeoutSeconds },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);

@@ -4,7 +4,7 @@ import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
-import { idempotencyKeyHeader, parseJsonBody, parseParams } from '../validate.js';
+import { idempotencyKeyHeader, parseJsonBody, parseParams, reasonField } from '../validate.js';
 import type * as Rest from '@molten/contracts/rest';
 
 const callBody = z
@@ -12,6 +12,7 @@ const callBody = z
     arguments: z.record(z.string(), z.unknown()).default({}),
     timeoutSeconds: z.number().int().min(1).max(3600).optional(),
     correlationId: z.string().max(100).optional(),
+    reason: reasonField,
   })
   .strict();
 
@@ -27,7 +28,7 @@ export function serverRoutes({ reads, commands }: { reads: Reads; commands: Comm
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, callBody);
       const { record, duplicate } = await commands.toolCall(
-        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, reason: body.reason, requestId: c.get('requestId'), via: 'rest' },
         { serverId: server.id, tool: c.req.param('name'), arguments: body.arguments, timeoutSeconds: body.timeoutSeconds },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);

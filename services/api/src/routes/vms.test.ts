@@ -64,7 +64,7 @@ describe('/api/vms', () => {
     expect(commands.calls).toHaveLength(1);
     expect(commands.calls[0]).toMatchObject({
       kind: 'power',
-      caller: { principal: { role: 'operator' }, idempotencyKey: 'stop-101-once', correlationId: 'corr-1', requestId: 'req-1', via: 'rest' },
+      caller: { principal: { role: 'operator' }, idempotencyKey: 'stop-101-once', correlationId: 'corr-1', reason: 'maintenance', requestId: 'req-1', via: 'rest' },
       req: { cluster: 'homelab', vmid: 101, action: 'stop' },
     });
   });

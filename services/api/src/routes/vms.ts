@@ -5,13 +5,12 @@ import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads } from '../ports.js';
 import { commandJson, guestJson, metaJson } from '../state/json.js';
-import { clusterListQuery, idempotencyKeyHeader, parseJsonBody, parseParams, vmidParam } from '../validate.js';
+import { clusterListQuery, idempotencyKeyHeader, parseJsonBody, parseParams, reasonField, vmidParam } from '../validate.js';
 import type * as Rest from '@molten/contracts/rest';
 
 const powerBody = z
   .object({
-    /** Why (kept with the command for the audit trail). */
-    reason: z.string().max(500).optional(),
+    reason: reasonField,
     correlationId: z.string().max(100).optional(),
   })
   .strict();
@@ -40,7 +39,7 @@ export function vmRoutes({ reads, commands }: { reads: Reads; commands: Commands
       const idempotencyKey = parseParams(idempotencyKeyHeader, c.req.header('idempotency-key'), 'Idempotency-Key');
       const body = await parseJsonBody(c, powerBody);
       const { record, duplicate } = await commands.power(
-        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, requestId: c.get('requestId'), via: 'rest' },
+        { principal: c.get('principal')!, idempotencyKey, correlationId: body.correlationId, reason: body.reason, requestId: c.get('requestId'), via: 'rest' },
         { cluster: q.cluster, vmid, action },
       );
       c.header('Location', `/api/commands/${record.command!.id}`);

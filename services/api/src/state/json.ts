@@ -158,6 +158,7 @@ export function commandJson(r: CommandRecord) {
     domain: c.domain,
     scope: c.scope,
     action: c.action,
+    ...(c.reason ? { reason: c.reason } : {}),
     target:
       p?.$case === 'power'
         ? { kind: 'guest', cluster: c.scope, vmid: p.value.vmid, node: p.value.node, type: p.value.type, action: p.value.action }

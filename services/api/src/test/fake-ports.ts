@@ -29,7 +29,7 @@ export const storage = (id: string, nodeName = 'pve1'): Storage => ({
 export const commandRecord = (id = '01J0000000000000000000000A', action = 'vm-stop'): CommandRecord => ({
   command: {
     id, correlationId: id, actor: { kind: 'user', name: 'operator', role: 'operator' }, domain: 'proxmox', scope: 'homelab', action,
-    createdAtMs: 1_700_000_000_000, acceptByMs: 1_700_000_015_000, deadlineMs: 1_700_000_300_000, idempotencyKey: '',
+    createdAtMs: 1_700_000_000_000, acceptByMs: 1_700_000_015_000, deadlineMs: 1_700_000_300_000, idempotencyKey: '', reason: '',
     payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: 'pve1', type: 'qemu' } },
   },
   status: CommandStatus.COMMAND_STATUS_REQUESTED,

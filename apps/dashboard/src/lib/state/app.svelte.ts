@@ -43,8 +43,8 @@ export class AppState {
     this.session = o.session;
     this.infra = new Infrastructure({ schedule: o.schedule });
     this.actions = new GuestActions({
-      submit: async (cluster, vmid, action, idempotencyKey) => {
-        const res = await this.api.post<{ data: Command }>(`/api/vms/${vmid}/${action}?cluster=${encodeURIComponent(cluster)}`, {}, { idempotencyKey });
+      submit: async (cluster, vmid, action, idempotencyKey, reason) => {
+        const res = await this.api.post<{ data: Command }>(`/api/vms/${vmid}/${action}?cluster=${encodeURIComponent(cluster)}`, reason ? { reason } : {}, { idempotencyKey });
         this.commands.put(res.data);
         return res.data;
       },
@@ -114,10 +114,10 @@ export class AppState {
     };
   }
 
-  runGuestAction(cluster: string, vmid: number, action: PowerActionName): Promise<void> {
+  runGuestAction(cluster: string, vmid: number, action: PowerActionName, reason?: string): Promise<void> {
     const g = this.infra.cluster(cluster)?.guest(vmid);
     if (!g) return Promise.resolve();
-    return this.actions.run(cluster, g, action);
+    return this.actions.run(cluster, g, action, reason);
   }
 }
 

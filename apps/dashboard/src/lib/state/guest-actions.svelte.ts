@@ -21,8 +21,8 @@ export interface PendingAction {
 }
 
 export interface GuestActionsDeps {
-  /** POST /api/vms/{vmid}/{action}; answers the command. */
-  submit(cluster: string, vmid: number, action: PowerActionName, idempotencyKey: string): Promise<Command>;
+  /** POST /api/vms/{vmid}/{action} (with the reason given, if any); answers the command. */
+  submit(cluster: string, vmid: number, action: PowerActionName, idempotencyKey: string, reason?: string): Promise<Command>;
   /** The latest copy of a command the events stream already delivered (it can beat the POST's answer). */
   command(id: string): Command | undefined;
   toast(t: Omit<Toast, 'id'>): void;
@@ -67,7 +67,7 @@ export class GuestActions {
   }
 
   /** Runs an action the person confirmed. Resolves once the api has answered the POST. */
-  async run(cluster: string, guest: Guest, action: PowerActionName): Promise<void> {
+  async run(cluster: string, guest: Guest, action: PowerActionName, reason?: string): Promise<void> {
     const k = key(cluster, guest.vmid);
     if (this.pending.has(k)) return;
     this.pending.set(k, {
@@ -81,7 +81,7 @@ export class GuestActions {
     });
     let command: Command;
     try {
-      command = await this.#d.submit(cluster, guest.vmid, action, this.#d.newKey());
+      command = await this.#d.submit(cluster, guest.vmid, action, this.#d.newKey(), reason);
     } catch (err) {
       const p = this.pending.get(k);
       this.pending.delete(k);

@@ -173,6 +173,8 @@ export interface Command {
   /** The command must end before this time, or it ends timed_out. */
   deadlineMs: number;
   idempotencyKey: string;
+  /** Why, in the asker's words ({"reason": "..."} on a REST action): kept for the audit trail. */
+  reason: string;
   payload?:
     | { $case: "power"; value: PowerAction }
     | { $case: "toolCall"; value: ToolCall }
@@ -1013,6 +1015,7 @@ function createBaseCommand(): Command {
     acceptByMs: 0,
     deadlineMs: 0,
     idempotencyKey: "",
+    reason: "",
     payload: undefined,
   };
 }
@@ -1048,6 +1051,9 @@ export const Command: MessageFns<Command> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(82).string(message.idempotencyKey);
+    }
+    if (message.reason !== "") {
+      writer.uint32(90).string(message.reason);
     }
     switch (message.payload?.$case) {
       case "power":
@@ -1162,6 +1168,14 @@ export const Command: MessageFns<Command> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -1246,6 +1260,7 @@ export const Command: MessageFns<Command> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       payload: isSet(object.power)
         ? { $case: "power", value: PowerAction.fromJSON(object.power) }
         : isSet(object.toolCall)
@@ -1298,6 +1313,9 @@ export const Command: MessageFns<Command> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     if (message.payload?.$case === "power") {
       obj.power = PowerAction.toJSON(message.payload.value);
     } else if (message.payload?.$case === "toolCall") {
@@ -1327,6 +1345,7 @@ export const Command: MessageFns<Command> = {
     message.acceptByMs = object.acceptByMs ?? 0;
     message.deadlineMs = object.deadlineMs ?? 0;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.reason = object.reason ?? "";
     switch (object.payload?.$case) {
       case "power": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {

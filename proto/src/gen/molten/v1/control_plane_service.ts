@@ -60,6 +60,8 @@ export interface SubmitCommandRequest {
   cluster: string;
   /** A client-chosen key; the same key returns the same command instead of a second one. */
   idempotencyKey: string;
+  /** Why, in the caller's words: kept with the command for the audit trail. */
+  reason: string;
   payload?: { $case: "power"; value: PowerAction } | { $case: "toolCall"; value: ToolCall } | {
     $case: "agentRun";
     value: AgentRun;
@@ -620,7 +622,7 @@ export const GetGuestResponse: MessageFns<GetGuestResponse> = {
 };
 
 function createBaseSubmitCommandRequest(): SubmitCommandRequest {
-  return { cluster: "", idempotencyKey: "", payload: undefined };
+  return { cluster: "", idempotencyKey: "", reason: "", payload: undefined };
 }
 
 export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
@@ -630,6 +632,9 @@ export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
     }
     switch (message.payload?.$case) {
       case "power":
@@ -672,6 +677,14 @@ export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
             }
 
             message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
             continue;
           }
           case 10: {
@@ -718,6 +731,7 @@ export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       payload: isSet(object.power)
         ? { $case: "power", value: PowerAction.fromJSON(object.power) }
         : isSet(object.toolCall)
@@ -740,6 +754,9 @@ export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     if (message.payload?.$case === "power") {
       obj.power = PowerAction.toJSON(message.payload.value);
     } else if (message.payload?.$case === "toolCall") {
@@ -757,6 +774,7 @@ export const SubmitCommandRequest: MessageFns<SubmitCommandRequest> = {
     const message = createBaseSubmitCommandRequest();
     message.cluster = object.cluster ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.reason = object.reason ?? "";
     switch (object.payload?.$case) {
       case "power": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {

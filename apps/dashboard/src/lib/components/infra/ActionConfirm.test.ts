@@ -7,10 +7,13 @@ import ActionConfirm from './ActionConfirm.svelte';
 const guest = { vmid: 101, name: 'web-01', node: 'pve2', type: 'qemu' as const };
 
 async function open(action: PowerActionName) {
-  const calls = { confirm: 0, cancel: 0 };
+  const calls = { confirm: 0, cancel: 0, reasons: [] as (string | undefined)[] };
   const r = await render(ActionConfirm, {
     request: { guest, action },
-    onconfirm: () => calls.confirm++,
+    onconfirm: (req: { reason?: string }) => {
+      calls.confirm++;
+      calls.reasons.push(req.reason);
+    },
     oncancel: () => {
       calls.cancel++;
       void r.rerender({ request: null });
@@ -33,7 +36,7 @@ describe('confirmation dialog', () => {
   test('Enter on the opening focus cancels, it does not act', async () => {
     const { calls } = await open('shutdown');
     await userEvent.keyboard('{Enter}');
-    expect(calls).toEqual({ confirm: 0, cancel: 1 });
+    expect(calls).toMatchObject({ confirm: 0, cancel: 1 });
   });
 
   test('Escape closes', async () => {
@@ -67,5 +70,16 @@ describe('confirmation dialog', () => {
     const { calls } = await open('stop');
     await page.getByRole('button', { name: 'Hard stop' }).click();
     expect(calls.confirm).toBe(1);
+  });
+
+  test('passes on the reason typed, trimmed, and none when the field is left empty', async () => {
+    const { calls } = await open('shutdown');
+    await page.getByRole('textbox', { name: /Reason/ }).fill('  replacing its disk ');
+    await page.getByRole('button', { name: 'Shut down' }).click();
+    expect(calls.reasons).toEqual(['replacing its disk']);
+    cleanup();
+    const second = await open('reboot');
+    await page.getByRole('button', { name: 'Reboot' }).click();
+    expect(second.calls.reasons).toEqual([undefined]);
   });
 });

@@ -10,7 +10,7 @@ const now = Date.parse('2030-01-01T12:00:00Z');
 const at = (s: number) => new Date(now - s * 1000).toISOString();
 
 test('lists commands with who, what, when, how long and the result; live ones spin', async () => {
-  const done = { ...commandAt(command({ id: '01J0000000000000000000000B', createdAt: at(12) }), 'accepted', 'running', 'succeeded'), durationMs: 812, message: 'stop of VM 101 on pve1 done' };
+  const done = { ...commandAt(command({ id: '01J0000000000000000000000B', createdAt: at(12) }), 'accepted', 'running', 'succeeded'), durationMs: 812, message: 'stop of VM 101 on pve1 done', reason: 'replacing its disk' };
   const failed = {
     ...commandAt(command({ id: '01J0000000000000000000000A', createdAt: at(300), target: { kind: 'guest', cluster: 'homelab', vmid: 102, node: 'pve2', type: 'lxc', action: 'start' } }), 'failed'),
     durationMs: 40,
@@ -25,6 +25,8 @@ test('lists commands with who, what, when, how long and the result; live ones sp
   await expect.element(items.nth(1)).toHaveTextContent(/Hard stop\s*web-01 \(VM 101\)/);
   await expect.element(items.nth(1)).toHaveTextContent(/Succeeded · 812 ms · operator · pve1/);
   await expect.element(items.nth(1)).toHaveTextContent('12 s ago');
+  await expect.element(items.nth(1)).toHaveTextContent('“replacing its disk”');
+  await expect.element(items.nth(2)).not.toHaveTextContent('“');
   await expect.element(items.nth(2)).toHaveTextContent(/Start\s*CT 102/);
   await expect.element(items.nth(2)).toHaveTextContent('CT is locked (backup)');
   await expect.element(page.getByRole('link', { name: /Hard stop/ })).toHaveAttribute('href', `/commands/${done.id}`);
