@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { collectArguments, initialValues, schemaFields, serverFieldErrors, type Field } from './schema';
+import { collectArguments, initialValues, patternMessage, schemaFields, serverFieldErrors, type Field } from './schema';
 
 const SCHEMA = {
   type: 'object',
@@ -115,4 +115,39 @@ test('the api 400 answer lands on the fields', () => {
     name: 'is required',
   });
   expect(serverFieldErrors({ field: 'arguments.name' }, 'bad name')).toEqual({ name: 'bad name' });
+});
+
+describe('a value that fails the pattern', () => {
+  const IPV4 = '^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})$';
+
+  test('is told what is expected, from the example, the format or the description, never by the bare expression', () => {
+    const f = schemaFields({
+      type: 'object',
+      properties: {
+        target: { type: 'string', pattern: IPV4 },
+        subnet: { type: 'string', pattern: '^[0-9./]+$', examples: ['192.168.1.0/24'] },
+        host: { type: 'string', pattern: '^[a-z.]+$', format: 'hostname' },
+        name: { type: 'string', pattern: '^[a-z]{2}$', description: 'a two-letter site code' },
+        code: { type: 'string', pattern: '^[A-Z]{3}-\\d$' },
+      },
+    });
+    const v = initialValues(f);
+    Object.assign(v, { target: 'nas', subnet: 'x', host: 'NAS!', name: 'abc', code: 'q' });
+    const r = collectArguments(f, v);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual({
+      target: 'expected an IPv4 address such as 192.168.1.10',
+      subnet: 'expected something like “192.168.1.0/24”',
+      host: 'expected a host name such as nas.lan',
+      name: 'not in the expected form: a two-letter site code',
+      code: "not in the expected form (the tool's pattern is ^[A-Z]{3}-\\d$)",
+    });
+  });
+
+  test('reads the patterns tools commonly use', () => {
+    expect(patternMessage({ pattern: '^\\d+$' })).toBe('expected digits only');
+    expect(patternMessage({ pattern: '^[a-z0-9_-]+$' })).toBe('expected letters, digits, “-” or “_” only');
+    expect(patternMessage({ pattern: '^([0-9]{1,3}\\.){3}[0-9]{1,3}$' })).toBe('expected an IPv4 address such as 192.168.1.10');
+  });
 });

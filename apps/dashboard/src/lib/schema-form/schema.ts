@@ -218,6 +218,33 @@ export function initialValues(fields: readonly Field[]): FormValues {
   return out;
 }
 
+const FORMAT_WORDS: Record<string, string> = {
+  ipv4: 'an IPv4 address such as 192.168.1.10',
+  ipv6: 'an IPv6 address such as fd00::10',
+  hostname: 'a host name such as nas.lan',
+  email: 'an e-mail address',
+  uri: 'a URL such as https://example.org',
+  'date-time': 'a date and time such as 2026-12-03T09:30:00Z',
+  date: 'a date such as 2026-12-03',
+  uuid: 'a UUID',
+};
+
+/**
+ * What a value that fails the field's pattern should look like, in words: the schema's example
+ * or format, else its description, else a few patterns tools commonly use. The raw regular
+ * expression only as the last resort, and then named as such.
+ */
+export function patternMessage(f: { pattern?: string; placeholder?: string; format?: string; description?: string }): string {
+  if (f.placeholder) return `expected something like “${f.placeholder}”`;
+  if (f.format && FORMAT_WORDS[f.format]) return `expected ${FORMAT_WORDS[f.format]}`;
+  if (f.description) return `not in the expected form: ${f.description.length > 160 ? `${f.description.slice(0, 157)}…` : f.description}`;
+  const p = f.pattern ?? '';
+  if (/\\d\{1,3\}\)?\\\.|\[0-9\]\{1,3\}\)?\\\./.test(p)) return `expected ${FORMAT_WORDS.ipv4}`;
+  if (/^\^?\\d\+\$?$|^\^?\[0-9\]\+\$?$/.test(p)) return 'expected digits only';
+  if (/^\^?\[a-z0-9_-\]\+\$?$/i.test(p)) return 'expected letters, digits, “-” or “_” only';
+  return `not in the expected form (the tool's pattern is ${p})`;
+}
+
 /** An empty input for a new array item. */
 export function emptyItem(f: PrimitiveField): FormValue {
   return f.kind === 'boolean' ? false : '';
@@ -234,7 +261,7 @@ function parsePrimitive(f: PrimitiveField, raw: FormValue, path: string, errors:
       if (f.maxLength !== undefined && v.length > f.maxLength) return fail(errors, path, `at most ${f.maxLength} characters`);
       if (f.pattern) {
         try {
-          if (!new RegExp(f.pattern, 'u').test(v)) return fail(errors, path, `must match ${f.pattern}`);
+          if (!new RegExp(f.pattern, 'u').test(v)) return fail(errors, path, patternMessage(f));
         } catch {
           // a pattern this browser cannot compile: the server checks it
         }
