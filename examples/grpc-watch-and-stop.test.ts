@@ -59,6 +59,8 @@ describe('examples/grpc-watch-and-stop.ts against the whole stack', () => {
     expect(lines[0]).toMatch(new RegExp(`^guest ${vm.vmid} ".+" on \\S+ is running$`));
     expect(lines.filter((l) => / command (requested|accepted|running|succeeded):/.test(l)).map((l) => /command (\w+):/.exec(l)![1])).toEqual(['requested', 'accepted', 'running', 'succeeded']);
     expect(out).toContain(`guest ${vm.vmid} is now stopped`);
+    // Only a change of status is told: the guest events before the stop (cpu, memory) are not.
+    expect(lines.filter((l) => l.includes(' is now ')).map((l) => l.replace(/^#\d+ /, ''))).toEqual([`guest ${vm.vmid} is now stopped`]);
     expect(lines.at(-1)).toMatch(/succeeded \(upstream task UPID:/);
     expect(sim.guest(vm.vmid)!.status).toBe('stopped');
     expect(sim.countRequests({ method: 'POST', vmid: vm.vmid, action: 'stop' })).toBe(1);

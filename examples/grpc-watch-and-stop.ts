@@ -47,6 +47,8 @@ export async function watchAndStop(o: WatchAndStopOptions): Promise<CommandRecor
     // restart) is resumed from the last sequence seen: no event is lost in between.
     let lastSeq = 0;
     let commandId = '';
+    // Guest events come with every change of the guest (cpu, memory): only a new status is news.
+    let status_ = guest!.status;
     let settled: (r: CommandRecord) => void = () => {};
     const finished = new Promise<CommandRecord>((resolve) => (settled = resolve));
     let watching = true;
@@ -71,8 +73,9 @@ export async function watchAndStop(o: WatchAndStopOptions): Promise<CommandRecor
           // "requested" is published before SubmitCommand answers with the id: keep early ones.
           if (!commandId) early.push(e);
           else if (e.body.value.commandId === commandId) onTransition(e);
-        } else if (e.body?.$case === 'guest' && e.body.value.vmid === o.vmid) {
-          print(`#${e.seq} guest ${o.vmid} is now ${e.body.value.status}`);
+        } else if (e.body?.$case === 'guest' && e.body.value.vmid === o.vmid && e.body.value.status !== status_) {
+          status_ = e.body.value.status;
+          print(`#${e.seq} guest ${o.vmid} is now ${status_}`);
         }
       });
       stream.on('error', (err: ServiceError) => {
