@@ -105,6 +105,17 @@ describe('guest table', () => {
     await vi.waitFor(() => expect(vmids()).toEqual([102, 101, 103]));
   });
 
+  test('sorts on a click anywhere in the header cell, not only on its text', async () => {
+    const list = [guest({ vmid: 101, name: 'b', mem: 2e9 }), guest({ vmid: 102, name: 'a', mem: 8e9 }), guest({ vmid: 103, name: 'c', mem: 1e9 })];
+    await render(GuestsHarness, { guests: list });
+    const cell = page.getByRole('columnheader', { name: 'Memory' });
+    const box = (cell.element() as HTMLElement).getBoundingClientRect();
+    // The far corner of the cell, well away from the word "Memory".
+    await cell.click({ position: { x: box.width - 4, y: box.height - 3 } });
+    await vi.waitFor(() => expect(vmids()).toEqual([102, 101, 103]));
+    await expect.element(cell).toHaveAttribute('aria-sort', 'descending');
+  });
+
   test('shows paused, locked and templates for what they are', async () => {
     await render(GuestsHarness, {
       guests: [
