@@ -105,3 +105,14 @@ describe('MCP server card', () => {
     expect(page.getByRole('list', { name: /offers/ }).elements()).toHaveLength(0);
   });
 });
+
+test('a card with a tool open spans the whole row of the servers grid, so a wide result is not clipped', async () => {
+  await render(ServerCard, props(mcp()));
+  const card = page.getByRole('article');
+  expect(getComputedStyle(card.element()).gridColumnEnd).not.toBe('-1');
+  await page.getByRole('button', { name: 'Show 1 tools' }).click();
+  await page.getByRole('button', { name: /^list_containers/ }).click();
+  await expect.poll(() => getComputedStyle(card.element()).gridColumnEnd).toBe('-1');
+  await page.getByRole('button', { name: /^list_containers/ }).click();
+  await expect.poll(() => getComputedStyle(card.element()).gridColumnEnd).not.toBe('-1');
+});
