@@ -133,7 +133,7 @@ export function dashboardSpecs(getStack: () => DashboardStack) {
     it('shows every server of the stack, and a tool call from the form shows its result', async () => {
       const servers = (await api<{ data: { id: string; name: string; tools?: { name: string }[] }[] }>(stack, '/api/servers')).body.data;
       const { context, page } = await signedIn(browser, stack, stack.operatorToken);
-      await page.getByRole('link', { name: 'MCP servers' }).click();
+      await page.getByRole('link', { name: 'Connections' }).click();
       for (const s of servers) await page.getByRole('heading', { name: s.name, exact: true }).waitFor();
       const mcp = servers.find((s) => s.tools?.some((t) => t.name === 'list_containers'));
       if (mcp) {
@@ -151,7 +151,7 @@ export function dashboardSpecs(getStack: () => DashboardStack) {
     it('shows a tool added at run time without a reload', async () => {
       if (!stack.mcp) return;
       const { context, page } = await signedIn(browser, stack, stack.operatorToken);
-      await page.getByRole('link', { name: 'MCP servers' }).click();
+      await page.getByRole('link', { name: 'Connections' }).click();
       const servers = (await api<{ data: { name: string; tools?: { name: string }[] }[] }>(stack, '/api/servers')).body.data;
       const mcp = servers.find((s) => s.tools?.some((t) => t.name === 'list_containers'))!;
       const card = page.getByRole('article', { name: mcp.name });
