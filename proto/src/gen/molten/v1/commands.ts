@@ -9,7 +9,8 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
  * The command lifecycle: requested → accepted → running → succeeded | failed | timed_out | uncertain.
- * requested and accepted stay distinct so that an approval step can later sit between them.
+ * A call that needs a person's approval goes requested → awaiting_approval → accepted | denied |
+ * expired; denied and expired are terminal (the command was never published to an adapter).
  */
 export enum CommandStatus {
   COMMAND_STATUS_UNSPECIFIED = 0,
@@ -20,6 +21,9 @@ export enum CommandStatus {
   COMMAND_STATUS_FAILED = 5,
   COMMAND_STATUS_TIMED_OUT = 6,
   COMMAND_STATUS_UNCERTAIN = 7,
+  COMMAND_STATUS_AWAITING_APPROVAL = 8,
+  COMMAND_STATUS_DENIED = 9,
+  COMMAND_STATUS_EXPIRED = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -49,6 +53,15 @@ export function commandStatusFromJSON(object: any): CommandStatus {
     case 7:
     case "COMMAND_STATUS_UNCERTAIN":
       return CommandStatus.COMMAND_STATUS_UNCERTAIN;
+    case 8:
+    case "COMMAND_STATUS_AWAITING_APPROVAL":
+      return CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL;
+    case 9:
+    case "COMMAND_STATUS_DENIED":
+      return CommandStatus.COMMAND_STATUS_DENIED;
+    case 10:
+    case "COMMAND_STATUS_EXPIRED":
+      return CommandStatus.COMMAND_STATUS_EXPIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -74,6 +87,12 @@ export function commandStatusToJSON(object: CommandStatus): string {
       return "COMMAND_STATUS_TIMED_OUT";
     case CommandStatus.COMMAND_STATUS_UNCERTAIN:
       return "COMMAND_STATUS_UNCERTAIN";
+    case CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL:
+      return "COMMAND_STATUS_AWAITING_APPROVAL";
+    case CommandStatus.COMMAND_STATUS_DENIED:
+      return "COMMAND_STATUS_DENIED";
+    case CommandStatus.COMMAND_STATUS_EXPIRED:
+      return "COMMAND_STATUS_EXPIRED";
     case CommandStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
