@@ -39,6 +39,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   const op = operatorToken(config.MOLTEN_TOKEN, config.dataDir);
   tokens.add(op.token, 'operator');
   if (config.MOLTEN_VIEWER_TOKEN) tokens.add(config.MOLTEN_VIEWER_TOKEN, 'viewer');
+  if (config.MOLTEN_AGENT_TOKEN) tokens.add(config.MOLTEN_AGENT_TOKEN, 'agent');
   if (op.generated) {
     // Printed once, on purpose, outside the JSON log: the operator needs it to sign in.
     process.stdout.write(`\n  Molten generated an operator token (kept in ${op.file}):\n\n    ${op.token}\n\n`);

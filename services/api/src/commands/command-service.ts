@@ -59,7 +59,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
   const submit = async (caller: SubmitCaller, input: Omit<SubmitInput, 'actor' | 'correlationId' | 'idempotencyKey' | 'acceptTimeoutMs'>): Promise<Submitted> => {
     const s = await d.submit({
       ...input,
-      actor: { kind: 'user', name: caller.principal.name, role: caller.principal.role },
+      actor: { kind: caller.principal.role === 'agent' ? 'agent' : 'user', name: caller.principal.name, role: caller.principal.role },
       correlationId: caller.correlationId,
       idempotencyKey: caller.idempotencyKey,
       acceptTimeoutMs: d.acceptTimeoutMs,
