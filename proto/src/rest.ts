@@ -346,6 +346,8 @@ export interface Snapshot {
   agents: (Agent & { scope: string })[];
   sessions: (AgentSession & { scope: string })[];
   commands: Command[];
+  /** Pending and recently decided approvals, newest first (each change comes as an `approval` event). */
+  approvals: Approval[];
   role: Role;
 }
 

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { connectBus, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
+import { ApprovalService } from './approvals/approval-service.js';
+import { approvalsPort } from './approvals/approvals-port.js';
 import { createApp } from './app.js';
 import { TrustedProxies } from './auth/client-address.js';
 import { FileRevocations } from './auth/session-revocations.js';
@@ -27,6 +29,8 @@ export interface RunningApi {
   metrics: ApiMetrics;
   plane: ControlPlane;
   reads: Reads;
+  /** Agents' calls waiting for an operator (MCP puts them up; REST decides). */
+  approvals: ApprovalService;
   bus: Bus;
   operatorToken: string;
   stop(): Promise<void>;
@@ -62,6 +66,20 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
   });
 
+  // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start.
+  const approvals = new ApprovalService({
+    bus,
+    store: plane.store,
+    log,
+    ttlMs: config.MOLTEN_APPROVAL_TTL_MS,
+    onChange: (a, record) => {
+      plane.projection.commands.put(record);
+      plane.feed.approval(a);
+    },
+  });
+  await approvals.start();
+  plane.feed.approvals = () => approvals.list();
+
   let grpc: RunningGrpc | undefined;
   const metrics = new ApiMetrics(
     { hub: plane.feed.hub, adapters: plane.adapters, commands: plane.projection.commands, busConnected: () => bus.connected(), onEvent: (l) => plane.onEvent(l) },
@@ -72,6 +90,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     reads,
     commands,
     events: plane.feed,
+    approvals: approvalsPort(approvals),
     tokens,
     log,
     extra: metrics.routes(tokens),
@@ -97,11 +116,13 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     metrics,
     plane,
     reads,
+    approvals,
     bus,
     operatorToken: op.token,
     async stop() {
       // Stop taking work, let what is in flight finish (bounded), then drain NATS.
       await rpc.stop(5_000);
+      approvals.stop();
       plane.feed.close();
       await http.close(5_000);
       metrics.stop();

@@ -122,3 +122,15 @@ export interface Events {
    */
   connect(client: EventsClient, o: { lastEventId?: number; role: string }): () => void;
 }
+
+/**
+ * Approvals: an agent's calls that wait for an operator (services/api/src/approvals). A
+ * decision on an unknown id throws a 404 ApiError; on a decided one a 409 naming its status.
+ */
+export interface Approvals {
+  /** Pending and recently decided, newest first. */
+  list(status?: Rest.ApprovalStatus): Rest.Approval[];
+  get(id: string): Promise<Rest.Approval | undefined>;
+  approve(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
+  deny(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
+}
