@@ -14,7 +14,7 @@ import { startGrpcServer, type RunningGrpc } from './grpc/server.js';
 import { listenHttp } from './http-server.js';
 import { ApiMetrics } from './metrics.js';
 import { ControlPlane } from './plane/control-plane.js';
-import type { Reads } from './ports.js';
+import type { Commands, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { createReads } from './reads.js';
 
@@ -29,6 +29,7 @@ export interface RunningApi {
   metrics: ApiMetrics;
   plane: ControlPlane;
   reads: Reads;
+  commands: Commands;
   /** Agents' calls waiting for an operator (MCP puts them up; REST decides). */
   approvals: ApprovalService;
   bus: Bus;
@@ -63,6 +64,8 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     acceptTimeoutMs: config.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS,
     timeoutMs: config.MOLTEN_COMMAND_TIMEOUT_MS,
     validateToolArguments,
+    policy: config.configFile.policy,
+    requestApproval: (r) => approvals.request(r),
     log,
   });
 
@@ -116,6 +119,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     metrics,
     plane,
     reads,
+    commands,
     approvals,
     bus,
     operatorToken: op.token,

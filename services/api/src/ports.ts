@@ -62,8 +62,10 @@ export interface SubmitCaller {
   correlationId?: string;
   /** The request that carried it, for the log line that ties the two together. */
   requestId?: string;
-  /** "rest" or "grpc". */
+  /** "rest", "grpc" or "mcp". */
   via: string;
+  /** The MCP client's name (its clientInfo), shown on an approval. */
+  client?: string;
 }
 
 export interface Submitted {

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CommandWorker, StatePublisher, connectBus, type CommandHandler } from '@molten/bus';
+import type { Guest } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
-import { NatsServer, waitFor } from '@molten/testkit';
+import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { AGENT, VIEWER, apiFixture, sseReader } from '../test/api-fixture.js';
+import type { Principal } from '../auth/tokens.js';
 
 /** The api with approvals wired: a real nats-server, REST decisions, the SSE stream, a restart. */
 describe('approvals in the running api', () => {
@@ -83,6 +89,69 @@ describe('approvals in the running api', () => {
       await waitFor(async () => (await fx.json(`/api/approvals/${id}`)).body.data.status === 'expired', { timeoutMs: 15_000 });
       expect((await fx.json(`/api/commands/${id}`)).body.data.status).toBe('expired');
     } finally {
+      await fx.dispose();
+    }
+  });
+
+  it('puts an agent’s power action up for approval through the Commands port; approve runs it once, deny never; policy deny refuses everyone', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-policy-'));
+    const configFile = path.join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ policy: { molten: { reboot: 'deny', start: 'allow' } } }));
+    const fx = await apiFixture({ MOLTEN_CONFIG: configFile }, nats);
+    const adapterBus = await connectBus({ servers: nats.url, name: 'fake-adapter', log: testLogger() });
+    const ran: number[] = [];
+    const handler: CommandHandler = {
+      async execute(ctx) {
+        const p = ctx.command.payload;
+        // The earlier test's approved command (301) is still queued on this bus: count only ours.
+        if (p?.$case === 'power' && p.value.vmid >= 310) ran.push(p.value.vmid);
+        return { status: 'succeeded', message: 'done' };
+      },
+      resume: async () => ({ status: 'failed', message: 'unexpected' }),
+    };
+    const worker = new CommandWorker(adapterBus, { domain: 'proxmox', scope: 'homelab', instance: 'fake', handler, log: testLogger() });
+    try {
+      const publisher = new StatePublisher(adapterBus, 'proxmox', 'homelab');
+      const g = (vmid: number): Guest => ({
+        cluster: 'homelab', vmid, name: `vm${vmid}`, node: 'pve1', type: 'qemu', status: 'running', qmpstatus: 'running',
+        cpu: 0, maxcpu: 1, mem: 0, maxmem: 1, disk: 0, maxdisk: 1, uptime: 1, tags: [], template: false,
+        netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
+      });
+      for (const vmid of [310, 311, 312]) await publisher.put('qemu', String(vmid), g(vmid));
+      await waitFor(async () => (await fx.json('/api/vms')).body.data.length >= 3);
+      await worker.start();
+      const agent: Principal = { name: 'agent', role: 'agent', key: 'agentkey' };
+      const power = (vmid: number, action: 'stop' | 'start' | 'reboot', principal = agent) =>
+        fx.api.commands.power({ principal, via: 'mcp', client: 'claude-code' }, { vmid, action });
+
+      // Destructive, no rule: waits; nothing runs until approved, then exactly once.
+      const asked = (await power(310, 'stop')).record;
+      expect((await fx.json(`/api/commands/${asked.command!.id}`)).body.data.status).toBe('awaiting_approval');
+      const a = (await fx.json(`/api/approvals/${asked.command!.id}`)).body.data as Rest.Approval;
+      expect(a).toMatchObject({ status: 'pending', safety: 'destructive', requestedBy: { actor: 'agent', client: 'claude-code' }, summary: 'stop vm310 (VM 310) on pve1' });
+      expect(ran).toEqual([]);
+      expect((await fx.json(`/api/approvals/${a.id}/approve`, { method: 'POST' })).status).toBe(200);
+      await waitFor(async () => (await fx.json(`/api/commands/${a.id}`)).body.data.status === 'succeeded', { timeoutMs: 15_000 });
+      expect(ran).toEqual([310]);
+
+      // Denied: never runs.
+      const other = (await power(311, 'stop')).record.command!.id;
+      expect((await fx.json(`/api/approvals/${other}/deny`, { method: 'POST', body: '{"reason":"no"}' })).status).toBe(200);
+      expect((await fx.json(`/api/commands/${other}`)).body.data.status).toBe('denied');
+
+      // allow: an agent's start runs without asking.
+      const started = (await power(312, 'start')).record.command!.id;
+      await waitFor(async () => (await fx.json(`/api/commands/${started}`)).body.data.status === 'succeeded', { timeoutMs: 15_000 });
+      expect(ran.sort()).toEqual([310, 312]);
+
+      // deny: refused to everyone, the operator too (REST).
+      await expect(power(311, 'reboot')).rejects.toMatchObject({ status: 403 });
+      const refused = await fx.json('/api/vms/311/reboot', { method: 'POST' });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toMatch(/policy denies "reboot"/);
+    } finally {
+      await worker.stop();
+      await adapterBus.close();
       await fx.dispose();
     }
   });
