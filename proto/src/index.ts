@@ -9,3 +9,4 @@ export * from './command-errors.js';
 export * from './guest-actions.js';
 export * from './lifecycle.js';
 export * from './subjects.js';
+export * from './tool-safety.js';

@@ -11,6 +11,9 @@ export const COMMAND_STATUS_NAMES = {
   [CommandStatus.COMMAND_STATUS_FAILED]: 'failed',
   [CommandStatus.COMMAND_STATUS_TIMED_OUT]: 'timed_out',
   [CommandStatus.COMMAND_STATUS_UNCERTAIN]: 'uncertain',
+  [CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL]: 'awaiting_approval',
+  [CommandStatus.COMMAND_STATUS_DENIED]: 'denied',
+  [CommandStatus.COMMAND_STATUS_EXPIRED]: 'expired',
   [CommandStatus.UNRECOGNIZED]: 'unspecified',
 } as const satisfies Record<CommandStatus, string>;
 
@@ -31,6 +34,8 @@ const TERMINAL = new Set<CommandStatus>([
   CommandStatus.COMMAND_STATUS_SUCCEEDED,
   CommandStatus.COMMAND_STATUS_FAILED,
   CommandStatus.COMMAND_STATUS_TIMED_OUT,
+  CommandStatus.COMMAND_STATUS_DENIED,
+  CommandStatus.COMMAND_STATUS_EXPIRED,
 ]);
 
 /**
@@ -45,6 +50,7 @@ export function isTerminal(status: CommandStatus): boolean {
 const NEXT: Record<CommandStatus, readonly CommandStatus[]> = {
   [CommandStatus.COMMAND_STATUS_UNSPECIFIED]: [CommandStatus.COMMAND_STATUS_REQUESTED],
   [CommandStatus.COMMAND_STATUS_REQUESTED]: [
+    CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL,
     CommandStatus.COMMAND_STATUS_ACCEPTED,
     CommandStatus.COMMAND_STATUS_FAILED,
     CommandStatus.COMMAND_STATUS_TIMED_OUT,
@@ -68,9 +74,18 @@ const NEXT: Record<CommandStatus, readonly CommandStatus[]> = {
     CommandStatus.COMMAND_STATUS_FAILED,
     CommandStatus.COMMAND_STATUS_TIMED_OUT,
   ],
+  // Waiting for a person: only a decision (or the approval's expiry) moves it on. Approved goes
+  // to accepted (the command is published then); denied and expired were never published.
+  [CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL]: [
+    CommandStatus.COMMAND_STATUS_ACCEPTED,
+    CommandStatus.COMMAND_STATUS_DENIED,
+    CommandStatus.COMMAND_STATUS_EXPIRED,
+  ],
   [CommandStatus.COMMAND_STATUS_SUCCEEDED]: [],
   [CommandStatus.COMMAND_STATUS_FAILED]: [],
   [CommandStatus.COMMAND_STATUS_TIMED_OUT]: [],
+  [CommandStatus.COMMAND_STATUS_DENIED]: [],
+  [CommandStatus.COMMAND_STATUS_EXPIRED]: [],
   [CommandStatus.UNRECOGNIZED]: [],
 };
 

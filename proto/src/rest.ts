@@ -23,7 +23,8 @@ export type { GuestActionToken, PowerActionName, SafetyClass, SnapshotActionName
 /** An ISO 8601 time, or null when never. */
 export type Time = string | null;
 
-export type Role = 'viewer' | 'operator';
+/** viewer and agent may read; only operator may act. An agent's actions go through MCP, and wait for approval. */
+export type Role = 'viewer' | 'agent' | 'operator';
 
 // ---- envelopes and errors ----
 
@@ -347,6 +348,8 @@ export interface Snapshot {
   agents: (Agent & { scope: string })[];
   sessions: (AgentSession & { scope: string })[];
   commands: Command[];
+  /** Pending and recently decided approvals, newest first (each change comes as an `approval` event). */
+  approvals: Approval[];
   role: Role;
 }
 

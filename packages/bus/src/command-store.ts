@@ -17,6 +17,7 @@ import {
   idempotencyKey,
   isTerminal,
   subjects,
+  type ApprovalRecord,
   type Command,
   type CommandError,
   type CommandProgress,
@@ -31,6 +32,10 @@ export interface TransitionPatch {
   error?: CommandError;
   upstreamTaskId?: string;
   resultJson?: string;
+  /** Replaces the command (an approved command gets fresh deadlines from its approval). */
+  command?: Command;
+  /** Sets the approval (a decision's who, when and why). */
+  approval?: ApprovalRecord;
 }
 
 export interface StoredRecord {
@@ -130,6 +135,8 @@ export class CommandStore {
         transitions: [...r.transitions, made],
         upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
         resultJson: patch.resultJson ?? r.resultJson,
+        command: patch.command ?? r.command,
+        approval: patch.approval ?? r.approval,
         error: patch.error ?? (isTerminal(to) || to === CommandStatus.COMMAND_STATUS_UNCERTAIN ? r.error : undefined),
         updatedAtMs: now,
       };

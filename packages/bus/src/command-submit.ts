@@ -81,14 +81,22 @@ export async function submitCommand(
   const { record, created } = await store.create(command, now);
   if (!created) return { record, duplicate: true };
   hooks.onStored?.(record);
+  await publishCommand(bus, command);
+  return { record, duplicate: false };
+}
+
+/**
+ * Queues a stored command on its adapter's work queue, with its id as Nats-Msg-Id (so a
+ * repeat within the stream's duplicate window is dropped). An approved command goes this way.
+ */
+export async function publishCommand(bus: Bus, command: Command): Promise<void> {
   const { data, headers } = encodeBus('molten.v1.Command', command, {
     [HEADERS.deadline]: String(command.deadlineMs),
     [HEADERS.correlation]: command.correlationId,
   });
   try {
-    await bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: id });
+    await bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: command.id });
   } catch (err) {
-    throw new CommandNotPublishedError(`command ${id} could not be queued: ${(err as Error).message}`, { cause: err });
+    throw new CommandNotPublishedError(`command ${command.id} could not be queued: ${(err as Error).message}`, { cause: err });
   }
-  return { record, duplicate: false };
 }

@@ -46,9 +46,9 @@ const node = z.object({ cluster: token, node: z.string().min(1) }).passthrough()
 const storage = z.object({ cluster: token, id: z.string().min(1) }).passthrough();
 const cluster = z.object({ cluster: token }).passthrough();
 const server = z.object({ id: z.string().min(1), kind: z.string().min(1) }).passthrough();
-const transition = z.object({ commandId: ulid, status: z.number().int().min(1).max(7) }).passthrough();
+const transition = z.object({ commandId: ulid, status: z.number().int().min(1).max(10) }).passthrough();
 const progress = z.object({ commandId: ulid }).passthrough();
-const record = z.object({ command: command, status: z.number().int().min(1).max(7) }).passthrough();
+const record = z.object({ command: command, status: z.number().int().min(1).max(10) }).passthrough();
 const heartbeat = z.object({ domain: token, instance: token }).passthrough();
 
 const schemas: Partial<Record<MessageTypeName, z.ZodType>> = {

@@ -107,6 +107,11 @@ export const configFileSchema = z
         z.union([remoteServer, stdioServer]),
       )
       .optional(),
+    /**
+     * Per server (its id; "molten" for the guest actions) and tool (the action's name): "allow"
+     * runs, "ask" waits for an operator's approval when an agent calls, "deny" refuses everyone.
+     */
+    policy: z.record(z.string().min(1), z.record(z.string().min(1), z.enum(['allow', 'ask', 'deny']))).optional(),
   })
   .passthrough();
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandWorker, StatePublisher, connectBus, type Bus, type CommandHandler } from '@molten/bus';
 import type { Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
-import { OPERATOR, VIEWER, apiFixture, sseReader } from './test/api-fixture.js';
+import { AGENT, OPERATOR, VIEWER, apiFixture, sseReader } from './test/api-fixture.js';
 
 const guest = (vmid: number, over: Partial<Guest> = {}): Guest => ({
   cluster: 'homelab', vmid, name: `vm${vmid}`, node: 'pve1', type: 'qemu', status: 'running', qmpstatus: 'running',
@@ -46,6 +46,17 @@ describe('api', () => {
       expect(r.status).toBe(403);
       expect(r.body.error).toMatchObject({ code: 'forbidden' });
       expect(r.body.error.message).toMatch(/operator role/);
+    });
+
+    it('lets an agent token read but not use the REST power, tool-call or agent-run routes', async () => {
+      expect((await fx.json('/api/vms', { token: AGENT })).status).toBe(200);
+      expect((await fx.json('/api/commands', { token: AGENT })).status).toBe(200);
+      for (const p of ['/api/vms/101/stop', '/api/vms/101/start', '/api/servers/mcp-homelab/tools/echo/call', '/api/agents/main/run']) {
+        const r = await fx.json(p, { method: 'POST', token: AGENT, body: JSON.stringify({ arguments: {}, message: 'hi' }) });
+        expect(r.status, p).toBe(403);
+        expect(r.body.error.code).toBe('forbidden');
+        expect(r.body.error.message).toMatch(/operator role.*agent role/);
+      }
     });
 
     it('signs in with a token into an httpOnly SameSite=Strict session, and out again', async () => {

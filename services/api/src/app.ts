@@ -8,9 +8,10 @@ import { authenticate } from './auth/middleware.js';
 import { DEFAULT_BODY_LIMITS, limitBodies, type BodyLimits } from './body-limits.js';
 import type { TokenRegistry } from './auth/tokens.js';
 import { ApiError, errorBody, sendError } from './errors.js';
-import type { Commands, Events, Reads } from './ports.js';
+import type { Approvals, Commands, Events, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   reads: Reads;
   commands: Commands;
   events: Events;
+  /** Agents' calls that wait for an operator; /api/approvals is mounted when given. */
+  approvals?: Approvals;
   tokens: TokenRegistry;
   log: Logger;
   secureCookie?: boolean;
@@ -79,6 +82,7 @@ export function createApp(d: AppDeps) {
     .route('/events', eventRoutes(d.events, d.sseBudget))
     .route('/servers', serverRoutes(d))
     .route('/agents', agentRoutes(d));
+  if (d.approvals) api.route('/approvals', approvalRoutes(d.approvals));
   const routes = app.route('/api', api);
   d.extra?.(app);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see docs/api.md`), 404));

@@ -11,6 +11,9 @@ const schema = z.object({
   MOLTEN_GRPC_PORT: env.port(50051),
   MOLTEN_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
   MOLTEN_VIEWER_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
+  MOLTEN_AGENT_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
+  /** How long an agent's call waits for an operator's decision before it expires. */
+  MOLTEN_APPROVAL_TTL_MS: env.int(1_000, 7 * 24 * 3_600_000, 600_000),
   MOLTEN_CLUSTER: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.string().regex(/^[A-Za-z0-9_-]+$/, 'may only hold letters, digits, "-" and "_"').default('homelab'),
@@ -46,6 +49,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ApiConfig {
   const c = loadEnv(schema, source);
   secret(c.MOLTEN_TOKEN);
   secret(c.MOLTEN_VIEWER_TOKEN);
+  secret(c.MOLTEN_AGENT_TOKEN);
   const here = path.dirname(fileURLToPath(import.meta.url));
   return {
     ...c,

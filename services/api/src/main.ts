@@ -2,6 +2,8 @@ import path from 'node:path';
 import { connectBus, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
+import { ApprovalService } from './approvals/approval-service.js';
+import { approvalsPort } from './approvals/approvals-port.js';
 import { createApp } from './app.js';
 import { TrustedProxies } from './auth/client-address.js';
 import { FileRevocations } from './auth/session-revocations.js';
@@ -12,7 +14,7 @@ import { startGrpcServer, type RunningGrpc } from './grpc/server.js';
 import { listenHttp } from './http-server.js';
 import { ApiMetrics } from './metrics.js';
 import { ControlPlane } from './plane/control-plane.js';
-import type { Reads } from './ports.js';
+import type { Commands, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { createReads } from './reads.js';
 
@@ -27,6 +29,9 @@ export interface RunningApi {
   metrics: ApiMetrics;
   plane: ControlPlane;
   reads: Reads;
+  commands: Commands;
+  /** Agents' calls waiting for an operator (MCP puts them up; REST decides). */
+  approvals: ApprovalService;
   bus: Bus;
   operatorToken: string;
   stop(): Promise<void>;
@@ -39,6 +44,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   const op = operatorToken(config.MOLTEN_TOKEN, config.dataDir);
   tokens.add(op.token, 'operator');
   if (config.MOLTEN_VIEWER_TOKEN) tokens.add(config.MOLTEN_VIEWER_TOKEN, 'viewer');
+  if (config.MOLTEN_AGENT_TOKEN) tokens.add(config.MOLTEN_AGENT_TOKEN, 'agent');
   if (op.generated) {
     // Printed once, on purpose, outside the JSON log: the operator needs it to sign in.
     process.stdout.write(`\n  Molten generated an operator token (kept in ${op.file}):\n\n    ${op.token}\n\n`);
@@ -58,8 +64,24 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     acceptTimeoutMs: config.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS,
     timeoutMs: config.MOLTEN_COMMAND_TIMEOUT_MS,
     validateToolArguments,
+    policy: config.configFile.policy,
+    requestApproval: (r) => approvals.request(r),
     log,
   });
+
+  // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start.
+  const approvals = new ApprovalService({
+    bus,
+    store: plane.store,
+    log,
+    ttlMs: config.MOLTEN_APPROVAL_TTL_MS,
+    onChange: (a, record) => {
+      plane.projection.commands.put(record);
+      plane.feed.approval(a);
+    },
+  });
+  await approvals.start();
+  plane.feed.approvals = () => approvals.list();
 
   let grpc: RunningGrpc | undefined;
   const metrics = new ApiMetrics(
@@ -71,6 +93,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     reads,
     commands,
     events: plane.feed,
+    approvals: approvalsPort(approvals),
     tokens,
     log,
     extra: metrics.routes(tokens),
@@ -96,11 +119,14 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     metrics,
     plane,
     reads,
+    commands,
+    approvals,
     bus,
     operatorToken: op.token,
     async stop() {
       // Stop taking work, let what is in flight finish (bounded), then drain NATS.
       await rpc.stop(5_000);
+      approvals.stop();
       plane.feed.close();
       await http.close(5_000);
       metrics.stop();

@@ -64,8 +64,10 @@ export interface SubmitCaller {
   reason?: string;
   /** The request that carried it, for the log line that ties the two together. */
   requestId?: string;
-  /** "rest" or "grpc". */
+  /** "rest", "grpc" or "mcp". */
   via: string;
+  /** The MCP client's name (its clientInfo), shown on an approval. */
+  client?: string;
 }
 
 export interface Submitted {
@@ -123,4 +125,16 @@ export interface Events {
    * snapshot, then the health report) and keeps it live; returns the detach.
    */
   connect(client: EventsClient, o: { lastEventId?: number; role: string }): () => void;
+}
+
+/**
+ * Approvals: an agent's calls that wait for an operator (services/api/src/approvals). A
+ * decision on an unknown id throws a 404 ApiError; on a decided one a 409 naming its status.
+ */
+export interface Approvals {
+  /** Pending and recently decided, newest first. */
+  list(status?: Rest.ApprovalStatus): Rest.Approval[];
+  get(id: string): Promise<Rest.Approval | undefined>;
+  approve(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
+  deny(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
 }

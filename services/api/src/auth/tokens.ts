@@ -20,7 +20,9 @@ interface TokenEntry extends Principal {
   sessionKey: Buffer;
 }
 
-const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2 };
+// An agent reads what a viewer reads; it acts only through MCP (where its calls may wait for an
+// operator's approval), never through the REST or gRPC power and tool routes.
+const ROLE_RANK: Record<Role, number> = { viewer: 1, agent: 1, operator: 2 };
 
 export function roleAllows(have: Role, need: Role): boolean {
   return ROLE_RANK[have] >= ROLE_RANK[need];

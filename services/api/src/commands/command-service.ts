@@ -1,5 +1,7 @@
 import type { SubmitInput } from '@molten/bus';
-import { powerActionToken, type Agent, type CommandRecord, type Guest, type UpstreamServer } from '@molten/contracts';
+import { guestActionSafety, powerActionToken, toolSafety, type Agent, type CommandRecord, type Guest, type ToolSafety, type UpstreamServer } from '@molten/contracts';
+import type { ApprovalRequest } from '../approvals/approval-service.js';
+import { decide, MOLTEN_SERVER_ID, type PolicyTable } from '../approvals/policy.js';
 import type { Logger } from '@molten/kit';
 import type { Principal } from '../auth/tokens.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
@@ -38,7 +40,20 @@ export interface CommandServiceDeps {
   toolTimeoutMs?: number;
   agentTimeoutMs?: number;
   validateToolArguments: ValidateToolArguments;
+  /** MOLTEN_CONFIG's policy (server → tool → allow | ask | deny). */
+  policy?: PolicyTable;
+  /** Puts a call up for an operator's approval (stored, not published). Without it, an asked call is refused. */
+  requestApproval?: (req: ApprovalRequest) => Promise<CommandRecord>;
   log?: Logger;
+}
+
+/** What the policy looks at: which server's tool, how much it may change, and the call in words. */
+interface Gate {
+  serverId: string;
+  tool: string;
+  safety: ToolSafety;
+  arguments: unknown;
+  summary: string;
 }
 
 /**
@@ -59,7 +74,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
   const submit = async (caller: SubmitCaller, input: Omit<SubmitInput, 'actor' | 'correlationId' | 'idempotencyKey' | 'acceptTimeoutMs'>): Promise<Submitted> => {
     const s = await d.submit({
       ...input,
-      actor: { kind: 'user', name: caller.principal.name, role: caller.principal.role },
+      actor: { kind: caller.principal.role === 'agent' ? 'agent' : 'user', name: caller.principal.name, role: caller.principal.role },
       correlationId: caller.correlationId,
       idempotencyKey: caller.idempotencyKey,
       ...(caller.reason ? { reason: caller.reason } : {}),
@@ -82,6 +97,33 @@ export function createCommands(d: CommandServiceDeps): Commands {
     );
     return s;
   };
+  /**
+   * The policy's word on a call: deny refuses it (403, for everyone); ask stores it as
+   * awaiting_approval, unpublished, until an operator decides; run submits it.
+   */
+  const gated = async (caller: SubmitCaller, input: Omit<SubmitInput, 'actor' | 'correlationId' | 'idempotencyKey' | 'acceptTimeoutMs'>, g: Gate): Promise<Submitted> => {
+    const decision = decide(d.policy, { serverId: g.serverId, tool: g.tool, safety: g.safety, role: caller.principal.role });
+    if (decision === 'deny') {
+      throw new ApiError(403, 'forbidden', `the policy denies "${g.tool}" on "${g.serverId}" (MOLTEN_CONFIG policy)`, { serverId: g.serverId, tool: g.tool });
+    }
+    if (decision === 'run') return submit(caller, input);
+    if (!d.requestApproval) throw new ApiError(403, 'forbidden', `"${g.tool}" on "${g.serverId}" needs an operator's approval, and approvals are not available here`);
+    const record = await d.requestApproval({
+      input: {
+        ...input,
+        actor: { kind: caller.principal.role === 'agent' ? 'agent' : 'user', name: caller.principal.name, role: caller.principal.role },
+        correlationId: caller.correlationId,
+        acceptTimeoutMs: d.acceptTimeoutMs,
+      },
+      // A read the policy asks about is shown as a change: the approval's safety has two classes.
+      safety: g.safety === 'read' ? 'change' : g.safety,
+      summary: g.summary,
+      arguments: g.arguments,
+      client: caller.client,
+    });
+    d.log?.info({ requestId: caller.requestId, commandId: record.command!.id, action: input.action, scope: input.scope, via: caller.via, actor: caller.principal.name }, 'command awaits approval');
+    return { record, duplicate: false };
+  };
   const unavailable = (why: { message: string; remedy: string } | undefined) => {
     if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy ? { remedy: why.remedy } : undefined);
   };
@@ -103,13 +145,19 @@ export function createCommands(d: CommandServiceDeps): Commands {
         });
       }
       unavailable(d.liveness.unavailable('proxmox', cluster));
-      return submit(caller, {
-        domain: 'proxmox',
-        scope: cluster,
-        action: powerActionToken(action),
-        payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
-        timeoutMs: d.timeoutMs,
-      });
+      const token = powerActionToken(action);
+      const name = guest?.name ? `${guest.name} (${guest.type === 'lxc' ? 'CT' : 'VM'} ${vmid})` : `guest ${vmid}`;
+      return gated(
+        caller,
+        {
+          domain: 'proxmox',
+          scope: cluster,
+          action: token,
+          payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
+          timeoutMs: d.timeoutMs,
+        },
+        { serverId: MOLTEN_SERVER_ID, tool: action, safety: guestActionSafety(token), arguments: { cluster, vmid, action }, summary: `${action} ${name}${guest?.node ? ` on ${guest.node}` : ''}` },
+      );
     },
 
     /**
@@ -143,13 +191,17 @@ export function createCommands(d: CommandServiceDeps): Commands {
         );
       }
       takeRateToken(caller.principal, 'calls');
-      return submit(caller, {
-        domain: server.domain,
-        scope: server.scope,
-        action: 'tool-call',
-        payload: { $case: 'toolCall', value: { serverId: server.id, tool: tool.name, argumentsJson: JSON.stringify(req.arguments) } },
-        timeoutMs: (req.timeoutSeconds ?? toolTimeoutMs / 1000) * 1000,
-      });
+      return gated(
+        caller,
+        {
+          domain: server.domain,
+          scope: server.scope,
+          action: 'tool-call',
+          payload: { $case: 'toolCall', value: { serverId: server.id, tool: tool.name, argumentsJson: JSON.stringify(req.arguments) } },
+          timeoutMs: (req.timeoutSeconds ?? toolTimeoutMs / 1000) * 1000,
+        },
+        { serverId: server.id, tool: tool.name, safety: toolSafety(tool.annotations), arguments: req.arguments, summary: `${tool.name} on ${server.name || server.id}` },
+      );
     },
 
     /** An agent run, checked against the gateway's agents and its health. */

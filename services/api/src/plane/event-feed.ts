@@ -23,6 +23,8 @@ export interface EventFeedOptions {
  */
 export class EventFeed implements Events {
   readonly hub: EventHub;
+  /** Pending and recently decided approvals for the snapshot (set by main.ts when approvals run). */
+  approvals: () => Rest.Approval[] = () => [];
   #healthTimer: NodeJS.Timeout | undefined;
   #lastHealthAt = 0;
 
@@ -54,6 +56,11 @@ export class EventFeed implements Events {
   /** A command record learnt outside the events stream (read back from the store): live only. */
   command(record: Parameters<typeof commandJson>[0]): void {
     this.hub.ephemeral('command', commandJson(record));
+  }
+
+  /** An approval changed (asked, approved, denied, expired): live; the snapshot carries the rest. */
+  approval(a: Rest.Approval): void {
+    this.hub.ephemeral('approval', a);
   }
 
   /** A health event now. */
@@ -98,6 +105,7 @@ export class EventFeed implements Events {
       gateways: state.list('gateway').map((e) => ({ scope: e.address.scope, ...(e.value as Gateway) })),
       agents: state.list('agent').map((e) => ({ scope: e.address.scope, ...(e.value as Agent) })),
       sessions: state.list('session').map((e) => ({ scope: e.address.scope, ...(e.value as AgentSession) })),
+      approvals: this.approvals(),
       commands: commands.recent({ limit: 100 }).map(commandJson),
     };
   }

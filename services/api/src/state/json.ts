@@ -1,5 +1,6 @@
 import {
   commandStatusName,
+  isTerminal,
   type CommandError,
   type CommandStatus,
   type Agent,
@@ -141,7 +142,7 @@ function parseResult(text: string): unknown {
   }
 }
 
-/** A record's status as REST shows it: records are checked on decode (status 1 to 7), so never "unspecified". */
+/** A record's status as REST shows it: records are checked on decode (status 1 to 10), so never "unspecified". */
 const statusJson = (s: CommandStatus) => commandStatusName(s) as Rest.CommandStatus;
 
 /** A command record as the REST API and the SSE stream show it. */
@@ -150,7 +151,7 @@ export function commandJson(r: CommandRecord) {
   const p = c.payload;
   const first = r.transitions[0];
   const last = r.transitions.at(-1);
-  const terminal = ['succeeded', 'failed', 'timed_out'].includes(commandStatusName(r.status));
+  const terminal = isTerminal(r.status);
   return {
     id: c.id,
     correlationId: c.correlationId,

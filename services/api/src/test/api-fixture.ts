@@ -7,6 +7,7 @@ import { startApi, type RunningApi } from '../main.js';
 
 export const OPERATOR = 'op-token-for-tests-0123456789';
 export const VIEWER = 'viewer-token-for-tests-0123456789';
+export const AGENT = 'agent-token-for-tests-0123456789';
 
 /** A real nats-server and the api on free ports, in this process. */
 export async function apiFixture(env: Record<string, string> = {}, nats?: NatsServer) {
@@ -18,6 +19,7 @@ export async function apiFixture(env: Record<string, string> = {}, nats?: NatsSe
     MOLTEN_GRPC_PORT: '0',
     MOLTEN_TOKEN: OPERATOR,
     MOLTEN_VIEWER_TOKEN: VIEWER,
+    MOLTEN_AGENT_TOKEN: AGENT,
     MOLTEN_DATA_DIR: dataDir,
     MOLTEN_DASHBOARD_DIR: path.join(dataDir, 'no-dashboard'),
     MOLTEN_HEARTBEAT_MS: '200',

@@ -13,6 +13,7 @@ import type { Commands, Events, Reads, SubmitCaller } from '../ports.js';
  */
 export const OPERATOR = 'op-token-for-route-tests-0123456789';
 export const VIEWER = 'viewer-token-for-route-tests-0123456789';
+export const AGENT = 'agent-token-for-route-tests-0123456789';
 
 export const guest = (vmid: number, over: Partial<Guest> = {}): Guest => ({
   cluster: 'homelab', vmid, name: `vm${vmid}`, node: 'pve1', type: 'qemu', status: 'running', qmpstatus: 'running',
@@ -119,14 +120,15 @@ export function routeApp(o: { reads?: Partial<Reads>; commands?: Partial<Command
   const tokens = new TokenRegistry();
   tokens.add(OPERATOR, 'operator');
   tokens.add(VIEWER, 'viewer');
+  tokens.add(AGENT, 'agent');
   const reads = fakeReads(o.reads);
   const commands = fakeCommands(o.commands);
   const events = fakeEvents();
   const app = createApp({ reads, commands, events, tokens, log: testLogger('api'), ...o.app });
-  const request = async (path: string, init: RequestInit & { as?: 'operator' | 'viewer' | null } = {}) => {
+  const request = async (path: string, init: RequestInit & { as?: 'operator' | 'viewer' | 'agent' | null } = {}) => {
     const headers = new Headers(init.headers);
     const as = init.as === undefined ? 'operator' : init.as;
-    if (as) headers.set('authorization', `Bearer ${as === 'operator' ? OPERATOR : VIEWER}`);
+    if (as) headers.set('authorization', `Bearer ${as === 'operator' ? OPERATOR : as === 'agent' ? AGENT : VIEWER}`);
     if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
     const res = await app.request(path, { ...init, headers });
     const text = await res.text();

@@ -9,7 +9,8 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
  * The command lifecycle: requested → accepted → running → succeeded | failed | timed_out | uncertain.
- * requested and accepted stay distinct so that an approval step can later sit between them.
+ * A call that needs a person's approval goes requested → awaiting_approval → accepted | denied |
+ * expired; denied and expired are terminal (the command was never published to an adapter).
  */
 export enum CommandStatus {
   COMMAND_STATUS_UNSPECIFIED = 0,
@@ -20,6 +21,9 @@ export enum CommandStatus {
   COMMAND_STATUS_FAILED = 5,
   COMMAND_STATUS_TIMED_OUT = 6,
   COMMAND_STATUS_UNCERTAIN = 7,
+  COMMAND_STATUS_AWAITING_APPROVAL = 8,
+  COMMAND_STATUS_DENIED = 9,
+  COMMAND_STATUS_EXPIRED = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -49,6 +53,15 @@ export function commandStatusFromJSON(object: any): CommandStatus {
     case 7:
     case "COMMAND_STATUS_UNCERTAIN":
       return CommandStatus.COMMAND_STATUS_UNCERTAIN;
+    case 8:
+    case "COMMAND_STATUS_AWAITING_APPROVAL":
+      return CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL;
+    case 9:
+    case "COMMAND_STATUS_DENIED":
+      return CommandStatus.COMMAND_STATUS_DENIED;
+    case 10:
+    case "COMMAND_STATUS_EXPIRED":
+      return CommandStatus.COMMAND_STATUS_EXPIRED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -74,6 +87,12 @@ export function commandStatusToJSON(object: CommandStatus): string {
       return "COMMAND_STATUS_TIMED_OUT";
     case CommandStatus.COMMAND_STATUS_UNCERTAIN:
       return "COMMAND_STATUS_UNCERTAIN";
+    case CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL:
+      return "COMMAND_STATUS_AWAITING_APPROVAL";
+    case CommandStatus.COMMAND_STATUS_DENIED:
+      return "COMMAND_STATUS_DENIED";
+    case CommandStatus.COMMAND_STATUS_EXPIRED:
+      return "COMMAND_STATUS_EXPIRED";
     case CommandStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -247,6 +266,28 @@ export interface CommandRecord {
   resultJson: string;
   error?: CommandError | undefined;
   updatedAtMs: number;
+  /** Set when the command waits (or waited) for a person's approval. */
+  approval?: ApprovalRecord | undefined;
+}
+
+/**
+ * An agent's call that waits for an operator: the decision applies to this call's arguments
+ * (their digest) alone. The approval's status is the command's: awaiting_approval is pending,
+ * denied and expired are decided against; anything after accepted was approved.
+ */
+export interface ApprovalRecord {
+  /** "change" or "destructive". */
+  safety: string;
+  /** The MCP client's name (its clientInfo), when it gave one. */
+  client: string;
+  summary: string;
+  /** The call's arguments as canonical JSON, and its sha256 (hex). */
+  argumentsJson: string;
+  argumentsDigest: string;
+  expiresAtMs: number;
+  decidedBy: string;
+  decidedAtMs: number;
+  reason: string;
 }
 
 function createBaseActor(): Actor {
@@ -2009,6 +2050,7 @@ function createBaseCommandRecord(): CommandRecord {
     resultJson: "",
     error: undefined,
     updatedAtMs: 0,
+    approval: undefined,
   };
 }
 
@@ -2037,6 +2079,9 @@ export const CommandRecord: MessageFns<CommandRecord> = {
     }
     if (message.updatedAtMs !== 0) {
       writer.uint32(64).int64(message.updatedAtMs);
+    }
+    if (message.approval !== undefined) {
+      ApprovalRecord.encode(message.approval, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -2118,6 +2163,14 @@ export const CommandRecord: MessageFns<CommandRecord> = {
             message.updatedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.approval = ApprovalRecord.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2158,6 +2211,7 @@ export const CommandRecord: MessageFns<CommandRecord> = {
         : isSet(object.updated_at_ms)
         ? globalThis.Number(object.updated_at_ms)
         : 0,
+      approval: isSet(object.approval) ? ApprovalRecord.fromJSON(object.approval) : undefined,
     };
   },
 
@@ -2187,6 +2241,9 @@ export const CommandRecord: MessageFns<CommandRecord> = {
     if (message.updatedAtMs !== 0) {
       obj.updatedAtMs = Math.round(message.updatedAtMs);
     }
+    if (message.approval !== undefined) {
+      obj.approval = ApprovalRecord.toJSON(message.approval);
+    }
     return obj;
   },
 
@@ -2207,6 +2264,236 @@ export const CommandRecord: MessageFns<CommandRecord> = {
       ? CommandError.fromPartial(object.error)
       : undefined;
     message.updatedAtMs = object.updatedAtMs ?? 0;
+    message.approval = (object.approval !== undefined && object.approval !== null)
+      ? ApprovalRecord.fromPartial(object.approval)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseApprovalRecord(): ApprovalRecord {
+  return {
+    safety: "",
+    client: "",
+    summary: "",
+    argumentsJson: "",
+    argumentsDigest: "",
+    expiresAtMs: 0,
+    decidedBy: "",
+    decidedAtMs: 0,
+    reason: "",
+  };
+}
+
+export const ApprovalRecord: MessageFns<ApprovalRecord> = {
+  encode(message: ApprovalRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.safety !== "") {
+      writer.uint32(10).string(message.safety);
+    }
+    if (message.client !== "") {
+      writer.uint32(18).string(message.client);
+    }
+    if (message.summary !== "") {
+      writer.uint32(26).string(message.summary);
+    }
+    if (message.argumentsJson !== "") {
+      writer.uint32(34).string(message.argumentsJson);
+    }
+    if (message.argumentsDigest !== "") {
+      writer.uint32(42).string(message.argumentsDigest);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(48).int64(message.expiresAtMs);
+    }
+    if (message.decidedBy !== "") {
+      writer.uint32(58).string(message.decidedBy);
+    }
+    if (message.decidedAtMs !== 0) {
+      writer.uint32(64).int64(message.decidedAtMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(74).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.safety = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.client = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.argumentsJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.argumentsDigest = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.decidedBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.decidedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalRecord {
+    return {
+      safety: isSet(object.safety) ? globalThis.String(object.safety) : "",
+      client: isSet(object.client) ? globalThis.String(object.client) : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+      argumentsJson: isSet(object.argumentsJson)
+        ? globalThis.String(object.argumentsJson)
+        : isSet(object.arguments_json)
+        ? globalThis.String(object.arguments_json)
+        : "",
+      argumentsDigest: isSet(object.argumentsDigest)
+        ? globalThis.String(object.argumentsDigest)
+        : isSet(object.arguments_digest)
+        ? globalThis.String(object.arguments_digest)
+        : "",
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+      decidedBy: isSet(object.decidedBy)
+        ? globalThis.String(object.decidedBy)
+        : isSet(object.decided_by)
+        ? globalThis.String(object.decided_by)
+        : "",
+      decidedAtMs: isSet(object.decidedAtMs)
+        ? globalThis.Number(object.decidedAtMs)
+        : isSet(object.decided_at_ms)
+        ? globalThis.Number(object.decided_at_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ApprovalRecord): unknown {
+    const obj: any = {};
+    if (message.safety !== "") {
+      obj.safety = message.safety;
+    }
+    if (message.client !== "") {
+      obj.client = message.client;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    if (message.argumentsJson !== "") {
+      obj.argumentsJson = message.argumentsJson;
+    }
+    if (message.argumentsDigest !== "") {
+      obj.argumentsDigest = message.argumentsDigest;
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    if (message.decidedBy !== "") {
+      obj.decidedBy = message.decidedBy;
+    }
+    if (message.decidedAtMs !== 0) {
+      obj.decidedAtMs = Math.round(message.decidedAtMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ApprovalRecord>): ApprovalRecord {
+    return ApprovalRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ApprovalRecord>): ApprovalRecord {
+    const message = createBaseApprovalRecord();
+    message.safety = object.safety ?? "";
+    message.client = object.client ?? "";
+    message.summary = object.summary ?? "";
+    message.argumentsJson = object.argumentsJson ?? "";
+    message.argumentsDigest = object.argumentsDigest ?? "";
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    message.decidedBy = object.decidedBy ?? "";
+    message.decidedAtMs = object.decidedAtMs ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandStatusName } from '@molten/contracts';
+import type * as Rest from '@molten/contracts/rest';
+import { CommandStore, connectBus, type Bus, type SubmitInput } from '@molten/bus';
+import { NatsServer, testLogger, waitFor } from '@molten/testkit';
+import { ApprovalError, ApprovalService } from './approval-service.js';
+import { argumentsDigest } from './digest.js';
+
+const actor = { kind: 'agent', name: 'claude', role: 'agent' };
+
+describe('approval service (real nats-server)', () => {
+  let nats: NatsServer;
+  let bus: Bus;
+  let store: CommandStore;
+  const published: string[] = [];
+  const services: ApprovalService[] = [];
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+    bus = await connectBus({ servers: nats.url, name: 'approvals-test', log: testLogger('bus') });
+    store = new CommandStore(bus, 'api');
+    // Every command queued for an adapter, by id: an approval must publish once, a denial never.
+    bus.nc.subscribe('molten.cmd.>', { callback: (_e, m) => void published.push(m.headers?.get('Nats-Msg-Id') ?? '?') });
+    await bus.nc.flush();
+  });
+  afterAll(async () => {
+    for (const s of services) s.stop();
+    await bus.close().catch(() => {});
+    await nats.dispose();
+  });
+
+  const service = (ttlMs = 60_000, changes: Rest.Approval[] = []) => {
+    const s = new ApprovalService({ bus, store, log: testLogger('approvals'), ttlMs, onChange: (a) => changes.push(a) });
+    services.push(s);
+    return s;
+  };
+  const input = (vmid: number): SubmitInput => ({
+    domain: 'proxmox',
+    scope: 'homelab',
+    action: 'vm-stop',
+    payload: { $case: 'power', value: { vmid, action: 'stop', node: 'pve1', type: 'qemu' } },
+    actor,
+    acceptTimeoutMs: 15_000,
+    timeoutMs: 300_000,
+  });
+  const ask = (s: ApprovalService, vmid: number) =>
+    s.request({ input: input(vmid), safety: 'destructive', summary: `hard stop VM ${vmid}`, arguments: { cluster: 'homelab', vmid, action: 'stop' }, client: 'test-client' });
+  const status = async (id: string) => commandStatusName((await store.get(id))!.record.status);
+
+  it('stores the call as awaiting_approval without publishing it; approve publishes it once with fresh deadlines', async () => {
+    const changes: Rest.Approval[] = [];
+    const s = service(60_000, changes);
+    const r = await ask(s, 200);
+    const id = r.command!.id;
+    expect(await status(id)).toBe('awaiting_approval');
+    const pending = await s.get(id);
+    expect(pending).toMatchObject({
+      id,
+      status: 'pending',
+      safety: 'destructive',
+      requestedBy: { actor: 'claude', client: 'test-client' },
+      target: { kind: 'guest', vmid: 200, action: 'stop' },
+      argumentsDigest: argumentsDigest({ vmid: 200, action: 'stop', cluster: 'homelab' }),
+    });
+    await bus.nc.flush();
+    expect(published).not.toContain(id);
+
+    const approved = await s.approve(id, 'operator', 'planned maintenance');
+    expect(approved).toMatchObject({ status: 'approved', decidedBy: 'operator', reason: 'planned maintenance' });
+    await waitFor(() => published.includes(id), { timeoutMs: 10_000 });
+    const stored = (await store.get(id))!.record;
+    expect(commandStatusName(stored.status)).toBe('accepted');
+    expect(stored.command!.deadlineMs).toBeGreaterThanOrEqual(Date.parse(approved.decidedAt!) + 300_000 - 1);
+    expect(changes.map((c) => c.status)).toEqual(['pending', 'approved']);
+
+    // Only one decision: a late approve or deny is refused, naming the status.
+    await expect(s.approve(id, 'operator')).rejects.toMatchObject({ kind: 'decided', current: 'approved' });
+    await expect(s.deny(id, 'operator')).rejects.toBeInstanceOf(ApprovalError);
+    await bus.nc.flush();
+    expect(published.filter((p) => p === id)).toHaveLength(1);
+  });
+
+  it('denies with the reason and who, and never publishes', async () => {
+    const s = service();
+    const id = (await ask(s, 201)).command!.id;
+    const denied = await s.deny(id, 'alice', 'not during backups');
+    expect(denied).toMatchObject({ status: 'denied', decidedBy: 'alice', reason: 'not during backups' });
+    expect(await status(id)).toBe('denied');
+    await expect(s.approve(id, 'bob')).rejects.toMatchObject({ kind: 'decided', current: 'denied' });
+    await bus.nc.flush();
+    expect(published).not.toContain(id);
+  });
+
+  it('lets exactly one of two racing decisions win', async () => {
+    const s1 = service();
+    const s2 = service();
+    const id = (await ask(s1, 202)).command!.id;
+    const results = await Promise.allSettled([s1.approve(id, 'a'), s2.deny(id, 'b')]);
+    expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((x) => x.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(ApprovalError);
+    expect(lost.reason.kind).toBe('decided');
+  });
+
+  it('expires an undecided call after the TTL, unpublished', async () => {
+    const s = service(300);
+    const id = (await ask(s, 203)).command!.id;
+    await waitFor(async () => (await status(id)) === 'expired', { timeoutMs: 15_000 });
+    expect(s.list('expired').map((a) => a.id)).toContain(id);
+    await expect(s.approve(id, 'operator')).rejects.toMatchObject({ kind: 'decided', current: 'expired' });
+    await bus.nc.flush();
+    expect(published).not.toContain(id);
+  });
+
+  it('keeps a pending approval across a restart and re-arms its expiry', async () => {
+    const before = service(2_000);
+    const id = (await ask(before, 204)).command!.id;
+    before.stop(); // the api goes away: no timer left to expire it
+    const after = service(60_000);
+    await after.start();
+    expect(after.list('pending').map((a) => a.id)).toContain(id);
+    await waitFor(async () => (await status(id)) === 'expired', { timeoutMs: 15_000 });
+
+    // And one restarted before its expiry can still be approved.
+    const again = service(60_000);
+    const id2 = (await ask(again, 205)).command!.id;
+    again.stop();
+    const restarted = service(60_000);
+    await restarted.start();
+    expect((await restarted.get(id2))?.status).toBe('pending');
+    await restarted.approve(id2, 'operator');
+    await waitFor(() => published.includes(id2), { timeoutMs: 10_000 });
+  });
+
+  it('answers not_found for an unknown id', async () => {
+    await expect(service().approve('01J00000000000000000000000', 'operator')).rejects.toMatchObject({ kind: 'not_found' });
+  });
+});
+
