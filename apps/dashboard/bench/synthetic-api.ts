@@ -32,6 +32,7 @@ export async function startSyntheticApi(o: { buildDir: string; guestCount: numbe
     at: new Date().toISOString(),
     defaultCluster: 'homelab',
     demo: true,
+    approvals: [],
     clusters: [
       {
         id: 'homelab',

@@ -92,6 +92,7 @@ export class ApprovalService {
       acceptByMs: now + input.acceptTimeoutMs,
       deadlineMs: now + input.timeoutMs,
       idempotencyKey: input.idempotencyKey ?? '',
+      reason: input.reason ?? '',
       payload: input.payload,
     };
     await this.#o.store.create(command, now);

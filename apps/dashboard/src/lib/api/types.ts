@@ -41,6 +41,6 @@ export type {
   UpstreamHealth,
 } from '@molten/contracts/rest';
 
-export const TERMINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'timed_out']);
+export const TERMINAL: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'timed_out', 'denied', 'expired']);
 /** Statuses that end the optimistic view of an action (uncertain can still resolve later). */
-export const SETTLED: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'timed_out', 'uncertain']);
+export const SETTLED: ReadonlySet<CommandStatus> = new Set(['succeeded', 'failed', 'timed_out', 'denied', 'expired', 'uncertain']);

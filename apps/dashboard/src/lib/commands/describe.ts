@@ -36,6 +36,9 @@ export const STATUS_TEXT: Record<CommandStatus, string> = {
   failed: 'Failed',
   timed_out: 'Timed out',
   uncertain: 'Uncertain',
+  awaiting_approval: 'Awaiting approval',
+  denied: 'Denied',
+  expired: 'Expired',
 };
 
 export const STATUS_TONE: Record<CommandStatus, 'ok' | 'danger' | 'warn' | 'info'> = {
@@ -46,10 +49,13 @@ export const STATUS_TONE: Record<CommandStatus, 'ok' | 'danger' | 'warn' | 'info
   failed: 'danger',
   timed_out: 'danger',
   uncertain: 'warn',
+  awaiting_approval: 'warn',
+  denied: 'danger',
+  expired: 'danger',
 };
 
 export function isOpen(c: Command): boolean {
-  return c.status === 'requested' || c.status === 'accepted' || c.status === 'running';
+  return c.status === 'requested' || c.status === 'awaiting_approval' || c.status === 'accepted' || c.status === 'running';
 }
 
 /** How long it took, or has taken so far. */

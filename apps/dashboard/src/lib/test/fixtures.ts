@@ -166,6 +166,7 @@ export function snapshot(p: Partial<Snapshot> = {}): Snapshot {
     at: new Date().toISOString(),
     defaultCluster: 'homelab',
     demo: true,
+    approvals: [],
     clusters: [
       {
         id: 'homelab',
