@@ -40,6 +40,8 @@ export interface AppDeps {
   bodyLimits?: Partial<BodyLimits>;
   /** What SSE clients together may hold queued (a SendBudget with its defaults when left out). */
   sseBudget?: SendBudget;
+  /** Molten's own MCP endpoint for agents (POST /mcp), mounted when given. */
+  mcp?: { routes(): Hono<AppEnv> };
   /** Extra routes mounted before the dashboard (e.g. /metrics). */
   extra?: (app: Hono<AppEnv>) => void;
   /** Called once per answered request with its matched route (for metrics). */
@@ -84,6 +86,7 @@ export function createApp(d: AppDeps) {
     .route('/agents', agentRoutes(d));
   if (d.approvals) api.route('/approvals', approvalRoutes(d.approvals));
   const routes = app.route('/api', api);
+  if (d.mcp) app.route('/mcp', d.mcp.routes());
   d.extra?.(app);
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see docs/api.md`), 404));
   if (d.dashboardDir) app.use('*', dashboard(d.dashboardDir));

@@ -12,6 +12,7 @@ import { createCommands } from './commands/command-service.js';
 import { loadConfig, type ApiConfig } from './config.js';
 import { startGrpcServer, type RunningGrpc } from './grpc/server.js';
 import { listenHttp } from './http-server.js';
+import { McpEndpoint } from './mcp/mcp-endpoint.js';
 import { ApiMetrics } from './metrics.js';
 import { ControlPlane } from './plane/control-plane.js';
 import type { Commands, Reads } from './ports.js';
@@ -83,6 +84,12 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   await approvals.start();
   plane.feed.approvals = () => approvals.list();
 
+  // Molten's own MCP endpoint: agents' calls, in the same timeline (and under the same policy) as the dashboard's.
+  const mcp = new McpEndpoint({ reads, commands, commandsView: plane.projection.commands, tokens, log, maxBodyBytes: config.MOLTEN_MAX_TOOL_CALL_BYTES });
+  const stopWatchingServers = plane.onEvent((e) => {
+    if (e.address?.kind === 'server') mcp.serversChanged();
+  });
+
   let grpc: RunningGrpc | undefined;
   const metrics = new ApiMetrics(
     { hub: plane.feed.hub, adapters: plane.adapters, commands: plane.projection.commands, busConnected: () => bus.connected(), onEvent: (l) => plane.onEvent(l) },
@@ -94,6 +101,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     commands,
     events: plane.feed,
     approvals: approvalsPort(approvals),
+    mcp,
     tokens,
     log,
     extra: metrics.routes(tokens),
@@ -127,6 +135,8 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
       // Stop taking work, let what is in flight finish (bounded), then drain NATS.
       await rpc.stop(5_000);
       approvals.stop();
+      stopWatchingServers();
+      await mcp.close();
       plane.feed.close();
       await http.close(5_000);
       metrics.stop();

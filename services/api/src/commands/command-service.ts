@@ -16,6 +16,9 @@ function requestDigest(c: { domain: string; scope: string; action: string; paylo
   return JSON.stringify([c.domain, c.scope, c.action, c.payload]);
 }
 
+/** A power action in the words an approval shows ("hard stop plex (VM 200) on pve2"). */
+const POWER_VERBS: Record<string, string> = { start: 'start', stop: 'hard stop', shutdown: 'shut down', reboot: 'reboot' };
+
 /** Default time limits of tool calls and agent runs, when the caller gives none. */
 export const TOOL_TIMEOUT_MS = 60_000;
 export const AGENT_TIMEOUT_MS = 300_000;
@@ -156,7 +159,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
           payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
           timeoutMs: d.timeoutMs,
         },
-        { serverId: MOLTEN_SERVER_ID, tool: action, safety: guestActionSafety(token), arguments: { cluster, vmid, action }, summary: `${action} ${name}${guest?.node ? ` on ${guest.node}` : ''}` },
+        { serverId: MOLTEN_SERVER_ID, tool: action, safety: guestActionSafety(token), arguments: { cluster, vmid, action }, summary: `${POWER_VERBS[action] ?? action} ${name}${guest?.node ? ` on ${guest.node}` : ''}` },
       );
     },
 

@@ -10,9 +10,20 @@ export class CommandsView {
   readonly #progress = new Map<string, CommandProgress[]>();
   /** Ids of commands not finished yet: checked on every action request, so kept apart. */
   readonly #open = new Set<string>();
+  readonly #listeners = new Set<(r: CommandRecord) => void>();
 
   constructor(limit = 2_000) {
     this.#limit = limit;
+  }
+
+  /** Calls `listener` with every record that changes here (put or a transition); returns the detach. */
+  onChange(listener: (r: CommandRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(r: CommandRecord): void {
+    for (const l of this.#listeners) l(r);
   }
 
   get size(): number {
@@ -27,6 +38,7 @@ export class CommandsView {
     this.#records.set(id, record);
     this.#track(record);
     this.#trim();
+    this.#emit(record);
   }
 
   #track(r: CommandRecord): void {
@@ -54,6 +66,7 @@ export class CommandsView {
     };
     this.#records.set(t.commandId, next);
     this.#track(next);
+    this.#emit(next);
     return next;
   }
 
