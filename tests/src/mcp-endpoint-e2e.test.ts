@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,13 +192,29 @@ describe('the MCP endpoint (POST /mcp)', () => {
 
 describe('the MCP endpoint: an approval nobody decides', () => {
   let stack: Stack;
+  let hook: http.Server;
+  const hooked: { approval: { id: string; status: string } ; url: string }[] = [];
   beforeAll(async () => {
-    stack = await startStack({ env: { MOLTEN_AGENT_TOKEN: AGENT, MOLTEN_APPROVAL_TTL_MS: '1500' } });
+    // A webhook receiver (MOLTEN_NOTIFY_URL): the pending approval is announced there.
+    hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        hooked.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const notify = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    stack = await startStack({ env: { MOLTEN_AGENT_TOKEN: AGENT, MOLTEN_APPROVAL_TTL_MS: '1500', MOLTEN_NOTIFY_URL: notify, MOLTEN_PUBLIC_URL: 'https://molten.lan' } });
     await waitFor(async () => (await stack.json('/api/vms')).body.meta?.stale === false, { message: 'guests listed live', timeoutMs: 20_000 });
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    await new Promise((r) => hook?.close(r));
+  });
 
-  it('returns "expired", and Proxmox sees no POST', async () => {
+  it('returns "expired", and Proxmox sees no POST; the webhook heard of it while it waited', async () => {
     const vm = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && !x.lock && !x.template && !x.hastate)!;
     const client = new Client({ name: 'molten-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.api.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT}` } } }));
@@ -207,6 +225,8 @@ describe('the MCP endpoint: an approval nobody decides', () => {
       expect(stack.sim.countRequests({ method: 'POST', vmid: vm.vmid })).toBe(0);
       const id = (r.structuredContent as { command: { id: string } }).command.id;
       expect((await stack.json(`/api/commands/${id}`)).body.data.status).toBe('expired');
+      await waitFor(() => hooked.length > 0, { message: 'the webhook got the approval' });
+      expect(hooked.map((h) => [h.approval.id, h.approval.status, h.url])).toEqual([[id, 'pending', `https://molten.lan/approvals?id=${id}`]]);
     } finally {
       await client.close();
     }

@@ -14,6 +14,11 @@ const schema = z.object({
   MOLTEN_AGENT_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
   /** How long an agent's call waits for an operator's decision before it expires. */
   MOLTEN_APPROVAL_TTL_MS: env.int(1_000, 7 * 24 * 3_600_000, 600_000),
+  /** A webhook told about every approval that waits (ntfy, Discord, or any JSON receiver). */
+  MOLTEN_NOTIFY_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
+  MOLTEN_NOTIFY_FORMAT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['auto', 'json', 'ntfy', 'discord']).default('auto')),
+  /** Where operators open the dashboard, for links in notifications; default the api's own address. */
+  MOLTEN_PUBLIC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
   MOLTEN_CLUSTER: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.string().regex(/^[A-Za-z0-9_-]+$/, 'may only hold letters, digits, "-" and "_"').default('homelab'),
@@ -50,6 +55,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ApiConfig {
   secret(c.MOLTEN_TOKEN);
   secret(c.MOLTEN_VIEWER_TOKEN);
   secret(c.MOLTEN_AGENT_TOKEN);
+  secret(c.MOLTEN_NOTIFY_URL);
   const here = path.dirname(fileURLToPath(import.meta.url));
   return {
     ...c,

@@ -4,6 +4,7 @@ import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molt
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { ApprovalService } from './approvals/approval-service.js';
 import { approvalsPort } from './approvals/approvals-port.js';
+import { ApprovalNotifier } from './approvals/notifier.js';
 import { createApp } from './app.js';
 import { TrustedProxies } from './auth/client-address.js';
 import { FileRevocations } from './auth/session-revocations.js';
@@ -70,7 +71,12 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
   });
 
-  // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start.
+  // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start, and
+  // announced to MOLTEN_NOTIFY_URL when one is set.
+  let publicUrl = config.MOLTEN_PUBLIC_URL ?? '';
+  const notifier = config.MOLTEN_NOTIFY_URL
+    ? new ApprovalNotifier({ url: config.MOLTEN_NOTIFY_URL, format: config.MOLTEN_NOTIFY_FORMAT, publicUrl: () => publicUrl, log })
+    : undefined;
   const approvals = new ApprovalService({
     bus,
     store: plane.store,
@@ -80,6 +86,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
       plane.projection.commands.put(record);
       plane.feed.approval(a);
     },
+    onRequest: (a) => notifier?.pending(a),
   });
   await approvals.start();
   plane.feed.approvals = () => approvals.list();
@@ -113,6 +120,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   });
   const http = await listenHttp(app.fetch, config.MOLTEN_HOST, config.MOLTEN_PORT);
   const url = `http://${config.MOLTEN_HOST}:${http.port}`;
+  publicUrl ||= url;
   log.info({ url }, 'api listening');
   grpc = await startGrpcServer(
     { reads, commands, tokens, log, bus, follow: (l) => plane.onEvent(l), lastSeq: () => plane.feed.hub.lastSeq, onCall: (r) => metrics.grpcCall(r) },
@@ -135,6 +143,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
       // Stop taking work, let what is in flight finish (bounded), then drain NATS.
       await rpc.stop(5_000);
       approvals.stop();
+      await notifier?.flush();
       stopWatchingServers();
       await mcp.close();
       plane.feed.close();

@@ -36,6 +36,8 @@ export interface ApprovalServiceOptions {
   ttlMs: number;
   /** Every change of an approval (the SSE `approval` event). */
   onChange?: (approval: Rest.Approval, record: CommandRecord) => void;
+  /** A new approval was put up here (once per approval, on the replica that stored it). */
+  onRequest?: (approval: Rest.Approval) => void;
   now?: () => number;
 }
 
@@ -111,6 +113,7 @@ export class ApprovalService {
     if (!record) throw new Error(`command ${id} could not be put up for approval`);
     this.#changed(record);
     this.#arm(record);
+    this.#o.onRequest?.(approvalJson(record));
     return record;
   }
 

@@ -65,12 +65,15 @@ describe('/api/approvals', () => {
     }
   });
 
-  it('lists newest first, narrowed by status', async () => {
+  it('lists what is pending; ?all=1 adds the decided, newest first; ?status= narrows', async () => {
     const { request } = app();
-    const all = await request('/api/approvals');
+    const inbox = await request('/api/approvals');
+    expect(inbox.body.data.map((a: Rest.Approval) => a.id)).toEqual([ID]);
+    const all = await request('/api/approvals?all=1');
     expect(all.body.data.map((a: Rest.Approval) => a.id)).toEqual([OTHER, ID]);
     const pending = await request('/api/approvals?status=pending');
     expect(pending.body.data.map((a: Rest.Approval) => a.id)).toEqual([ID]);
+    expect((await request('/api/approvals?all=yes')).status).toBe(400);
     const bad = await request('/api/approvals?status=maybe');
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.field).toBe('status');

@@ -11,6 +11,7 @@ const STATUSES = ['pending', 'approved', 'denied', 'expired'] as const satisfies
 
 const listQuery = z.object({
   status: z.enum(STATUSES, { message: `status must be one of ${STATUSES.join(', ')}` }).optional(),
+  all: z.enum(['1', 'true'], { message: 'all must be 1 (or true)' }).optional(),
 });
 
 const decisionBody = z.object({ reason: z.string().max(1000, 'reason must be at most 1000 characters').optional() }).strict();
@@ -20,8 +21,9 @@ export function approvalRoutes(approvals: Approvals) {
   return new Hono<AppEnv>()
     .use(requireRole('viewer'))
     .get('/', (c) => {
+      // The inbox: what waits for a decision; ?all=1 adds the recently decided, ?status= picks one kind.
       const q = parseParams(listQuery, c.req.query(), 'query');
-      return c.json({ data: approvals.list(q.status) } satisfies Rest.Data<Rest.Approval[]>);
+      return c.json({ data: approvals.list(q.status ?? (q.all ? undefined : 'pending')) } satisfies Rest.Data<Rest.Approval[]>);
     })
     .get('/:id', async (c) => {
       const id = parseParams(commandIdParam, c.req.param('id'), 'id');
