@@ -11,6 +11,8 @@ export interface DashboardStack {
   url: string;
   operatorToken: string;
   viewerToken: string;
+  /** The agent token (MOLTEN_AGENT_TOKEN), for specs that act as an agent through /mcp. */
+  agentToken?: string;
   /** The simulated Proxmox cluster, under test control. */
   pve: {
     /** The next `action` on `vmid` is refused by Proxmox with this status and reason (e.g. 403 and the missing privilege). */

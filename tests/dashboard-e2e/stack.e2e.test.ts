@@ -16,16 +16,18 @@ import { startGatewaySimulator } from '@molten/simulators/gateway';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { testLogger, waitFor } from '@molten/testkit';
 import { OPERATOR, startStack, VIEWER, type Stack } from '../src/stack.js';
+import { approvalSpecs } from './approvals.specs.js';
 import { dashboardSpecs } from './dashboard.specs.js';
 import type { DashboardStack } from './harness.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
+const AGENT_TOKEN = 'e2e-agent-token-0123456789abcdef';
 let stack: Stack;
 let handle: DashboardStack;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ pollMs: 500 });
+  stack = await startStack({ pollMs: 500, env: { MOLTEN_AGENT_TOKEN: AGENT_TOKEN } });
   const mcp = await startHomelabMcpSimulator({ port: 0 });
   cleanups.push(() => mcp.close());
   const homelab = await startHomelabAdapter(loadHomelabConfig({ ...stack.env, HOMELAB_MCP_URL: mcp.url, MOLTEN_INSTANCE: 'homelab-e2e', MCP_PING_MS: '500' }), testLogger('homelab-adapter'));
@@ -47,6 +49,7 @@ beforeAll(async () => {
     url: stack.api.url,
     operatorToken: OPERATOR,
     viewerToken: VIEWER,
+    agentToken: AGENT_TOKEN,
     pve: {
       failNextAction: (vmid, action, status, reason) => stack.sim.failNextRequest({ method: 'POST', vmid, action }, status, reason),
       setTaskDuration: (action, ms) => stack.sim.setTaskDurations({ [action]: ms }),
@@ -68,3 +71,4 @@ afterAll(async () => {
 }, 60_000);
 
 dashboardSpecs(() => handle);
+approvalSpecs(() => handle);

@@ -84,6 +84,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     ttlMs: config.MOLTEN_APPROVAL_TTL_MS,
     onChange: (a, record) => {
       plane.projection.commands.put(record);
+      plane.feed.command(record);
       plane.feed.approval(a);
     },
     onRequest: (a) => notifier?.pending(a),

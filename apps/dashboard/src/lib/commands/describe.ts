@@ -1,6 +1,7 @@
 import type { Command, CommandStatus } from '$lib/api/types';
 import { ACTION_INFO } from '$lib/infra/action-rules';
 import { typeLabel } from '$lib/infra/guest-status';
+import { toolTarget } from './tool-call-words';
 
 export interface CommandSummary {
   /** "Hard stop", "Tool call", "Agent run". */
@@ -23,7 +24,10 @@ export function describeCommand(c: Command, guestName?: (cluster: string, vmid: 
       where: t.node ? `${t.node} · ${t.cluster}` : t.cluster,
     };
   }
-  if (t?.kind === 'tool') return { what: 'Tool call', subject: t.tool, where: t.serverId };
+  if (t?.kind === 'tool') {
+    const target = toolTarget(t.arguments);
+    return { what: 'Tool call', subject: target ? `${t.tool} · ${target}` : t.tool, where: t.serverId };
+  }
   if (t?.kind === 'agent') return { what: 'Agent run', subject: t.agentId, where: t.gateway };
   return { what: c.action, subject: c.scope };
 }

@@ -2,6 +2,7 @@ import { createContext, untrack } from 'svelte';
 import { createApi, type Api } from '$lib/api/client';
 import type { Command, PowerActionName, Session } from '$lib/api/types';
 import { Agents } from './agents.svelte';
+import { Approvals } from './approvals.svelte';
 import { Clock } from './clock.svelte';
 import { Commands } from './commands.svelte';
 import { EventStream, type StreamSink } from './event-stream.svelte';
@@ -35,6 +36,7 @@ export class AppState {
   readonly servers = new Servers();
   readonly agents = new Agents();
   readonly health = new HealthState();
+  readonly approvals: Approvals;
   readonly actions: GuestActions;
   readonly stream: EventStream;
 
@@ -42,6 +44,7 @@ export class AppState {
     this.api = o.api ?? createApi();
     this.session = o.session;
     this.infra = new Infrastructure({ schedule: o.schedule });
+    this.approvals = new Approvals(this.api);
     this.actions = new GuestActions({
       submit: async (cluster, vmid, action, idempotencyKey, reason) => {
         const res = await this.api.post<{ data: Command }>(`/api/vms/${vmid}/${action}?cluster=${encodeURIComponent(cluster)}`, reason ? { reason } : {}, { idempotencyKey });
@@ -60,7 +63,10 @@ export class AppState {
         this.servers.replaceAll(s.servers);
         this.agents.replaceAll(s);
         this.commands.replaceAll(s.commands);
+        this.approvals.replaceAll(s.approvals ?? []);
       },
+      approval: (a) => this.approvals.put(a),
+      resumed: () => void this.approvals.refresh(),
       delta: (event, d) => {
         if (event === 'server') this.servers.apply(d);
         else if (event === 'gateway' || event === 'agent' || event === 'session') this.agents.apply(event, d);

@@ -1,4 +1,5 @@
 import { untrack } from 'svelte';
+import type { Approval } from '@molten/contracts/rest';
 import type { Command, Delta, Health, ProgressEvent, Snapshot } from '$lib/api/types';
 
 /** The SSE events that carry a state delta. */
@@ -12,6 +13,10 @@ export interface StreamSink {
   command(c: Command): void;
   progress(p: ProgressEvent): void;
   health(h: Health): void;
+  /** An approval was asked for or decided (live only: not replayed on resume). */
+  approval?(a: Approval): void;
+  /** The stream came back with the events it missed (no snapshot): what is live-only may be behind. */
+  resumed?(): void;
 }
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'signed-out';
@@ -137,10 +142,14 @@ export class EventStream {
       this.#live();
       this.#o.sink.snapshot(s);
     });
-    on('resume', () => this.#live());
+    on('resume', () => {
+      this.#live();
+      this.#o.sink.resumed?.();
+    });
     for (const type of DELTA_EVENTS) on(type, (d: Delta) => this.#o.sink.delta(type, d));
     on('command', (c: Command) => this.#o.sink.command(c));
     on('progress', (p: ProgressEvent) => this.#o.sink.progress(p));
+    on('approval', (a: Approval) => this.#o.sink.approval?.(a));
     on('health', (h: Health) => {
       const now = this.#o.now();
       if (this.#lastHealthAt) {

@@ -116,3 +116,60 @@ test('a card with a tool open spans the whole row of the servers grid, so a wide
   await page.getByRole('button', { name: /^list_containers/ }).click();
   await expect.poll(() => getComputedStyle(card.element()).gridColumnEnd).not.toBe('-1');
 });
+
+describe('guarded tool calls', () => {
+  const withTool = (tool: (typeof modern.tools)[number] & { inputSchema: unknown }) =>
+    server({ ...modern, toolCount: 1, tools: [tool] }, [{ action: 'tool-call', available: true }]);
+  const spy = () => {
+    const calls: { tool: string; args: Record<string, unknown>; reason?: string }[] = [];
+    return { calls, call: async (tool: string, args: Record<string, unknown>, _key: string, reason?: string) => (calls.push({ tool, args, reason }), command()) };
+  };
+  const vmSchema = { type: 'object', properties: { vmid: { type: 'string' } } };
+  const open = async (name: string) => {
+    await page.getByRole('button', { name: 'Show 1 tools' }).click();
+    await page.getByRole('button', { name: new RegExp(`^${name}`) }).click();
+  };
+
+  test('a read-only tool runs at once, with no dialog', async () => {
+    const s = spy();
+    await render(ServerCard, { server: withTool(modern.tools![0]!), now: Date.now(), live: true, commands: new Commands(), call: s.call });
+    await open('get_status');
+    await page.getByRole('button', { name: 'Call get_status' }).click();
+    await expect.poll(() => s.calls.length).toBe(1);
+    expect(page.getByRole('dialog').elements()).toHaveLength(0);
+  });
+
+  test('a destructive tool asks first: server, tool and arguments named, Cancel focused, Enter does not confirm, Cancel calls nothing', async () => {
+    const s = spy();
+    const tool = { name: 'stop_vm', title: 'Stop a VM', description: 'Hard-stops a VM', inputSchema: vmSchema, annotations: { readOnlyHint: false, destructiveHint: true } };
+    await render(ServerCard, { server: withTool(tool), now: Date.now(), live: true, commands: new Commands(), call: s.call });
+    await open('stop_vm');
+    await page.getByRole('textbox', { name: 'vmid' }).fill('200');
+    await page.getByRole('button', { name: 'Call stop_vm' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.element(dialog.getByRole('heading')).toHaveTextContent('Run Stop a VM on vmid 200?');
+    await expect.element(dialog).toHaveTextContent(/Call stop_vm on modern for vmid 200/);
+    await expect.element(dialog.getByText('vmid: 200')).toBeVisible();
+    await expect.element(dialog.getByText(/marks this tool destructive/)).toBeVisible();
+    await expect.element(dialog.getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    dialog.element().dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.element(page.getByRole('dialog')).not.toBeInTheDocument();
+    expect(s.calls).toHaveLength(0);
+  });
+
+  test('confirmed, the call goes out once with the reason typed', async () => {
+    const s = spy();
+    const tool = { name: 'stop_vm', description: 'Hard-stops a VM', inputSchema: vmSchema };
+    await render(ServerCard, { server: withTool(tool), now: Date.now(), live: true, commands: new Commands(), call: s.call });
+    await open('stop_vm');
+    await page.getByRole('textbox', { name: 'vmid' }).fill('201');
+    await page.getByRole('button', { name: 'Call stop_vm' }).click();
+    const dialog = page.getByRole('dialog');
+    // No annotations: the spec's defaults make it destructive.
+    await expect.element(dialog.getByText(/does not say this tool is safe/)).toBeVisible();
+    await dialog.getByRole('textbox', { name: /Reason/ }).fill('disk swap');
+    await dialog.getByRole('button', { name: 'Run stop_vm' }).click();
+    await expect.poll(() => s.calls).toEqual([{ tool: 'stop_vm', args: { vmid: '201' }, reason: 'disk swap' }]);
+  });
+});
