@@ -1,4 +1,4 @@
-import { CommandStatus, commandStatusName, type ApprovalRecord, type Command, type CommandRecord } from '@molten/contracts';
+import { CommandRecord, CommandStatus, commandStatusName, type ApprovalRecord, type Command } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
 import { newCommandId, publishCommand, type Bus, type CommandStore, type SubmitInput } from '@molten/bus';
 import type { Logger } from '@molten/kit';
@@ -55,14 +55,34 @@ export class ApprovalService {
   readonly #known = new Map<string, CommandRecord>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #now: () => number;
+  #watch: { stop(): void } | undefined;
 
   constructor(o: ApprovalServiceOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
   }
 
-  /** Reads the approvals the store holds and re-arms the pending ones' expiry (an overdue one expires now). */
+  /**
+   * Reads the approvals the store holds and re-arms the pending ones' expiry (an overdue one
+   * expires now), then follows the store: an approval asked for or decided on another api
+   * replica shows here too.
+   */
   async start(): Promise<void> {
+    const watch = await this.#o.bus.kv.commands.watch({ key: 'cmd.>', include: 'updates', ignoreDeletes: true });
+    this.#watch = watch;
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation !== 'PUT' || e.length === 0) continue;
+        let record: CommandRecord;
+        try {
+          record = CommandRecord.decode(e.value);
+        } catch (err) {
+          this.#o.log.warn({ key: e.key, err: (err as Error).message }, 'skipping a command record that does not decode');
+          continue;
+        }
+        if (record.approval) this.observe(record);
+      }
+    })().catch((err) => this.#o.log.warn({ err }, 'approvals: following the commands bucket stopped'));
     const keys = await this.#o.bus.kv.commands.keys('cmd.>');
     for await (const key of keys) {
       const stored = await this.#o.store.get(key.slice('cmd.'.length));
@@ -73,6 +93,8 @@ export class ApprovalService {
   }
 
   stop(): void {
+    this.#watch?.stop();
+    this.#watch = undefined;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
   }

@@ -82,6 +82,24 @@ describe('approvals in the running api', () => {
     }
   });
 
+  it('two api replicas on one bus share the inbox: asked on one, listed and decided on the other, seen decided on both', async () => {
+    const one = await apiFixture({}, nats);
+    const two = await apiFixture({}, nats);
+    try {
+      const id = (await ask(one, 303)).command!.id;
+      await waitFor(async () => ((await two.json('/api/approvals')).body.data as Rest.Approval[]).some((a) => a.id === id), { message: 'the other replica lists it' });
+      expect((await two.json(`/api/approvals/${id}/deny`, { method: 'POST', body: '{"reason":"from two"}' })).status).toBe(200);
+      await waitFor(async () => ((await one.json('/api/approvals?all=1')).body.data as Rest.Approval[]).find((a) => a.id === id)?.status === 'denied', {
+        message: 'the first replica sees it denied',
+      });
+      expect(((await one.json('/api/approvals')).body.data as Rest.Approval[]).some((a) => a.id === id)).toBe(false);
+      expect((await one.json(`/api/approvals/${id}/approve`, { method: 'POST' })).status).toBe(409);
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  });
+
   it('expires after MOLTEN_APPROVAL_TTL_MS', async () => {
     const fx = await apiFixture({ MOLTEN_APPROVAL_TTL_MS: '1000' }, nats);
     try {
@@ -128,7 +146,7 @@ describe('approvals in the running api', () => {
       const asked = (await power(310, 'stop')).record;
       expect((await fx.json(`/api/commands/${asked.command!.id}`)).body.data.status).toBe('awaiting_approval');
       const a = (await fx.json(`/api/approvals/${asked.command!.id}`)).body.data as Rest.Approval;
-      expect(a).toMatchObject({ status: 'pending', safety: 'destructive', requestedBy: { actor: 'agent', client: 'claude-code' }, summary: 'stop vm310 (VM 310) on pve1' });
+      expect(a).toMatchObject({ status: 'pending', safety: 'destructive', requestedBy: { actor: 'agent', client: 'claude-code' }, summary: 'hard stop vm310 (VM 310) on pve1' });
       expect(ran).toEqual([]);
       expect((await fx.json(`/api/approvals/${a.id}/approve`, { method: 'POST' })).status).toBe(200);
       await waitFor(async () => (await fx.json(`/api/commands/${a.id}`)).body.data.status === 'succeeded', { timeoutMs: 15_000 });
