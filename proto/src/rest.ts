@@ -378,9 +378,9 @@ export interface Approval {
   id: string;
   status: ApprovalStatus;
   safety: SafetyClass;
-  /** Who asked: the agent token's name, and the MCP client's name (its clientInfo) when it gave one. */
-  requestedBy: { actor: string; client?: string };
-  /** The call in words, e.g. "hard stop plex (VM 200) on pve2" or "stop_container web on docker". */
+  /** Who asked: the agent token's name, the MCP client's name (its clientInfo) when it gave one, and the agent's reason. */
+  requestedBy: { actor: string; client?: string; reason?: string };
+  /** The call in words, e.g. "hard stop plex (VM 200) on pve2" or "stop_container container web on docker". */
   summary: string;
   target: CommandTarget;
   arguments: unknown;

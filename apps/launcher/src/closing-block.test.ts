@@ -45,6 +45,11 @@ describe('the closing block', () => {
     expect(configured).toContain('Token            (your MOLTEN_TOKEN)');
   });
 
+  it("names Molten's MCP endpoint only when an agent token is set", () => {
+    expect(closingBlock(base)).not.toContain('/mcp');
+    expect(closingBlock({ ...base, agentEndpoint: true }).split('\n')).toContain('  MCP for agents   http://127.0.0.1:3003/mcp   (your MOLTEN_AGENT_TOKEN; docs/mcp-endpoint.md)');
+  });
+
   it('without demo mode or a console, says neither', () => {
     const text = closingBlock(base);
     expect(text).not.toMatch(/demo|simulated|stop /);

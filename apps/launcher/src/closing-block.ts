@@ -5,6 +5,8 @@ export interface RunningStack {
   grpc: string;
   token: { value: string; file?: string; generated: boolean } | 'configured';
   nats: { url: string; localStore?: string };
+  /** Whether MOLTEN_AGENT_TOKEN is set (then agents reach Molten's MCP endpoint). */
+  agentEndpoint?: boolean;
   demo: boolean;
   /** Every upstream an adapter runs against: configured and simulated. */
   upstreams: Upstream[];
@@ -35,6 +37,7 @@ export function closingBlock(s: RunningStack): string {
     row('API', `${s.url}/api   (docs/api.md)`),
     row('gRPC', s.grpc),
     row('Token', token),
+    ...(s.agentEndpoint ? [row('MCP for agents', `${s.url}/mcp   (your MOLTEN_AGENT_TOKEN; docs/mcp-endpoint.md)`)] : []),
     row('NATS', `${s.nats.url}${s.nats.localStore ? `   (local, data in ${s.nats.localStore})` : ''}`),
     '',
     ...s.upstreams.map((u) => row(u.label, `${u.where.padEnd(width)}   ${u.origin === 'simulated' ? `simulated: ${u.note}` : u.note}`)),

@@ -98,6 +98,7 @@ async function main() {
       grpc: `${host}:${grpcPort}`,
       token,
       nats: { url: natsUrl, localStore: source.NATS_URL ? undefined : path.join(dir, 'nats') },
+      agentEndpoint: !!source.MOLTEN_AGENT_TOKEN,
       demo,
       upstreams: [...configured, ...simulated],
       notConfigured: notConfigured(source, simulated),

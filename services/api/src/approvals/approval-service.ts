@@ -289,7 +289,7 @@ export function approvalJson(r: CommandRecord): Rest.Approval {
     id: c.id,
     status: approvalStatus(r.status),
     safety: a.safety === 'change' ? 'change' : 'destructive',
-    requestedBy: { actor: c.actor?.name ?? 'unknown', ...(a.client ? { client: a.client } : {}) },
+    requestedBy: { actor: c.actor?.name ?? 'unknown', ...(a.client ? { client: a.client } : {}), ...(c.reason ? { reason: c.reason } : {}) },
     summary: a.summary,
     target: commandJson(r).target!,
     arguments: args,

@@ -1,5 +1,6 @@
 import type { SubmitInput } from '@molten/bus';
 import { guestActionSafety, powerActionToken, toolSafety, type Agent, type CommandRecord, type Guest, type ToolSafety, type UpstreamServer } from '@molten/contracts';
+import { toolTarget } from '@molten/contracts/tool-call-words';
 import type { ApprovalRequest } from '../approvals/approval-service.js';
 import { decide, MOLTEN_SERVER_ID, type PolicyTable } from '../approvals/policy.js';
 import type { Logger } from '@molten/kit';
@@ -203,7 +204,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
           payload: { $case: 'toolCall', value: { serverId: server.id, tool: tool.name, argumentsJson: JSON.stringify(req.arguments) } },
           timeoutMs: (req.timeoutSeconds ?? toolTimeoutMs / 1000) * 1000,
         },
-        { serverId: server.id, tool: tool.name, safety: toolSafety(tool.annotations), arguments: req.arguments, summary: `${tool.name} on ${server.name || server.id}` },
+        { serverId: server.id, tool: tool.name, safety: toolSafety(tool.annotations), arguments: req.arguments, summary: `${tool.name}${toolTarget(req.arguments) ? ` ${toolTarget(req.arguments)}` : ''} on ${server.name || server.id}` },
       );
     },
 

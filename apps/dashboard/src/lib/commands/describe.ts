@@ -1,7 +1,7 @@
 import type { Command, CommandStatus } from '$lib/api/types';
 import { ACTION_INFO } from '$lib/infra/action-rules';
 import { typeLabel } from '$lib/infra/guest-status';
-import { toolTarget } from './tool-call-words';
+import { toolTarget } from '@molten/contracts/tool-call-words';
 
 export interface CommandSummary {
   /** "Hard stop", "Tool call", "Agent run". */

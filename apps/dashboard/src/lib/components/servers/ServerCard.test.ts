@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { page } from 'vitest/browser';
 import { cleanup, render } from 'vitest-browser-svelte';
+import type { Tool } from '$lib/api/types';
 import { Commands } from '$lib/state/commands.svelte';
 import { command, server } from '$lib/test/fixtures';
 import { clockTime } from '$lib/util/format';
@@ -118,7 +119,7 @@ test('a card with a tool open spans the whole row of the servers grid, so a wide
 });
 
 describe('guarded tool calls', () => {
-  const withTool = (tool: (typeof modern.tools)[number] & { inputSchema: unknown }) =>
+  const withTool = (tool: Tool) =>
     server({ ...modern, toolCount: 1, tools: [tool] }, [{ action: 'tool-call', available: true }]);
   const spy = () => {
     const calls: { tool: string; args: Record<string, unknown>; reason?: string }[] = [];

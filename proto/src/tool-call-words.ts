@@ -1,6 +1,7 @@
 /**
  * A tool call in words: its target (the argument that names what it acts on) and its arguments
- * as short lines, for the confirmation dialog and the Activity panel.
+ * as short lines, for the api's approval summaries and the dashboard's confirmation dialog and
+ * Activity panel. Imports nothing, so the dashboard bundles it as is.
  */
 
 /** Argument names that usually say what a tool acts on, most telling first. */
