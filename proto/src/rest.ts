@@ -150,7 +150,8 @@ export interface CommandError {
 
 /** What a command acts on. */
 export type CommandTarget =
-  | { kind: 'guest'; cluster: string; vmid: number; node: string; type: string; action: string }
+  /** action: a power action, suspend, resume, or snapshot-create|rollback|delete (with the snapshot's name). */
+  | { kind: 'guest'; cluster: string; vmid: number; node: string; type: string; action: string; snapshot?: string }
   | { kind: 'tool'; serverId: string; tool: string; arguments: unknown }
   | { kind: 'agent'; gateway: string; agentId: string; message: string; sessionKey?: string };
 

@@ -8,13 +8,14 @@ import { authenticate } from './auth/middleware.js';
 import { DEFAULT_BODY_LIMITS, limitBodies, type BodyLimits } from './body-limits.js';
 import type { TokenRegistry } from './auth/tokens.js';
 import { ApiError, errorBody, sendError } from './errors.js';
-import type { Approvals, Commands, Events, Reads } from './ports.js';
+import type { Approvals, Commands, Events, Queries, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
+import { guestReadRoutes, nodeReadRoutes, taskRoutes } from './routes/guest-reads.js';
 import type { SendBudget } from './sse/send-budget.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   reads: Reads;
   commands: Commands;
   events: Events;
+  /** Reads adapters answer on request (a guest's page); its routes are mounted when given. */
+  queries?: Queries;
   /** Agents' calls that wait for an operator; /api/approvals is mounted when given. */
   approvals?: Approvals;
   tokens: TokenRegistry;
@@ -85,6 +88,10 @@ export function createApp(d: AppDeps) {
     .route('/servers', serverRoutes(d))
     .route('/agents', agentRoutes(d));
   if (d.approvals) api.route('/approvals', approvalRoutes(d.approvals));
+  if (d.queries) {
+    const q = { reads: d.reads, queries: d.queries };
+    api.route('/vms', guestReadRoutes(q)).route('/nodes', nodeReadRoutes(q)).route('/tasks', taskRoutes(q));
+  }
   const routes = app.route('/api', api);
   if (d.mcp) app.route('/mcp', d.mcp.routes());
   d.extra?.(app);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { connectBus, type Bus } from '@molten/bus';
+import { connectBus, requestQuery, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -16,7 +16,7 @@ import { listenHttp } from './http-server.js';
 import { McpEndpoint } from './mcp/mcp-endpoint.js';
 import { ApiMetrics } from './metrics.js';
 import { ControlPlane } from './plane/control-plane.js';
-import type { Commands, Reads } from './ports.js';
+import type { Commands, Queries, Reads } from './ports.js';
 import { RateLimiter } from './rate-limit.js';
 import { createReads } from './reads.js';
 
@@ -71,6 +71,9 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
   });
 
+  // A guest page's reads: asked of the cluster's proxmox-adapter each time.
+  const queries: Queries = { ask: (cluster, what, request) => requestQuery(bus, { domain: 'proxmox', scope: cluster, what, request, timeoutMs: 15_000 }) };
+
   // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start, and
   // announced to MOLTEN_NOTIFY_URL when one is set.
   let publicUrl = config.MOLTEN_PUBLIC_URL ?? '';
@@ -109,6 +112,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     commands,
     events: plane.feed,
     approvals: approvalsPort(approvals),
+    queries,
     mcp,
     tokens,
     log,

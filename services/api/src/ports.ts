@@ -3,8 +3,10 @@
  * ports: `Reads` for what is known, `Commands` for what is asked, `Events` for the live stream.
  * Each is bound once at start (main.ts); tests hand the edges fakes of them.
  */
-import type { CommandProgress, CommandRecord, Guest, GuestType, Node, PowerActionName, Storage } from '@molten/contracts';
+import type { CommandProgress, CommandRecord, Guest, GuestType, Node, PowerActionName, SnapshotActionName, Storage, SuspendResumeActionName } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
+import type { QueryName } from '@molten/contracts';
+import type { QueryReplyOf, QueryRequestOf } from '@molten/bus';
 import type { Principal } from './auth/tokens.js';
 
 /** One cluster's resources with how fresh they are. */
@@ -82,6 +84,26 @@ export interface PowerRequest {
   action: PowerActionName;
 }
 
+/** A snapshot of a guest: taken, rolled back to, or deleted. */
+export interface SnapshotRequest {
+  cluster?: string;
+  vmid: number;
+  action: SnapshotActionName;
+  name: string;
+  /** create only. */
+  description?: string;
+  /** create only, VMs only: save the RAM too. */
+  vmstate?: boolean;
+}
+
+/** Pause (or, with todisk, hibernate) a running VM; resume a paused or hibernated one. */
+export interface SuspendResumeRequest {
+  cluster?: string;
+  vmid: number;
+  action: SuspendResumeActionName;
+  todisk?: boolean;
+}
+
 export interface ToolCallRequest {
   serverId: string;
   tool: string;
@@ -107,6 +129,8 @@ export interface AgentRunRequest {
  */
 export interface Commands {
   power(caller: SubmitCaller, req: PowerRequest): Promise<Submitted>;
+  snapshot(caller: SubmitCaller, req: SnapshotRequest): Promise<Submitted>;
+  suspendResume(caller: SubmitCaller, req: SuspendResumeRequest): Promise<Submitted>;
   toolCall(caller: SubmitCaller, req: ToolCallRequest): Promise<Submitted>;
   agentRun(caller: SubmitCaller, req: AgentRunRequest): Promise<Submitted>;
 }
@@ -137,4 +161,13 @@ export interface Approvals {
   get(id: string): Promise<Rest.Approval | undefined>;
   approve(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
   deny(id: string, by: Principal, reason?: string): Promise<Rest.Approval>;
+}
+
+/**
+ * Reads an adapter answers on request (a guest's history, config, addresses, tasks, snapshots):
+ * asked over the bus each time, never stored. Never throws for bus trouble: the reply's error
+ * says what went wrong (no_adapter, deadline, a Proxmox refusal).
+ */
+export interface Queries {
+  ask<Q extends QueryName>(cluster: string, what: Q, request: QueryRequestOf<Q>): Promise<QueryReplyOf<Q>>;
 }

@@ -1,5 +1,20 @@
 import type { SubmitInput } from '@molten/bus';
-import { guestActionSafety, powerActionToken, toolSafety, type Agent, type CommandRecord, type Guest, type ToolSafety, type UpstreamServer } from '@molten/contracts';
+import {
+  GUEST_ACTIONS,
+  guestActionSafety,
+  powerActionToken,
+  snapshotActionToken,
+  snapshotNameProblem,
+  suspendResumeToken,
+  toolSafety,
+  type Agent,
+  type CommandRecord,
+  type Guest,
+  type GuestActionToken,
+  type GuestType,
+  type ToolSafety,
+  type UpstreamServer,
+} from '@molten/contracts';
 import { toolTarget } from '@molten/contracts/tool-call-words';
 import type { ApprovalRequest } from '../approvals/approval-service.js';
 import { decide, MOLTEN_SERVER_ID, type PolicyTable } from '../approvals/policy.js';
@@ -8,17 +23,40 @@ import type { Principal } from '../auth/tokens.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import type { Liveness } from '../plane/liveness.js';
 import type { Projection } from '../plane/projection.js';
-import type { AgentRunRequest, Commands, PowerRequest, SubmitCaller, Submitted, ToolCallRequest } from '../ports.js';
+import type { AgentRunRequest, Commands, PowerRequest, SnapshotRequest, SubmitCaller, Submitted, SuspendResumeRequest, ToolCallRequest } from '../ports.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { clusterResolver } from '../reads.js';
+import { guestVmid } from '../state/commands-view.js';
 
 /** What makes two submissions the same request, whatever their time or correlation id. */
 function requestDigest(c: { domain: string; scope: string; action: string; payload?: unknown }): string {
   return JSON.stringify([c.domain, c.scope, c.action, c.payload]);
 }
 
-/** A power action in the words an approval shows ("hard stop plex (VM 200) on pve2"). */
-const POWER_VERBS: Record<string, string> = { start: 'start', stop: 'hard stop', shutdown: 'shut down', reboot: 'reboot' };
+/** A guest action in the words an approval shows ("hard stop plex (VM 200) on pve2"). */
+export function guestActionWords(token: GuestActionToken, where: string, snapshot = '', todisk = false): string {
+  switch (token) {
+    case 'vm-start':
+      return `start ${where}`;
+    case 'vm-stop':
+      return `hard stop ${where}`;
+    case 'vm-shutdown':
+      return `shut down ${where}`;
+    case 'vm-reboot':
+      return `reboot ${where}`;
+    case 'vm-suspend':
+      return `${todisk ? 'hibernate' : 'pause'} ${where}`;
+    case 'vm-resume':
+      return `resume ${where}`;
+    case 'snapshot-create':
+      return `take snapshot "${snapshot}" of ${where}`;
+    case 'snapshot-rollback':
+      return `roll ${where} back to snapshot "${snapshot}"`;
+    case 'snapshot-delete':
+      return `delete snapshot "${snapshot}" of ${where}`;
+  }
+}
+
 
 /** Default time limits of tool calls and agent runs, when the caller gives none. */
 export const TOOL_TIMEOUT_MS = 60_000;
@@ -132,35 +170,86 @@ export function createCommands(d: CommandServiceDeps): Commands {
     if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy ? { remedy: why.remedy } : undefined);
   };
 
+  /**
+   * A guest action (power, suspend/resume, snapshot), checked against the guest (it exists, is not
+   * a template), a command already in flight on it and the upstream's health, then gated by the
+   * policy: one path for all of them.
+   */
+  const guestAction = (
+    caller: SubmitCaller,
+    requested: string | undefined,
+    vmid: number,
+    token: GuestActionToken,
+    payload: (g: Guest | undefined) => NonNullable<SubmitInput['payload']>,
+    args: Record<string, unknown>,
+  ): Promise<Submitted> => {
+    takeRateToken(caller.principal, 'actions');
+    const cluster = resolve(requested || undefined);
+    const entry = state.guest(cluster, vmid);
+    if (!entry && state.guests(cluster).length > 0) throw notFound(`guest ${vmid} is not in cluster "${cluster}"`);
+    const guest = entry?.value as Guest | undefined;
+    if (guest?.template) throw new ApiError(409, 'conflict', `${vmid} is a template; templates cannot be started, stopped or snapshotted here`, { vmid });
+    const open = commands.open().find((r) => r.command!.scope === cluster && guestVmid(r) === vmid);
+    if (open && (!caller.idempotencyKey || open.command!.idempotencyKey !== caller.idempotencyKey)) {
+      throw new ApiError(409, 'conflict', `guest ${vmid} already has a command in progress (${open.command!.action}, ${open.command!.id}); wait for it to finish`, {
+        commandId: open.command!.id,
+      });
+    }
+    unavailable(d.liveness.unavailable('proxmox', cluster));
+    const body = payload(guest);
+    const name = guest?.name ? `${guest.name} (${guest.type === 'lxc' ? 'CT' : 'VM'} ${vmid})` : `guest ${vmid}`;
+    const where = `${name}${guest?.node ? ` on ${guest.node}` : ''}`;
+    return gated(
+      caller,
+      { domain: 'proxmox', scope: cluster, action: token, payload: body, timeoutMs: d.timeoutMs },
+      {
+        serverId: MOLTEN_SERVER_ID,
+        tool: String(args.action ?? GUEST_ACTIONS[token].action),
+        safety: guestActionSafety(token),
+        arguments: { cluster, vmid, ...args },
+        summary: guestActionWords(token, where, typeof args.name === 'string' ? args.name : '', !!args.todisk),
+      },
+    );
+  };
+
   return {
-    /** A power action, checked against the guest, a command already in flight and the upstream's health. */
-    async power(caller: SubmitCaller, req: PowerRequest): Promise<Submitted> {
-      takeRateToken(caller.principal, 'actions');
-      const cluster = resolve(req.cluster || undefined);
-      const { vmid, action } = req;
-      const entry = state.guest(cluster, vmid);
-      if (!entry && state.guests(cluster).length > 0) throw notFound(`guest ${vmid} is not in cluster "${cluster}"`);
-      const guest = entry?.value as Guest | undefined;
-      if (guest?.template) throw new ApiError(409, 'conflict', `${vmid} is a template; templates cannot be started or stopped`, { vmid });
-      const open = commands.open().find((r) => r.command!.scope === cluster && r.command!.payload?.$case === 'power' && r.command!.payload.value.vmid === vmid);
-      if (open && (!caller.idempotencyKey || open.command!.idempotencyKey !== caller.idempotencyKey)) {
-        throw new ApiError(409, 'conflict', `guest ${vmid} already has a command in progress (${open.command!.action}, ${open.command!.id}); wait for it to finish`, {
-          commandId: open.command!.id,
-        });
-      }
-      unavailable(d.liveness.unavailable('proxmox', cluster));
-      const token = powerActionToken(action);
-      const name = guest?.name ? `${guest.name} (${guest.type === 'lxc' ? 'CT' : 'VM'} ${vmid})` : `guest ${vmid}`;
-      return gated(
+    power(caller: SubmitCaller, req: PowerRequest): Promise<Submitted> {
+      const token = powerActionToken(req.action);
+      return guestAction(caller, req.cluster, req.vmid, token, (g) => ({ $case: 'power', value: { vmid: req.vmid, action: req.action, node: g?.node ?? '', type: g?.type ?? '' } }), { action: req.action });
+    },
+
+    snapshot(caller: SubmitCaller, req: SnapshotRequest): Promise<Submitted> {
+      const token = snapshotActionToken(req.action);
+      return guestAction(
         caller,
-        {
-          domain: 'proxmox',
-          scope: cluster,
-          action: token,
-          payload: { $case: 'power', value: { vmid, action, node: guest?.node ?? '', type: guest?.type ?? '' } },
-          timeoutMs: d.timeoutMs,
+        req.cluster,
+        req.vmid,
+        token,
+        (g) => {
+          const problem = snapshotNameProblem(req.name, g?.type as GuestType | undefined);
+          if (problem) throw badRequest('name', `snapshot name "${req.name}" ${problem}`);
+          if (req.vmstate && g?.type === 'lxc') throw badRequest('vmstate', 'vmstate (saving the RAM) is for VMs only; containers snapshot their disks');
+          return {
+            $case: 'snapshot',
+            value: { vmid: req.vmid, action: req.action, name: req.name, description: req.description ?? '', vmstate: !!req.vmstate, node: g?.node ?? '', type: g?.type ?? '' },
+          };
         },
-        { serverId: MOLTEN_SERVER_ID, tool: action, safety: guestActionSafety(token), arguments: { cluster, vmid, action }, summary: `${POWER_VERBS[action] ?? action} ${name}${guest?.node ? ` on ${guest.node}` : ''}` },
+        { action: `snapshot-${req.action}`, name: req.name, ...(req.description ? { description: req.description } : {}), ...(req.vmstate ? { vmstate: true } : {}) },
+      );
+    },
+
+    suspendResume(caller: SubmitCaller, req: SuspendResumeRequest): Promise<Submitted> {
+      const token = suspendResumeToken(req.action);
+      return guestAction(
+        caller,
+        req.cluster,
+        req.vmid,
+        token,
+        (g) => {
+          if (g && g.type !== 'qemu') throw new ApiError(409, 'unsupported', `${req.action} is for VMs only; ${g.name || req.vmid} is a container`, { vmid: req.vmid });
+          return { $case: 'suspendResume', value: { vmid: req.vmid, action: req.action, todisk: !!req.todisk, node: g?.node ?? '', type: g?.type ?? '' } };
+        },
+        { action: req.action, ...(req.todisk ? { todisk: true } : {}) },
       );
     },
 

@@ -1,5 +1,11 @@
 import { CommandStatus, commandStatusName, isTerminal, type CommandProgress, type CommandRecord, type CommandTransition } from '@molten/contracts';
 
+/** The guest a command acts on (power, suspend/resume, snapshot), if any. */
+export function guestVmid(r: CommandRecord): number | undefined {
+  const p = r.command!.payload;
+  return p?.$case === 'power' || p?.$case === 'snapshot' || p?.$case === 'suspendResume' ? p.value.vmid : undefined;
+}
+
 /**
  * Recent commands, newest first, kept current from the command transitions on the events
  * stream. Records the api has not seen (submitted elsewhere) are read from the store on demand.
@@ -90,7 +96,7 @@ export class CommandsView {
       if (o.status && commandStatusName(r.status) !== o.status) continue;
       if (o.domain && r.command!.domain !== o.domain) continue;
       if (o.scope && r.command!.scope !== o.scope) continue;
-      if (o.vmid !== undefined && !(r.command!.payload?.$case === 'power' && r.command!.payload.value.vmid === o.vmid)) continue;
+      if (o.vmid !== undefined && guestVmid(r) !== o.vmid) continue;
       out.push(r);
       if (out.length >= (o.limit ?? 50)) break;
     }

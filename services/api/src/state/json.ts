@@ -161,8 +161,10 @@ export function commandJson(r: CommandRecord) {
     action: c.action,
     ...(c.reason ? { reason: c.reason } : {}),
     target:
-      p?.$case === 'power'
+      p?.$case === 'power' || p?.$case === 'suspendResume'
         ? { kind: 'guest', cluster: c.scope, vmid: p.value.vmid, node: p.value.node, type: p.value.type, action: p.value.action }
+        : p?.$case === 'snapshot'
+          ? { kind: 'guest', cluster: c.scope, vmid: p.value.vmid, node: p.value.node, type: p.value.type, action: `snapshot-${p.value.action}`, snapshot: p.value.name }
         : p?.$case === 'toolCall'
           ? { kind: 'tool', serverId: p.value.serverId, tool: p.value.tool, arguments: parseResult(p.value.argumentsJson) }
           : p?.$case === 'agentRun'

@@ -94,6 +94,8 @@ export function fakeCommands(over: Partial<Commands> = {}) {
   };
   const commands: Commands = {
     power: answer('power', 'vm-stop'),
+    snapshot: answer('snapshot', 'snapshot-create'),
+    suspendResume: answer('suspendResume', 'vm-suspend'),
     toolCall: answer('toolCall', 'tool-call'),
     agentRun: answer('agentRun', 'agent-run'),
     ...over,
