@@ -402,3 +402,26 @@ export interface Session {
   /** How the caller signed in ("bearer" or "session"); GET only. */
   via?: 'bearer' | 'session';
 }
+
+// ---- a guest's page (GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots, /api/nodes/{node}/rrd, /api/tasks/{upid}/log) ----
+
+/** The adapter's own messages, as JSON (int64 fields are numbers). */
+export type {
+  GuestAddresses,
+  GuestConfig,
+  GuestRrd,
+  GuestRrdPoint,
+  GuestSnapshot,
+  GuestSnapshots,
+  NodeRrd,
+  NodeRrdPoint,
+  ProxmoxTask,
+  TaskList,
+  TaskLog,
+} from './gen/molten/v1/queries.js';
+
+/** A page read's answer: read from Proxmox through its adapter when asked; `freshUntil` for the history (until Proxmox's next step). */
+export interface PageRead<T> {
+  data: T;
+  meta: { cluster: string; fetchedAt: Time; freshUntil?: Time };
+}
