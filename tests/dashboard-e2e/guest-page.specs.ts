@@ -73,7 +73,7 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
         const dialog = page.getByRole('dialog');
         expect(await dialog.textContent()).toMatch(/is lost/);
         // A rollback is destructive: the dialog opens on Cancel.
-        expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === document.activeElement)).toBe(true);
+        expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true);
         await confirmIn(page, 'Roll back');
         await expect.poll(async () => (await api<{ data: { action: string; status: string }[] }>(stack, `/api/commands?vmid=${vm.vmid}`)).body.data.find((c) => c.action === 'snapshot-rollback')?.status, { timeout: 20_000 }).toBe('succeeded');
       } finally {
@@ -89,7 +89,9 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
       try {
         await page.goto(`${stack.url}/guests/homelab/${vm.vmid}`);
         const actions = page.getByRole('group', { name: 'Actions' });
-        await actions.getByRole('button', { name: 'Resume' }).click();
+        const resume = actions.getByRole('button', { name: 'Resume' });
+        await resume.waitFor();
+        await resume.click();
         await confirmIn(page, 'Resume');
         await expect.poll(async () => (await api<{ data: ApiGuest }>(stack, `/api/vms/${vm.vmid}/status`)).body.data.qmpstatus, { timeout: 20_000 }).toBe('running');
         await actions.getByRole('button', { name: 'Pause' }).waitFor();
@@ -105,7 +107,7 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
         for (const path of [`/guests/homelab/${vm.vmid}`, `/nodes/homelab/${vm.node}`]) {
           await page.goto(`${stack.url}${path}`);
           await page.locator('figure[data-drawn="yes"]').first().waitFor();
-          expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), path).toBe(0);
+          expect(await page.locator('html').evaluate((h) => h.scrollWidth - h.clientWidth), path).toBe(0);
         }
       } finally {
         await context.close();
