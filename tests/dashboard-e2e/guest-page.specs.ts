@@ -19,6 +19,16 @@ interface ApiGuest {
   hastate?: string;
 }
 
+const until = async <T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
 export function guestPageSpecs(getStack: () => DashboardStack) {
   let stack: DashboardStack;
   let browser: Browser;
@@ -75,7 +85,13 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
         // A rollback is destructive: the dialog opens on Cancel.
         expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true);
         await confirmIn(page, 'Roll back');
-        await expect.poll(async () => (await api<{ data: { action: string; status: string }[] }>(stack, `/api/commands?vmid=${vm.vmid}`)).body.data.find((c) => c.action === 'snapshot-rollback')?.status, { timeout: 20_000 }).toBe('succeeded');
+        const rollback = await until(async () => (await api<{ data: { id: string; action: string; status: string }[] }>(stack, `/api/commands?vmid=${vm.vmid}`)).body.data.find((c) => c.action === 'snapshot-rollback' && c.status === 'succeeded'));
+
+        // The command's page: its Proxmox task's log, and no step still spinning once it ended.
+        await page.goto(`${stack.url}/commands/${rollback.id}`);
+        const log = page.getByRole('region', { name: 'Proxmox task log' });
+        await expect.poll(() => log.textContent(), { timeout: 15_000 }).toMatch(/TASK OK/);
+        expect(await page.locator('.timeline .spinner, .timeline [role="progressbar"]').count()).toBe(0);
       } finally {
         await context.close();
       }
