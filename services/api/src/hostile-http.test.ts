@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR, apiFixture } from './test/api-fixture.js';
+
+/** Raw HTTP, so that paths reach the server byte for byte (fetch would normalise them). */
+function raw(url: string, p: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const u = new URL(url);
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: p, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    if (init.body) req.write(init.body);
+    req.end();
+  });
+}
+
+/** Issue 14's hostile requests, over a real socket to the running api (dashboard files served). */
+describe('hostile requests to the running api', () => {
+  let fx: Awaited<ReturnType<typeof apiFixture>>;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-dash-'));
+  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Molten</title>');
+  beforeAll(async () => {
+    fx = await apiFixture({ MOLTEN_DASHBOARD_DIR: dir });
+  });
+  afterAll(async () => {
+    await fx?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['/%', '/%zz', '/a/%E0%A4%A', '/api/%', '/api/vms/%zz/status', '/api/commands/%'])('answers GET %s with a 4xx, not a 5xx', async (p) => {
+    const r = await raw(fx.api.url, p, { headers: { authorization: `Bearer ${OPERATOR}` } });
+    expect(r.status, r.body).toBeGreaterThanOrEqual(400);
+    expect(r.status, r.body).toBeLessThan(500);
+  });
+
+  it.each(['/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2f..%2fetc%2fpasswd', '/%2e%2e%5c%2e%2e%5cetc%5cpasswd'])('serves nothing outside the dashboard for %s', async (p) => {
+    const r = await raw(fx.api.url, p);
+    expect(r.status).toBeLessThan(500);
+    expect(r.body).not.toMatch(/root:/);
+  });
+});
