@@ -240,6 +240,43 @@ describe('gRPC ControlPlaneService', () => {
       expect(end.metadata.get('molten-field')).toEqual(['subject_filter']);
     });
 
+    it('refuses tool call arguments nested 5,000 or 10,000 deep, or over the tool call size, with INVALID_ARGUMENT naming them', async () => {
+      const server = { id: 'mcp-deep', name: 'Deep', kind: 'mcp', domain: 'mcp', scope: 'deep', endpoint: 'stdio:deep', transport: 'stdio',
+        status: ServerStatus.SERVER_STATUS_CONNECTED, statusReason: '', remedy: '', reachable: true, authenticated: true, usable: true,
+        latencyMs: 1, lastSeenMs: Date.now(), statusSinceMs: Date.now(), version: '', demo: false, methods: [], reporter: 'fake-mcp',
+        tools: [{ name: 'echo', title: '', description: '', inputSchemaJson: '{"type":"object"}' }],
+        capabilities: [{ action: 'tool-call', available: true, reason: '', privilege: '' }] };
+      await new StatePublisher(adapterBus, 'mcp', 'deep').put('server', 'mcp-deep', server);
+      const beat = () => {
+        const { data, headers } = encodeBus('molten.v1.Heartbeat', {
+          domain: 'mcp', instance: 'fake-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 200,
+          upstreams: [{ serverId: 'mcp-deep', scope: 'deep', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+        });
+        adapterBus.nc.publish(subjects.heartbeat('mcp', 'fake-mcp'), data, { headers });
+      };
+      beat();
+      const timer = setInterval(beat, 100);
+      try {
+        await waitFor(() => fx.api.reads.servers({ tools: false }).some((s) => s.id === 'mcp-deep' && s.status === 'connected' && !s.stale), { message: 'the server is callable' });
+        const tool = (argumentsJson: string): SubmitCommandRequest => ({ cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'toolCall', value: { serverId: 'mcp-deep', tool: 'echo', argumentsJson } } });
+        for (const depth of [5_000, 10_000]) {
+          const err = await callError(client.submitCommand, client, tool(`{"a":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`));
+          expect(err.code, `${depth} deep`).toBe(status.INVALID_ARGUMENT);
+          expect(err.metadata.get('molten-field')).toEqual(['tool_call.arguments_json']);
+          expect(err.details).toMatch(/nests deeper than 64/);
+        }
+        const big = await callError(client.submitCommand, client, tool(JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) })));
+        expect(big.code).toBe(status.INVALID_ARGUMENT);
+        expect(big.details).toMatch(/1048576 bytes/);
+        const huge = await callError(client.submitCommand, client, tool(JSON.stringify({ message: 'x'.repeat(10 * 1024 * 1024) })));
+        expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
+        const { res } = await call(client.submitCommand, client, tool('{"message":"hi"}'));
+        expect(res.command!.command!.action).toBe('tool-call');
+      } finally {
+        clearInterval(timer);
+      }
+    });
+
     it('answers UNAVAILABLE with the remedy when the cluster upstream is known to be down', async () => {
       const server = { id: 'pve-broken', name: 'Proxmox VE (broken)', kind: 'proxmox-ve', domain: 'proxmox', scope: 'broken', endpoint: 'https://pve:8006', transport: 'https',
         status: ServerStatus.SERVER_STATUS_AUTH_FAILED, statusReason: '401 authentication failure', remedy: 'check PVE_TOKEN', reachable: true, authenticated: false, usable: false,
