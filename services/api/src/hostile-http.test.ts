@@ -45,4 +45,23 @@ describe('hostile requests to the running api', () => {
     expect(r.status).toBeLessThan(500);
     expect(r.body).not.toMatch(/root:/);
   });
+
+  const signIn = async () => {
+    const res = await fx.call('/api/session', { method: 'POST', token: null, body: JSON.stringify({ token: OPERATOR }) });
+    expect(res.status).toBe(200);
+    return res.headers.get('set-cookie')!.split(';')[0]!;
+  };
+
+  it.each([
+    { 'sec-fetch-site': 'cross-site' },
+    { referer: 'https://evil.example/page' },
+    { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/page' },
+  ])('refuses a cookie action with no Origin but %o (403), sign-out included', async (headers) => {
+    const cookie = await signIn();
+    const act = await fx.json('/api/vms/101/stop', { method: 'POST', token: null, headers: { cookie, ...headers } });
+    expect(act.status).toBe(403);
+    expect((await fx.json('/api/session', { method: 'DELETE', token: null, headers: { cookie, ...headers } })).status).toBe(403);
+    expect((await fx.json('/api/session', { method: 'DELETE', token: null, headers: { cookie, origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await fx.json('/api/session', { token: null, headers: { cookie } })).status).toBe(200);
+  });
 });
