@@ -64,4 +64,12 @@ describe('hostile requests to the running api', () => {
     expect((await fx.json('/api/session', { method: 'DELETE', token: null, headers: { cookie, origin: 'https://evil.example' } })).status).toBe(403);
     expect((await fx.json('/api/session', { token: null, headers: { cookie } })).status).toBe(200);
   });
+
+  it('revokes the session on sign-out: the old cookie then answers 401', async () => {
+    const cookie = await signIn();
+    expect((await fx.json('/api/vms', { token: null, headers: { cookie } })).status).toBe(200);
+    expect((await fx.json('/api/session', { method: 'DELETE', token: null, headers: { cookie } })).status).toBe(204);
+    expect((await fx.json('/api/vms', { token: null, headers: { cookie } })).status).toBe(401);
+    expect((await fx.json('/api/session', { token: null, headers: { cookie } })).status).toBe(401);
+  });
 });
