@@ -52,7 +52,7 @@ describe('hostile requests to the running api', () => {
     return res.headers.get('set-cookie')!.split(';')[0]!;
   };
 
-  it.each([
+  it.each<Record<string, string>>([
     { 'sec-fetch-site': 'cross-site' },
     { referer: 'https://evil.example/page' },
     { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/page' },
