@@ -39,7 +39,7 @@ export class ControlPlane {
     readonly bus: Bus,
     readonly o: ControlPlaneOptions,
   ) {
-    this.store = new CommandStore(bus, 'api');
+    this.store = new CommandStore(bus, 'api', o.log);
     this.liveness = new Liveness(this.projection.state, this.adapters, {
       heartbeatMs: o.heartbeatMs,
       demo: o.demo,
