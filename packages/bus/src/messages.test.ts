@@ -74,6 +74,11 @@ describe('a message must fit its subject', () => {
     expect(() => decodeBySubject({ subject, data, headers: busHeaders(type) })).toThrow(MalformedMessageError);
   });
 
+  it('refuses a removal (molten-op: DEL) anywhere but on a state subject: it would skip validation', () => {
+    const del = busHeaders('molten.v1.CommandTransition', { 'molten-op': 'DEL' });
+    expect(() => decodeBySubject({ subject: subjects.commandStatus('01JABCDEFGHJKMNPQRSTVWXYZ0'), data: new Uint8Array(), headers: del })).toThrow(/DEL on a subject that holds no state/);
+  });
+
   it('reads a KV state value as its key\'s kind and refuses one of another kind or another id', () => {
     const data = encodeMessage('molten.v1.Guest', guest);
     expect(decodeStateValue(subjects.stateKey(at('qemu', '101')), data).value).toMatchObject({ vmid: 101 });

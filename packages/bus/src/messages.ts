@@ -97,6 +97,8 @@ export function decodeBySubject(msg: RawMessage): Decoded<MessageTypeName> {
   if (expected && expected.length === 0) throw new MalformedMessageError(msg.subject, 'a state subject of no known kind');
   const decoded = decodeBus(msg, expected);
   const address = msg.subject.startsWith('molten.state.') ? parseStateSubject(msg.subject) : undefined;
+  // A removal is a state subject's alone; elsewhere "DEL" would only skip validation.
+  if (decoded.removed && !address) throw new MalformedMessageError(msg.subject, `${HEADERS.op}: DEL on a subject that holds no state`);
   if (address && !decoded.removed) {
     const problem = misplaced(address.kind, address.id, decoded.value);
     if (problem) throw new MalformedMessageError(msg.subject, problem);
