@@ -1,25 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR, apiFixture } from './test/api-fixture.js';
+import { rawRequest } from './test/raw-http.js';
 
-/** Raw HTTP, so that paths reach the server byte for byte (fetch would normalise them). */
-function raw(url: string, p: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const u = new URL(url);
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: p, method: init.method ?? 'GET', headers: init.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    if (init.body) req.write(init.body);
-    req.end();
-  });
-}
+const raw = (url: string, p: string, init: { headers?: Record<string, string> } = {}) => rawRequest(url, p, init);
 
 /** Issue 14's hostile requests, over a real socket to the running api (dashboard files served). */
 describe('hostile requests to the running api', () => {
