@@ -198,6 +198,11 @@ describe('gRPC ControlPlaneService', () => {
       expect(rest.body.data.reason).toBe('after the UPS test');
       await waitFor(async () => (await call(client.getCommand, client, { id: first.res.command!.command!.id })).res.command!.status === CommandStatus.COMMAND_STATUS_SUCCEEDED);
       expect(executed.filter((id) => id === first.res.command!.command!.id)).toHaveLength(1);
+      // The key is bound to that request: on another one it is INVALID_ARGUMENT naming the first command.
+      const other = await callError(client.submitCommand, client, { ...req, payload: { $case: 'power', value: { vmid: 101, action: 'reboot', node: '', type: '' } } });
+      expect(other.code).toBe(status.INVALID_ARGUMENT);
+      expect(other.metadata.get('molten-error-code')).toEqual(['idempotency_key_reused']);
+      expect(other.metadata.get('molten-command-id')).toEqual([first.res.command!.command!.id]);
     });
 
     it('answers FAILED_PRECONDITION naming the command when the guest already has one in flight', async () => {
