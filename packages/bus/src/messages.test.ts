@@ -88,6 +88,14 @@ describe('a message must fit its subject', () => {
     expect(() => decodeStateValue('proxmox.homelab.qemu.101', new Uint8Array([0xff, 0xff, 0xff]))).toThrow(MalformedMessageError);
   });
 
+  it('refuses times no Date can hold (readers turn them into ISO text)', () => {
+    const at = 9e15; // an int64 protobuf carries, past the year 275760
+    const progress = encodeBus('molten.v1.CommandProgress', { commandId: '01JABCDEFGHJKMNPQRSTVWXYZ0', seq: 1, atMs: at, stream: 'stdout', text: 'x' });
+    expect(() => decodeBySubject({ subject: subjects.commandProgress('01JABCDEFGHJKMNPQRSTVWXYZ0'), ...progress })).toThrow(/not a time/);
+    const transition = encodeBus('molten.v1.CommandTransition', { commandId: '01JABCDEFGHJKMNPQRSTVWXYZ0', status: 3, atMs: at, message: '', by: 'x', upstreamTaskId: '', resultJson: '' });
+    expect(() => decodeBySubject({ subject: subjects.commandStatus('01JABCDEFGHJKMNPQRSTVWXYZ0'), ...transition })).toThrow(/not a time/);
+  });
+
   it('refuses a garbage command record', () => {
     expect(() => decodeCommandRecord('cmd.x', new Uint8Array([0x0a, 0x03, 0x01, 0x02, 0x03, 0x10, 0x63]))).toThrow(MalformedMessageError);
     expect(() => decodeCommandRecord('cmd.x', new Uint8Array([0xff]))).toThrow(MalformedMessageError);
