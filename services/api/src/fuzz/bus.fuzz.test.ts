@@ -33,6 +33,45 @@ const VALUES: Partial<Record<MessageTypeName, (n: number, id: string) => unknown
   'molten.v1.CommandTransition': (n) => ({ commandId: ULID(n), status: CommandStatus.COMMAND_STATUS_RUNNING, atMs: 1, message: 'x', by: 'fuzz', upstreamTaskId: '', resultJson: '' }),
   'molten.v1.CommandProgress': (n) => ({ commandId: ULID(n), seq: 1, atMs: 1, stream: 'stdout', text: 'x' }),
 };
+/**
+ * Well-formed values of a kind, with its own id, and every other field wild: what a buggy adapter
+ * could publish that passes every check. The api must still answer.
+ */
+const wildString = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('', '%', '<script>', 'x'.repeat(5000), '\u0000', 'NaN'));
+// Unsigned integers (most numeric fields are uint32/uint64; what protobuf cannot carry is not sent anyway).
+const wildNumber = fc.oneof(fc.nat(), fc.constantFrom(0, 4_294_967_295, Number.MAX_SAFE_INTEGER));
+const wildUint = fc.oneof(fc.integer({ min: 0, max: 4_294_967_295 }), fc.constantFrom(0, 4_294_967_295));
+const wildStrings = fc.array(wildString, { maxLength: 4 });
+const WILD: Record<string, (id: string) => fc.Arbitrary<{ type: MessageTypeName; value: unknown }>> = {
+  qemu: (id) => fc.record({ name: wildString, node: wildString.filter((x) => x.length > 0), status: wildString, qmpstatus: fc.option(wildString, { nil: undefined }), cpu: wildNumber, maxcpu: wildNumber, mem: wildNumber, maxmem: wildNumber, uptime: wildNumber, tags: wildStrings, template: fc.boolean(), imprecise: wildStrings, lock: fc.option(wildString, { nil: undefined }) })
+    .map((w) => ({ type: 'molten.v1.Guest' as const, value: { ...guest(Number(id)), ...w } })),
+  lxc: (id) => fc.record({ name: wildString, status: wildString, mem: wildNumber, netin: wildNumber, tags: wildStrings }).map((w) => ({ type: 'molten.v1.Guest' as const, value: { ...guest(Number(id)), type: 'lxc', qmpstatus: undefined, ...w } })),
+  node: (id) => fc.record({ status: wildString, cpu: wildNumber, maxcpu: wildNumber, mem: wildNumber, uptime: wildNumber, level: wildString, loadavg: wildStrings, nodeid: fc.option(wildNumber, { nil: undefined }), pveversion: fc.option(wildString, { nil: undefined }) })
+    .map((w) => ({ type: 'molten.v1.Node' as const, value: { ...(VALUES['molten.v1.Node']!(0, id) as object), ...w } })),
+  storage: (id) => fc.record({ storage: wildString, node: wildString, type: wildString, content: wildStrings, status: wildString, shared: fc.boolean(), used: wildNumber, total: wildNumber, imprecise: wildStrings })
+    .map((w) => ({ type: 'molten.v1.Storage' as const, value: { cluster: 'homelab', id, ...w } })),
+  cluster: (id) => fc.record({ name: wildString, standalone: fc.boolean(), quorate: fc.boolean(), version: wildNumber, upstreamVersion: wildString, demo: fc.boolean(), nodes: fc.array(fc.record({ name: wildString, nodeid: wildNumber, ip: wildString, online: fc.boolean(), local: fc.boolean(), level: wildString }), { maxLength: 3 }) })
+    .map((w) => ({ type: 'molten.v1.ClusterStatus' as const, value: { cluster: id, ...w } })),
+  server: (id) => fc.record({
+    name: wildString, kind: wildString.filter((x) => x.length > 0), endpoint: wildString, transport: wildString, status: fc.integer({ min: 0, max: 40 }), statusReason: wildString, remedy: wildString,
+    latencyMs: wildNumber, lastSeenMs: wildNumber, statusSinceMs: wildNumber, version: wildString, demo: fc.boolean(), methods: wildStrings, reporter: wildString,
+    tools: fc.array(fc.record({ name: wildString, title: wildString, description: wildString, inputSchemaJson: fc.oneof(wildString, fc.constantFrom('{"type":"object"}', '{', 'null', '[]', '{"$ref":"#"}', '{"type":"object","properties":{"a":{"$ref":"#"}}}')) }), { maxLength: 3 }),
+    capabilities: fc.array(fc.record({ action: wildString, available: fc.boolean(), reason: wildString, privilege: wildString }), { maxLength: 3 }),
+    toolsConfirmedMs: fc.option(wildNumber, { nil: undefined }), toolsStale: fc.option(fc.boolean(), { nil: undefined }), protocolVersion: fc.option(wildString, { nil: undefined }),
+  }).map((w) => ({ type: 'molten.v1.UpstreamServer' as const, value: { ...server(id), ...w } })),
+};
+void wildUint;
+
+/** A wild value's bytes, or undefined when protobuf cannot encode it (the adapter could not have sent it). */
+function wildBytes(kind: string, id: string, n: number): Uint8Array | undefined {
+  const [w] = fc.sample(WILD[kind]!(id), { seed: FUZZ_SEED + n, numRuns: 1 });
+  try {
+    return encodeMessage(w!.type, w!.value as never);
+  } catch {
+    return undefined;
+  }
+}
+
 const TYPE_NAMES = Object.keys(MESSAGE_TYPES) as MessageTypeName[];
 const KINDS = ['qemu', 'lxc', 'node', 'storage', 'cluster', 'server', 'gateway', 'agent', 'session', 'widget'];
 
@@ -47,7 +86,10 @@ const payload = fc.oneof(
   fc.constantFrom(...(Object.keys(VALUES) as MessageTypeName[])).chain((type) => fc.boolean().map((ownId) => ({ type, ownId }))),
   fc.constant({ bytes: new Uint8Array() }),
 );
-const message = fc.record({ where, header, payload, del: fc.boolean(), kv: fc.boolean() });
+const plain = fc.record({ where, header, payload, del: fc.boolean(), kv: fc.boolean() });
+/** A well-formed message of the right kind and id, wild otherwise, on its own subject with its own header. */
+const wild = fc.constantFrom(...Object.keys(WILD)).map((kind) => ({ where: { family: 'state', kind } as Where, header: 'right' as string | undefined, payload: { wild: kind }, del: false, kv: true }));
+const message = fc.oneof({ weight: 3, arbitrary: plain }, { weight: 1, arbitrary: wild });
 
 describe('fuzz: what the api reads from the bus', () => {
   let nats: NatsServer;
@@ -64,9 +106,10 @@ describe('fuzz: what the api reads from the bus', () => {
   const readsBelow500 = async (fx: Awaited<ReturnType<typeof apiFixture>>, n: number) => {
     for (const p of ['/api/vms', '/api/nodes', '/api/storage', '/api/servers', '/api/agents', '/api/commands', `/api/commands/${ULID(n)}`, '/api/health', '/api/cluster/status']) {
       const r = await fx.json(p);
-      expect(r.status, `${p}: ${JSON.stringify(r.body).slice(0, 300)}`).toBeLessThan(500);
+      expect(r.status, `${p}: ${JSON.stringify(r.body).slice(0, 300)} ${JSON.stringify(logOf(r.body))}`).toBeLessThan(500);
     }
   };
+  let logOf: (body: unknown) => unknown = () => undefined;
 
   const RUNS = 60;
   it(
@@ -74,6 +117,8 @@ describe('fuzz: what the api reads from the bus', () => {
     async () => {
       const cap = capturingLogger('api', 'warn');
       const fx = await apiFixture({}, nats, cap.log);
+      // A 500's log line (by request id), so that a failure says what broke.
+      logOf = (body) => cap.lines.find((l) => l.msg === 'request failed' && JSON.stringify(body).includes(String(l.requestId)))?.err;
       const publisher = new StatePublisher(bus, 'proxmox', 'homelab');
       let n = 0;
       let refused = 0;
@@ -92,8 +137,12 @@ describe('fuzz: what the api reads from the bus', () => {
                 : m.where.family === 'progress' ? subjects.commandProgress(ULID(n))
                 : m.where.family === 'event' ? `molten.event.proxmox.homelab.qemu.${id}.fuzzed`
                 : subjects.heartbeat('proxmox', `fz-${n}`);
-              const data = 'bytes' in m.payload ? m.payload.bytes : encodeMessage(m.payload.type, VALUES[m.payload.type]!(n, m.payload.ownId ? id : `other-${n}`) as never);
-              const right = m.where.family === 'state' ? (({ qemu: 'molten.v1.Guest', lxc: 'molten.v1.Guest', server: 'molten.v1.UpstreamServer', node: 'molten.v1.Node' }) as Record<string, string>)[m.where.kind] ?? 'molten.v1.Storage' : 'molten.v1.CommandTransition';
+              const data =
+                'bytes' in m.payload ? m.payload.bytes
+                : 'wild' in m.payload ? wildBytes(m.payload.wild, id, n)
+                : encodeMessage(m.payload.type, VALUES[m.payload.type]!(n, m.payload.ownId ? id : `other-${n}`) as never);
+              if (!data) continue; // a wild value protobuf cannot carry (a negative uint64): nothing to send
+              const right = m.where.family === 'state' ? (({ qemu: 'molten.v1.Guest', lxc: 'molten.v1.Guest', server: 'molten.v1.UpstreamServer', node: 'molten.v1.Node', cluster: 'molten.v1.ClusterStatus' }) as Record<string, string>)[m.where.kind] ?? 'molten.v1.Storage' : 'molten.v1.CommandTransition';
               const type = m.header === 'right' ? right : m.header;
               const h = type ? busHeaders('molten.v1.Guest', m.del ? { 'molten-op': 'DEL' } : {}) : undefined;
               if (h && type) h.set('molten-type', type);
