@@ -106,7 +106,8 @@ describe('approval service (real nats-server)', () => {
     const s = service(300);
     const id = (await ask(s, 203)).command!.id;
     await waitFor(async () => (await status(id)) === 'expired', { timeoutMs: 15_000 });
-    expect(s.list('expired').map((a) => a.id)).toContain(id);
+    // The service's list follows once its transition has resolved (after the KV write the line above saw).
+    await waitFor(() => s.list('expired').some((a) => a.id === id), { message: 'the expired approval listed' });
     await expect(s.approve(id, 'operator')).rejects.toMatchObject({ kind: 'decided', current: 'expired' });
     await bus.nc.flush();
     expect(published).not.toContain(id);
