@@ -12,6 +12,26 @@
 import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as BusGateway } from './gen/molten/v1/agents.js';
 import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
 import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
+import type {
+  GuestAddresses as BusGuestAddresses,
+  GuestConfig as BusGuestConfig,
+  GuestDisk as BusGuestDisk,
+  GuestInterface as BusGuestInterface,
+  GuestNic as BusGuestNic,
+  GuestRrd as BusGuestRrd,
+  GuestRrdPoint as BusGuestRrdPoint,
+  GuestSnapshot as BusGuestSnapshot,
+  GuestSnapshots as BusGuestSnapshots,
+  HaStatus as BusHaStatus,
+  HaStatusEntry as BusHaStatusEntry,
+  IpAddress as BusIpAddress,
+  NodeRrd as BusNodeRrd,
+  NodeRrdPoint as BusNodeRrdPoint,
+  ProxmoxTask as BusProxmoxTask,
+  TaskList as BusTaskList,
+  TaskLog as BusTaskLog,
+  TaskLogLine as BusTaskLogLine,
+} from './gen/molten/v1/queries.js';
 import type { CommandErrorCode } from './command-errors.js';
 import type { ActionToken, GuestType, SafetyClass } from './guest-actions.js';
 import type { CommandStatusName, ServerStatusName } from './lifecycle.js';
@@ -81,6 +101,17 @@ export type ApiErrorCode =
   | 'out_of_range'
   /** 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix. */
   | 'upstream_unavailable'
+  /**
+   * 403 (guest page reads): Proxmox refused Molten's token one privilege; `details.privilege`
+   * names it and `details.remedy` gives the `pveum` line. Only that panel degrades.
+   */
+  | 'upstream_forbidden'
+  /** 502 (guest page reads): the upstream failed in a way it did not classify (`details.upstreamCode`). */
+  | 'upstream_error'
+  /** 504 (guest page reads): the adapter or Proxmox did not answer in time. */
+  | 'upstream_timeout'
+  /** 503 (guest page reads): no adapter answers for the cluster; `details.remedy` names what to start. */
+  | 'adapter_unavailable'
   /** 503: the api cannot reach NATS. */
   | 'bus_unavailable'
   /** 503: the api is reading as many bodies as it takes at once; `Retry-After` says when to try again. */
@@ -402,3 +433,101 @@ export interface Session {
   /** How the caller signed in ("bearer" or "session"); GET only. */
   via?: 'bearer' | 'session';
 }
+
+// ---- the guest page (issue 12): reads answered by the cluster's adapter from Proxmox, when asked ----
+
+/**
+ * The `meta` of a guest page read: which cluster, when the adapter read it from Proxmox (a
+ * cached answer keeps its read time) and, for history, until when it stays the answer (the end
+ * of Proxmox's step, plus a settle delay).
+ */
+export interface ReadMeta {
+  cluster: string;
+  fetchedAt: Time;
+  freshUntil?: Time;
+}
+
+/** `{ data, meta }`: GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots|ha, /api/nodes/{node}/rrd, /api/tasks/{upid}/log. */
+export interface Read<T> {
+  data: T;
+  meta: ReadMeta;
+}
+
+/** `?timeframe=` of a guest's history (Proxmox's rrddata timeframes). */
+export type RrdTimeframe = 'hour' | 'day' | 'week' | 'month' | 'year';
+/** A node's history also has "decade" (PVE 9). */
+export type NodeRrdTimeframe = RrdTimeframe | 'decade';
+/** `?cf=`: the consolidation function (AVERAGE by default). */
+export type RrdCf = 'AVERAGE' | 'MAX';
+
+/**
+ * One step of a guest's history: Proxmox's names and units (cpu a 0..1 fraction of maxcpu, bytes
+ * for mem/disk, bytes per second for net/disk I/O). A value Proxmox has no number for is left
+ * out of the JSON, never 0: a gap stays a gap.
+ */
+export type GuestRrdPoint = BusGuestRrdPoint;
+/** GET /api/vms/{vmid}/rrd: `stepS` is Proxmox's step for the timeframe (60 s for an hour). */
+export type GuestRrd = Omit<BusGuestRrd, 'timeframe' | 'cf'> & { timeframe: RrdTimeframe; cf: RrdCf };
+export type NodeRrdPoint = BusNodeRrdPoint;
+/** GET /api/nodes/{node}/rrd. */
+export type NodeRrd = Omit<BusNodeRrd, 'timeframe' | 'cf'> & { timeframe: NodeRrdTimeframe; cf: RrdCf };
+
+/** GET /api/vms/{vmid}/config: the guest's configuration, summarised; secrets (cipassword, sshkeys, …) are never in it. */
+export type GuestConfig = Omit<BusGuestConfig, 'type'> & { type: GuestType };
+export type GuestDisk = BusGuestDisk;
+export type GuestNic = BusGuestNic;
+
+/**
+ * Why a guest's addresses are not known: "" (the list is the guest's answer),
+ * "agent_not_running" (enabled in the config but not answering: not installed, not started, or
+ * the VM is paused), "agent_not_configured" (the config's agent is off) or "guest_stopped".
+ * `message` says it in words, with what to do. This is an answer (200), not an error.
+ */
+export type AddressesUnavailable = '' | 'agent_not_running' | 'agent_not_configured' | 'guest_stopped';
+/** GET /api/vms/{vmid}/addresses. `source` is "qemu-agent" or "lxc". */
+export type GuestAddresses = Omit<BusGuestAddresses, 'unavailable' | 'source'> & { source: 'qemu-agent' | 'lxc' | (string & {}); unavailable: AddressesUnavailable | (string & {}) };
+export type GuestInterface = BusGuestInterface;
+export type IpAddress = BusIpAddress;
+
+/** A Proxmox task (any user's, when the token has Sys.Audit; else only Molten's own). `endtime` is left out while it runs. */
+export type ProxmoxTask = Omit<BusProxmoxTask, 'statusType'> & { statusType: 'running' | 'ok' | 'warning' | 'error' | 'unknown' | (string & {}) };
+/** GET /api/vms/{vmid}/tasks: newest first; `total` is how many matched. */
+export type TaskList = Omit<BusTaskList, 'tasks'> & { tasks: ProxmoxTask[] };
+export type TaskLogLine = BusTaskLogLine;
+/** GET /api/tasks/{upid}/log: lines numbered from 1; `running` while more may come. */
+export type TaskLog = BusTaskLog;
+
+/** One snapshot; `snaptime` (Unix seconds) left out when Proxmox has none. */
+export type GuestSnapshot = BusGuestSnapshot;
+/** GET /api/vms/{vmid}/snapshots: oldest first; `currentParent` is the snapshot "current" (the present state) descends from. */
+export type GuestSnapshots = BusGuestSnapshots;
+
+/** GET /api/vms/{vmid}/ha: the HA manager's view (cluster-wide entries and this guest's resource), and whether HA manages the guest. */
+export type HaStatus = BusHaStatus;
+export type HaStatusEntry = BusHaStatusEntry;
+
+// ---- the guest page's commands (each answers 202 + Location like the power actions: Queued) ----
+
+/** What every guest action's body may carry. */
+export interface ActionBody {
+  /** Why, kept with the command (at most 500 characters). */
+  reason?: string;
+  correlationId?: string;
+}
+
+/** POST /api/vms/{vmid}/snapshots (snapshot-create, a change). */
+export interface SnapshotCreateBody extends ActionBody {
+  /** A letter, then letters, digits, "-" or "_"; 2 to 40 characters; not "current" ("pending" for VMs, "vzdump" for containers). */
+  name: string;
+  description?: string;
+  /** VMs only: save the RAM too, so a rollback resumes the VM running. */
+  vmstate?: boolean;
+}
+
+/** POST /api/vms/{vmid}/suspend (vm-suspend, destructive): `todisk` hibernates (the RAM to disk, the VM stopped). */
+export interface SuspendBody extends ActionBody {
+  todisk?: boolean;
+}
+
+/** POST /api/vms/{vmid}/resume, /snapshots/{name}/rollback, DELETE /snapshots/{name}: an ActionBody (or none). */
+export type GuestActionBody = ActionBody;
