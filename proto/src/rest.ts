@@ -81,7 +81,10 @@ export type ApiErrorCode =
   | 'invalid_request'
   /** 401: no token, or one that is not valid. */
   | 'unauthorized'
-  /** 403: the token's role may not do this. */
+  /**
+   * 403: the token's role may not do this; or (a guest page read) Proxmox refused Molten's token
+   * a privilege: `details.privilege` names it and `details.remedy` gives the `pveum` line.
+   */
   | 'forbidden'
   /** 404: no such route, cluster, guest, server or command. */
   | 'not_found'
@@ -99,19 +102,12 @@ export type ApiErrorCode =
   | 'rate_limited'
   /** gRPC WatchEvents only: `from_seq` is before what the events stream holds, or past its end. */
   | 'out_of_range'
-  /** 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix. */
-  | 'upstream_unavailable'
   /**
-   * 403 (guest page reads): Proxmox refused Molten's token one privilege; `details.privilege`
-   * names it and `details.remedy` gives the `pveum` line. Only that panel degrades.
+   * 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix.
+   * A guest page read that nothing answered says why in `details.reason` (`no_adapter`,
+   * `deadline`, `unreachable`, …, a CommandErrorCode).
    */
-  | 'upstream_forbidden'
-  /** 502 (guest page reads): the upstream failed in a way it did not classify (`details.upstreamCode`). */
-  | 'upstream_error'
-  /** 504 (guest page reads): the adapter or Proxmox did not answer in time. */
-  | 'upstream_timeout'
-  /** 503 (guest page reads): no adapter answers for the cluster; `details.remedy` names what to start. */
-  | 'adapter_unavailable'
+  | 'upstream_unavailable'
   /** 503: the api cannot reach NATS. */
   | 'bus_unavailable'
   /** 503: the api is reading as many bodies as it takes at once; `Retry-After` says when to try again. */
@@ -439,7 +435,7 @@ export interface Session {
 /**
  * The `meta` of a guest page read: which cluster, when the adapter read it from Proxmox (a
  * cached answer keeps its read time) and, for history, until when it stays the answer (the end
- * of Proxmox's step, plus a settle delay).
+ * of Proxmox's step, plus a settle delay; `Cache-Control: max-age` says the same).
  */
 export interface ReadMeta {
   cluster: string;
@@ -447,7 +443,12 @@ export interface ReadMeta {
   freshUntil?: Time;
 }
 
-/** `{ data, meta }`: GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots|ha, /api/nodes/{node}/rrd, /api/tasks/{upid}/log. */
+/**
+ * `{ data, meta }`: GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots, /api/nodes/{node}/rrd,
+ * /api/tasks/{upid}/log. Each fails alone (ErrorBody): a privilege Proxmox refused is 403
+ * `forbidden` with `details.privilege` and `details.remedy`; a guest Proxmox does not know 404; no
+ * adapter, a timeout or Proxmox down 503 `upstream_unavailable` with `details.reason` and `details.remedy`.
+ */
 export interface Read<T> {
   data: T;
   meta: ReadMeta;
@@ -502,7 +503,7 @@ export type GuestSnapshot = BusGuestSnapshot;
 /** GET /api/vms/{vmid}/snapshots: oldest first; `currentParent` is the snapshot "current" (the present state) descends from. */
 export type GuestSnapshots = BusGuestSnapshots;
 
-/** GET /api/vms/{vmid}/ha: the HA manager's view (cluster-wide entries and this guest's resource), and whether HA manages the guest. */
+/** The HA manager's view (cluster-wide entries and a guest's resource), and whether HA manages the guest (the adapter's ha-status query). */
 export type HaStatus = BusHaStatus;
 export type HaStatusEntry = BusHaStatusEntry;
 
