@@ -49,6 +49,7 @@ describe('guest page reads', () => {
     '/api/vms/101/addresses',
     '/api/vms/101/tasks',
     '/api/vms/101/snapshots',
+    '/api/vms/101/ha',
     '/api/nodes/pve1/rrd',
     `/api/tasks/${encodeURIComponent(UPID)}/log`,
   ])('GET %s: viewer', async (path) => {
@@ -68,6 +69,8 @@ describe('guest page reads', () => {
     expect(r.headers.get('cache-control')).toMatch(/^private, max-age=4[0-2]$/);
     await request('/api/vms/101/rrd?timeframe=year&cf=MAX&cluster=homelab');
     await request('/api/vms/101/tasks?limit=20&errors=1');
+    await request('/api/vms/101/tasks?since=1700000000&typefilter=qmsnapshot');
+    await request('/api/vms/101/ha');
     await request(`/api/tasks/${encodeURIComponent(UPID)}/log?start=10&limit=100`);
     await request('/api/nodes/pve1/rrd?timeframe=decade');
     const guest = { vmid: 101, node: 'pve1', type: 'qemu' };
@@ -75,6 +78,8 @@ describe('guest page reads', () => {
       { cluster: 'homelab', what: 'guest-rrd', request: { guest, timeframe: 'hour', cf: 'AVERAGE' } },
       { cluster: 'homelab', what: 'guest-rrd', request: { guest, timeframe: 'year', cf: 'MAX' } },
       { cluster: 'homelab', what: 'guest-tasks', request: { guest, limit: 20, since: 0, errorsOnly: true, typefilter: '' } },
+      { cluster: 'homelab', what: 'guest-tasks', request: { guest, limit: 50, since: 1_700_000_000, errorsOnly: false, typefilter: 'qmsnapshot' } },
+      { cluster: 'homelab', what: 'ha-status', request: { vmid: 101 } },
       { cluster: 'homelab', what: 'task-log', request: { upid: UPID, start: 10, limit: 100 } },
       { cluster: 'homelab', what: 'node-rrd', request: { node: 'pve1', timeframe: 'decade', cf: 'AVERAGE' } },
     ]);
@@ -96,6 +101,9 @@ describe('guest page reads', () => {
     ['/api/vms/101/tasks?limit=0x10', 'limit'],
     ['/api/vms/101/tasks?limit=501', 'limit'],
     ['/api/vms/101/tasks?errors=yes', 'errors'],
+    ['/api/vms/101/tasks?since=1e9', 'since'],
+    ['/api/vms/101/tasks?typefilter=a%20b', 'typefilter'],
+    ['/api/vms/abc/ha', 'vmid'],
     ['/api/nodes/-pve/rrd', 'node'],
     ['/api/nodes/pve1/rrd?timeframe=century', 'timeframe'],
     ['/api/tasks/not-a-upid/log', 'upid'],

@@ -28,6 +28,10 @@ const tasksQuery = z.object({
     .pipe(z.number().max(500, 'limit must be a number from 1 to 500'))
     .optional(),
   errors: z.enum(['1', 'true'], { message: 'errors must be 1 (or true)' }).optional(),
+  /** Only tasks started at or after this time (Unix seconds). */
+  since: z.string().regex(/^(0|[1-9][0-9]{0,10})$/, 'since must be a time in Unix seconds').transform(Number).optional(),
+  /** Only this worker type (qmstart, vzdump, qmsnapshot, …). */
+  typefilter: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'typefilter must be a Proxmox worker type such as qmstart').optional(),
 });
 const logQuery = z.object({
   cluster: clusterQuery,
@@ -98,7 +102,7 @@ function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply:
 
 /**
  * A guest's page, read from Proxmox through its adapter each time it is asked (history, config,
- * addresses, tasks, snapshots; a node's history; a task's log). The guest must be one the api
+ * addresses, tasks, snapshots, HA; a node's history; a task's log). The guest must be one the api
  * knows (404 otherwise); its node and type go along as hints.
  */
 export function guestReadRoutes({ reads, queries }: { reads: Reads; queries: Queries }) {
@@ -124,11 +128,21 @@ export function guestReadRoutes({ reads, queries }: { reads: Reads; queries: Que
     })
     .get('/:vmid/tasks', async (c) => {
       const { q, cluster, selector } = guest(c, tasksQuery);
-      return answer(c, cluster, await queries.ask(cluster, 'guest-tasks', { guest: selector, limit: (q.limit as number | undefined) ?? 50, since: 0, errorsOnly: !!q.errors, typefilter: '' }));
+      return answer(c, cluster, await queries.ask(cluster, 'guest-tasks', {
+          guest: selector,
+          limit: (q.limit as number | undefined) ?? 50,
+          since: (q.since as number | undefined) ?? 0,
+          errorsOnly: !!q.errors,
+          typefilter: (q.typefilter as string | undefined) ?? '',
+        }));
     })
     .get('/:vmid/snapshots', async (c) => {
       const { cluster, selector } = guest(c);
       return answer(c, cluster, await queries.ask(cluster, 'guest-snapshots', { guest: selector }));
+    })
+    .get('/:vmid/ha', async (c) => {
+      const { cluster, selector } = guest(c);
+      return answer(c, cluster, await queries.ask(cluster, 'ha-status', { vmid: selector.vmid }));
     });
 }
 
