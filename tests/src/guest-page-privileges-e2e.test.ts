@@ -65,3 +65,30 @@ describe('a guest page with a token short of privileges', () => {
     expect(stack.sim.snapshots(vmid).list.map((s) => s.name)).not.toContain('before-upgrade');
   });
 });
+
+describe('a guest page with a token without Sys.Audit on one node', () => {
+  const NO_AUDIT = { id: 'molten@pve!vmsonly', secret: '0b6a3c1e-7d5f-4e2a-9c8b-1a2b3c4d5e70' };
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      sim: { tokens: [{ ...NO_AUDIT, privileges: { '/': ['VM.Audit', 'Datastore.Audit', 'Sys.Audit'], '/nodes/pve3': ['VM.Audit'] } }] },
+      env: { PVE_TOKEN: `${NO_AUDIT.id}=${NO_AUDIT.secret}` },
+    });
+    await waitFor(async () => (await stack.json('/api/vms')).body.data?.length === stack.sim.guests().length, { message: 'all guests listed', timeoutMs: 20_000 });
+  });
+  afterAll(() => stack?.stop());
+
+  it("a guest's task list holds only Molten's own tasks, and another user's task log is a 403 naming Sys.Audit", async () => {
+    // Sys.Audit everywhere but on pve3 (an ACL on /nodes/pve3 without it: the deepest entry wins).
+    // The simulator's history has other users' tasks on pve3; this token sees none of them.
+    const someone = stack.sim.tasks({ node: 'pve3' }).find((t) => stack.sim.guest(Number(t.id)) && !t.user.startsWith('molten@pve'))!;
+    expect(someone).toBeDefined();
+    const list = await stack.json(`/api/vms/${someone.id}/tasks`, { token: VIEWER });
+    expect(list.status).toBe(200);
+    expect(list.body.data.tasks.filter((t: { user: string }) => !t.user.startsWith('molten@pve'))).toEqual([]);
+    const log = await stack.json(`/api/tasks/${encodeURIComponent(someone.upid)}/log`, { token: VIEWER });
+    expect(log.status).toBe(403);
+    expect(log.body.error).toMatchObject({ code: 'forbidden', details: { privilege: 'Sys.Audit', remedy: expect.stringContaining('pveum') } });
+  });
+});
