@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { queryErrorReply } from '@molten/bus';
 import { commandError, type QueryName } from '@molten/contracts';
 import type { Queries } from '../ports.js';
+import { notFound } from '../errors.js';
 import { expectRoles, routeApp } from '../test/fake-ports.js';
 
 /**
@@ -123,6 +124,25 @@ describe('guest page reads', () => {
     expect((await request('/api/nodes/pve9/rrd')).status).toBe(404);
     expect((await request('/api/vms/101/config?cluster=elsewhere')).status).toBe(404);
     expect(queries.asked).toEqual([]);
+  });
+
+  it("a cluster whose guests the api does not know yet: the adapter is asked (no hints), so its answer or the missing adapter's 503 is what the page sees", async () => {
+    const queries = fakeQueries({
+      'guest-config': () => queryErrorReply('guest-config', commandError('no_adapter', 'no proxmox adapter answers for "homelab" (guest-config)', { remedy: 'Start the proxmox-adapter for homelab (MOLTEN_CLUSTER=homelab), or check its logs.' })),
+    });
+    const { request } = routeApp({
+      app: { queries },
+      reads: {
+        guests: () => ({ cluster: 'homelab', lastSeenMs: 0, stale: true, demo: false, data: [] }),
+        guest: (vmid) => {
+          throw notFound(`guest ${vmid} is not in cluster "homelab"`);
+        },
+      },
+    });
+    const r = await request('/api/vms/101/config');
+    expect(r.status).toBe(503);
+    expect(r.body.error.details).toMatchObject({ reason: 'no_adapter', remedy: expect.stringContaining('Start the proxmox-adapter') });
+    expect(queries.asked).toEqual([{ cluster: 'homelab', what: 'guest-config', request: { guest: { vmid: 101, node: '', type: '' } } }]);
   });
 
   it("a privilege Proxmox refused is a 403 naming it, with the pveum remedy; the page's other reads answer", async () => {

@@ -103,14 +103,23 @@ function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply:
 /**
  * A guest's page, read from Proxmox through its adapter each time it is asked (history, config,
  * addresses, tasks, snapshots, HA; a node's history; a task's log). The guest must be one the api
- * knows (404 otherwise); its node and type go along as hints.
+ * knows (404 otherwise) once it knows the cluster's guests; its node and type go along as hints.
  */
 export function guestReadRoutes({ reads, queries }: { reads: Reads; queries: Queries }) {
   const guest = (c: Context<AppEnv>, schema: z.ZodObject = clusterOnly) => {
     const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
     const q = parseParams(schema, c.req.query(), 'query') as Record<string, unknown> & { cluster?: string };
-    const s = reads.guest(vmid, q.cluster);
-    return { q, cluster: s.cluster, selector: { vmid, node: s.data.node, type: s.data.type } };
+    try {
+      const s = reads.guest(vmid, q.cluster);
+      return { q, cluster: s.cluster, selector: { vmid, node: s.data.node, type: s.data.type } };
+    } catch (err) {
+      // A cluster the api knows no guests of yet (no adapter has reported it): ask anyway, so the
+      // answer is the adapter's (its not_found), or the 503 naming the adapter to start, not a
+      // 404 that hides why. An unknown cluster still throws its 404 here.
+      const all = reads.guests(q.cluster);
+      if (!(err instanceof ApiError && err.status === 404) || all.data.length > 0) throw err;
+      return { q, cluster: all.cluster, selector: { vmid, node: '', type: '' } };
+    }
   };
   return new Hono<AppEnv>()
     .use(requireRole('viewer'))
