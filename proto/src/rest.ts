@@ -12,26 +12,6 @@
 import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as BusGateway } from './gen/molten/v1/agents.js';
 import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
 import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
-import type {
-  GuestAddresses as BusGuestAddresses,
-  GuestConfig as BusGuestConfig,
-  GuestDisk as BusGuestDisk,
-  GuestInterface as BusGuestInterface,
-  GuestNic as BusGuestNic,
-  GuestRrd as BusGuestRrd,
-  GuestRrdPoint as BusGuestRrdPoint,
-  GuestSnapshot as BusGuestSnapshot,
-  GuestSnapshots as BusGuestSnapshots,
-  HaStatus as BusHaStatus,
-  HaStatusEntry as BusHaStatusEntry,
-  IpAddress as BusIpAddress,
-  NodeRrd as BusNodeRrd,
-  NodeRrdPoint as BusNodeRrdPoint,
-  ProxmoxTask as BusProxmoxTask,
-  TaskList as BusTaskList,
-  TaskLog as BusTaskLog,
-  TaskLogLine as BusTaskLogLine,
-} from './gen/molten/v1/queries.js';
 import type { CommandErrorCode } from './command-errors.js';
 import type { ActionToken, GuestType, SafetyClass } from './guest-actions.js';
 import type { CommandStatusName, ServerStatusName } from './lifecycle.js';
@@ -430,31 +410,48 @@ export interface Session {
   via?: 'bearer' | 'session';
 }
 
-// ---- the guest page (issue 12): reads answered by the cluster's adapter from Proxmox, when asked ----
+// ---- a guest's page (GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots|ha, /api/nodes/{node}/rrd, /api/tasks/{upid}/log) ----
 
 /**
- * The `meta` of a guest page read: which cluster, when the adapter read it from Proxmox (a
- * cached answer keeps its read time) and, for history, until when it stays the answer (the end
- * of Proxmox's step, plus a settle delay; `Cache-Control: max-age` says the same).
+ * The adapter's own messages, as JSON (int64 fields are numbers). A history point leaves out a
+ * value Proxmox has no number for (never 0: a gap stays a gap); a task's `endtime` is left out
+ * while it runs; a snapshot's `snaptime` when Proxmox has none.
  */
-export interface ReadMeta {
-  cluster: string;
-  fetchedAt: Time;
-  freshUntil?: Time;
-}
+export type {
+  GuestAddresses,
+  GuestConfig,
+  GuestDisk,
+  GuestInterface,
+  GuestNic,
+  GuestRrd,
+  GuestRrdPoint,
+  GuestSnapshot,
+  GuestSnapshots,
+  HaStatus,
+  HaStatusEntry,
+  IpAddress,
+  NodeRrd,
+  NodeRrdPoint,
+  ProxmoxTask,
+  TaskList,
+  TaskLog,
+  TaskLogLine,
+} from './gen/molten/v1/queries.js';
 
 /**
- * `{ data, meta }`: GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots, /api/nodes/{node}/rrd,
- * /api/tasks/{upid}/log. Each fails alone (ErrorBody): a privilege Proxmox refused is 403
- * `forbidden` with `details.privilege` and `details.remedy`; a guest Proxmox does not know 404; no
- * adapter, a timeout or Proxmox down 503 `upstream_unavailable` with `details.reason` and `details.remedy`.
+ * A page read's answer: read from Proxmox through its adapter when asked; `freshUntil` for the
+ * history (until Proxmox's next step; `Cache-Control: max-age` says the same). Each read fails
+ * alone (ErrorBody): a privilege Proxmox refused Molten's token is 403 `forbidden` with
+ * `details.privilege` and `details.remedy` (the `pveum` line); a guest Proxmox does not know 404;
+ * no adapter, a timeout or Proxmox down 503 `upstream_unavailable` with `details.reason`
+ * (`no_adapter`, `deadline`, …) and `details.remedy`.
  */
-export interface Read<T> {
+export interface PageRead<T> {
   data: T;
-  meta: ReadMeta;
+  meta: { cluster: string; fetchedAt: Time; freshUntil?: Time };
 }
 
-/** `?timeframe=` of a guest's history (Proxmox's rrddata timeframes). */
+/** `?timeframe=` of a guest's history (Proxmox's rrddata timeframes; hour by default). */
 export type RrdTimeframe = 'hour' | 'day' | 'week' | 'month' | 'year';
 /** A node's history also has "decade" (PVE 9). */
 export type NodeRrdTimeframe = RrdTimeframe | 'decade';
@@ -462,50 +459,12 @@ export type NodeRrdTimeframe = RrdTimeframe | 'decade';
 export type RrdCf = 'AVERAGE' | 'MAX';
 
 /**
- * One step of a guest's history: Proxmox's names and units (cpu a 0..1 fraction of maxcpu, bytes
- * for mem/disk, bytes per second for net/disk I/O). A value Proxmox has no number for is left
- * out of the JSON, never 0: a gap stays a gap.
- */
-export type GuestRrdPoint = BusGuestRrdPoint;
-/** GET /api/vms/{vmid}/rrd: `stepS` is Proxmox's step for the timeframe (60 s for an hour). */
-export type GuestRrd = Omit<BusGuestRrd, 'timeframe' | 'cf'> & { timeframe: RrdTimeframe; cf: RrdCf };
-export type NodeRrdPoint = BusNodeRrdPoint;
-/** GET /api/nodes/{node}/rrd. */
-export type NodeRrd = Omit<BusNodeRrd, 'timeframe' | 'cf'> & { timeframe: NodeRrdTimeframe; cf: RrdCf };
-
-/** GET /api/vms/{vmid}/config: the guest's configuration, summarised; secrets (cipassword, sshkeys, …) are never in it. */
-export type GuestConfig = Omit<BusGuestConfig, 'type'> & { type: GuestType };
-export type GuestDisk = BusGuestDisk;
-export type GuestNic = BusGuestNic;
-
-/**
- * Why a guest's addresses are not known: "" (the list is the guest's answer),
- * "agent_not_running" (enabled in the config but not answering: not installed, not started, or
- * the VM is paused), "agent_not_configured" (the config's agent is off) or "guest_stopped".
- * `message` says it in words, with what to do. This is an answer (200), not an error.
+ * GuestAddresses' `unavailable`: "" (the list is the guest's answer), "agent_not_running"
+ * (enabled in the config but not answering: not installed, not started, or the VM is paused),
+ * "agent_not_configured" (the config's agent is off) or "guest_stopped"; `message` says it in
+ * words, with what to do. This is an answer (200), not an error.
  */
 export type AddressesUnavailable = '' | 'agent_not_running' | 'agent_not_configured' | 'guest_stopped';
-/** GET /api/vms/{vmid}/addresses. `source` is "qemu-agent" or "lxc". */
-export type GuestAddresses = Omit<BusGuestAddresses, 'unavailable' | 'source'> & { source: 'qemu-agent' | 'lxc' | (string & {}); unavailable: AddressesUnavailable | (string & {}) };
-export type GuestInterface = BusGuestInterface;
-export type IpAddress = BusIpAddress;
-
-/** A Proxmox task (any user's, when the token has Sys.Audit; else only Molten's own). `endtime` is left out while it runs. */
-export type ProxmoxTask = Omit<BusProxmoxTask, 'statusType'> & { statusType: 'running' | 'ok' | 'warning' | 'error' | 'unknown' | (string & {}) };
-/** GET /api/vms/{vmid}/tasks: newest first; `total` is how many matched. */
-export type TaskList = Omit<BusTaskList, 'tasks'> & { tasks: ProxmoxTask[] };
-export type TaskLogLine = BusTaskLogLine;
-/** GET /api/tasks/{upid}/log: lines numbered from 1; `running` while more may come. */
-export type TaskLog = BusTaskLog;
-
-/** One snapshot; `snaptime` (Unix seconds) left out when Proxmox has none. */
-export type GuestSnapshot = BusGuestSnapshot;
-/** GET /api/vms/{vmid}/snapshots: oldest first; `currentParent` is the snapshot "current" (the present state) descends from. */
-export type GuestSnapshots = BusGuestSnapshots;
-
-/** The HA manager's view (cluster-wide entries and a guest's resource), and whether HA manages the guest (the adapter's ha-status query). */
-export type HaStatus = BusHaStatus;
-export type HaStatusEntry = BusHaStatusEntry;
 
 // ---- the guest page's commands (each answers 202 + Location like the power actions: Queued) ----
 

@@ -18,6 +18,7 @@ import { testLogger, waitFor } from '@molten/testkit';
 import { OPERATOR, startStack, VIEWER, type Stack } from '../src/stack.js';
 import { approvalSpecs } from './approvals.specs.js';
 import { dashboardSpecs } from './dashboard.specs.js';
+import { guestPageSpecs } from './guest-page.specs.js';
 import type { DashboardStack } from './harness.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
@@ -72,3 +73,4 @@ afterAll(async () => {
 
 dashboardSpecs(() => handle);
 approvalSpecs(() => handle);
+guestPageSpecs(() => handle);

@@ -116,6 +116,19 @@ describe('the MCP endpoint (POST /mcp)', () => {
     expect(stack.sim.guest(vm.vmid)!.status).toBe('stopped');
   });
 
+  it('guest_power suspend pauses a VM once approved', async () => {
+    const vm = take();
+    const client = await connect();
+    const call = client.callTool({ name: 'guest_power', arguments: { vmid: vm.vmid, action: 'suspend' } }, { timeout: 60_000 });
+    const approval = await pending(vm.vmid);
+    expect(approval.summary).toMatch(/^pause /);
+    await stack.json(`/api/approvals/${approval.id}/approve`, { method: 'POST' });
+    const r = await call;
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(stack.sim.countRequests({ method: 'POST', vmid: vm.vmid, action: 'suspend' })).toBe(1);
+    expect(stack.sim.guest(vm.vmid)!.qmpstatus).toBe('paused');
+  });
+
   it('a denied call returns who denied it and why; Proxmox sees no POST', async () => {
     const vm = take();
     const client = await connect();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMMAND_STATUS_NAMES, POWER_ACTIONS, type PowerActionName } from '@molten/contracts';
+import { COMMAND_STATUS_NAMES, POWER_ACTIONS, SUSPEND_RESUME_ACTIONS, type PowerActionName, type SuspendResumeActionName } from '@molten/contracts';
 import { notFound } from '../errors.js';
 import type { Commands, Reads, SubmitCaller, Submitted } from '../ports.js';
 import { commandJson, guestJson, metaJson } from '../state/json.js';
@@ -82,15 +82,18 @@ export function moltenTools(reads: Reads, commands: Commands): Record<string, Mo
     guest_power: tool({
       title: 'Power action on a guest',
       description:
-        "Starts, stops (hard), shuts down (ACPI) or reboots a VM or container. Anything but start may lose the guest's unsaved work, so an operator approves it first in Molten: the call waits for the decision and then returns the result.",
+        "Starts, stops (hard), shuts down (ACPI) or reboots a VM or container; pauses (suspend) or resumes a VM. Anything but start and resume may lose the guest's unsaved work; every action waits for an operator's approval in Molten, and the call then returns the result.",
       input: z.object({
         vmid: vmidParam.describe('the guest id, e.g. 101'),
-        action: z.enum(POWER_ACTIONS).describe('start, stop (hard stop), shutdown (clean, ACPI) or reboot'),
+        action: z.enum([...POWER_ACTIONS, ...SUSPEND_RESUME_ACTIONS]).describe('start, stop (hard stop), shutdown (clean, ACPI), reboot, suspend (pause a VM) or resume'),
         cluster: clusterQuery,
         reason: reasonField.describe('why, shown to the operator who approves it'),
       }),
       annotations: { title: 'Power action on a guest', readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-      run: (a, caller) => commands.power({ ...caller, reason: a.reason }, { cluster: a.cluster, vmid: a.vmid, action: a.action as PowerActionName }),
+      run: (a, caller) =>
+        (SUSPEND_RESUME_ACTIONS as readonly string[]).includes(a.action)
+          ? commands.suspendResume({ ...caller, reason: a.reason }, { cluster: a.cluster, vmid: a.vmid, action: a.action as SuspendResumeActionName })
+          : commands.power({ ...caller, reason: a.reason }, { cluster: a.cluster, vmid: a.vmid, action: a.action as PowerActionName }),
     }),
     list_commands: tool({
       title: 'List commands',

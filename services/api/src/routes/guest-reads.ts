@@ -69,7 +69,7 @@ export function queryFailure(e: CommandError): ApiError {
 
 type DataOf<Q extends QueryName> = Extract<NonNullable<QueryReplyOf<Q>['result']>, { $case: Exclude<NonNullable<QueryReplyOf<Q>['result']>['$case'], 'error'> }>['value'];
 
-/** Each read's JSON as proto/src/rest.ts names it (the bus message, its open strings narrowed). */
+/** Each read's JSON as proto/src/rest.ts names it. */
 interface RestOf {
   'guest-rrd': Rest.GuestRrd;
   'node-rrd': Rest.NodeRrd;
@@ -81,12 +81,6 @@ interface RestOf {
   'ha-status': Rest.HaStatus;
 }
 
-// The REST types are the bus messages (a field more or less in one would fail here).
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Widened<T> = { [K in keyof T]: T[K] extends string ? string : T[K] extends (infer E)[] ? Widened<E>[] : T[K] extends object | undefined ? Widened<T[K]> : T[K] };
-type RestMatchesBus = { [Q in QueryName]: Same<Widened<RestOf[Q]>, Widened<DataOf<Q>>> } extends { [Q in QueryName]: true } ? true : false;
-export const REST_MATCHES_BUS: RestMatchesBus = true;
-
 /** The reply's data as `{ data, meta }`, or its error thrown as an ApiError. */
 function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply: QueryReplyOf<Q>) {
   const r = reply.result;
@@ -95,9 +89,9 @@ function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply:
   const freshUntil = 'freshUntilMs' in reply && typeof reply.freshUntilMs === 'number' && reply.freshUntilMs > 0 ? reply.freshUntilMs : 0;
   if (freshUntil) c.header('Cache-Control', `private, max-age=${Math.max(0, Math.floor((freshUntil - Date.now()) / 1000))}`);
   return c.json({
-    data: r.value as DataOf<Q> as RestOf[Q],
+    data: r.value as DataOf<Q> & RestOf[Q],
     meta: { cluster, fetchedAt: new Date(reply.fetchedAtMs || Date.now()).toISOString(), ...(freshUntil ? { freshUntil: new Date(freshUntil).toISOString() } : {}) },
-  } satisfies Rest.Read<RestOf[Q]>);
+  } satisfies Rest.PageRead<RestOf[Q]>);
 }
 
 /**

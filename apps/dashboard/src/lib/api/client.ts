@@ -38,7 +38,8 @@ export interface Api {
   get<T>(path: string, o?: RequestOptions): Promise<T>;
   /** POSTs JSON; answers the whole body (`{ data, duplicate? }` for actions). */
   post<T>(path: string, body?: unknown, o?: RequestOptions): Promise<T>;
-  delete(path: string): Promise<void>;
+  /** DELETE, with an optional JSON body (a reason); answers the body (`{ data }` for actions). */
+  delete<T = void>(path: string, body?: unknown, o?: RequestOptions): Promise<T>;
 }
 
 export function createApi(fetchImpl: typeof fetch = (...a) => fetch(...a), base = ''): Api {
@@ -82,7 +83,7 @@ export function createApi(fetchImpl: typeof fetch = (...a) => fetch(...a), base 
   return {
     get: (path, o) => request('GET', path, undefined, o),
     post: (path, body, o) => request('POST', path, body ?? {}, o),
-    delete: (path) => request('DELETE', path, undefined),
+    delete: (path, body, o) => request('DELETE', path, body, o),
   };
 }
 

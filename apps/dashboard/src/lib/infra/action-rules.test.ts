@@ -30,10 +30,21 @@ describe('which actions a guest offers', () => {
     expect(actions(guestActions(guest({ type: 'lxc', qmpstatus: undefined }), op))).toEqual(['shutdown', 'reboot', 'stop']);
   });
 
-  test('paused VM: only the hard stop, with a note why', () => {
+  test('paused VM: Resume, or the hard stop, with a note why no clean shutdown', () => {
     const m = guestActions(guest({ qmpstatus: 'paused' }), op)!;
-    expect(actions(m)).toEqual(['stop']);
-    expect(m.note).toMatch(/paused/);
+    expect(actions(m)).toEqual(['resume', 'stop']);
+    expect(m.note).toMatch(/paused: Resume continues it/);
+  });
+
+  test('a hibernated VM (stopped, lock suspended) offers Resume alone', () => {
+    const m = guestActions(guest({ status: 'stopped', qmpstatus: 'stopped', lock: 'suspended' }), op)!;
+    expect(actions(m)).toEqual(['resume']);
+    expect(m.note).toMatch(/hibernated/);
+  });
+
+  test('the guest page adds Pause for a running VM, never for a container', () => {
+    expect(actions(guestActions(guest(), op, { pause: true }))).toEqual(['shutdown', 'reboot', 'suspend', 'stop']);
+    expect(actions(guestActions(guest({ type: 'lxc', qmpstatus: undefined }), op, { pause: true }))).toEqual(['shutdown', 'reboot', 'stop']);
   });
 
   test('locked: nothing, and the reason names the lock', () => {

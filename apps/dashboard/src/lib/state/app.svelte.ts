@@ -1,6 +1,7 @@
+import type { GuestActionName } from '$lib/infra/action-rules';
 import { createContext, untrack } from 'svelte';
 import { createApi, type Api } from '$lib/api/client';
-import type { Command, PowerActionName, Session } from '$lib/api/types';
+import type { Command, Session } from '$lib/api/types';
 import { Agents } from './agents.svelte';
 import { Approvals } from './approvals.svelte';
 import { Clock } from './clock.svelte';
@@ -120,7 +121,7 @@ export class AppState {
     };
   }
 
-  runGuestAction(cluster: string, vmid: number, action: PowerActionName, reason?: string): Promise<void> {
+  runGuestAction(cluster: string, vmid: number, action: GuestActionName, reason?: string): Promise<void> {
     const g = this.infra.cluster(cluster)?.guest(vmid);
     if (!g) return Promise.resolve();
     return this.actions.run(cluster, g, action, reason);

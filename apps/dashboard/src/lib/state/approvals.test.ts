@@ -27,7 +27,7 @@ function fakeApi(o: { post?: (path: string, body: unknown) => unknown; get?: (pa
       posts.push({ path, body });
       return o.post!(path, body) as T;
     },
-    delete: async () => {},
+    delete: async <T>() => undefined as T,
   };
 }
 

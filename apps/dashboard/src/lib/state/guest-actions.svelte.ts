@@ -1,6 +1,7 @@
+import type { GuestActionName } from '$lib/infra/action-rules';
 import { SvelteMap } from 'svelte/reactivity';
 import { ApiError, newIdempotencyKey } from '$lib/api/client';
-import type { Command, CommandStatus, Guest, PowerActionName } from '$lib/api/types';
+import type { Command, CommandStatus, Guest } from '$lib/api/types';
 import { ACTION_INFO, expectedOutcome } from '$lib/infra/action-rules';
 import { guestState, typeLabel } from '$lib/infra/guest-status';
 import type { Toast } from './toasts.svelte';
@@ -10,7 +11,7 @@ export type PendingPhase = 'sending' | 'requested' | 'accepted' | 'running' | 's
 export interface PendingAction {
   cluster: string;
   vmid: number;
-  action: PowerActionName;
+  action: GuestActionName;
   guestName: string;
   node: string;
   phase: PendingPhase;
@@ -22,7 +23,7 @@ export interface PendingAction {
 
 export interface GuestActionsDeps {
   /** POST /api/vms/{vmid}/{action} (with the reason given, if any); answers the command. */
-  submit(cluster: string, vmid: number, action: PowerActionName, idempotencyKey: string, reason?: string): Promise<Command>;
+  submit(cluster: string, vmid: number, action: GuestActionName, idempotencyKey: string, reason?: string): Promise<Command>;
   /** The latest copy of a command the events stream already delivered (it can beat the POST's answer). */
   command(id: string): Command | undefined;
   toast(t: Omit<Toast, 'id'>): void;
@@ -67,7 +68,7 @@ export class GuestActions {
   }
 
   /** Runs an action the person confirmed. Resolves once the api has answered the POST. */
-  async run(cluster: string, guest: Guest, action: PowerActionName, reason?: string): Promise<void> {
+  async run(cluster: string, guest: Guest, action: GuestActionName, reason?: string): Promise<void> {
     const k = key(cluster, guest.vmid);
     if (this.pending.has(k)) return;
     this.pending.set(k, {

@@ -1,11 +1,12 @@
 import { describe, expect, test, vi } from 'vitest';
 import { ApiError } from '$lib/api/client';
-import type { Command, PowerActionName } from '$lib/api/types';
+import type { Command } from '$lib/api/types';
+import type { GuestActionName } from '$lib/infra/action-rules';
 import { command, commandAt, guest } from '$lib/test/fixtures';
 import { GuestActions } from './guest-actions.svelte';
 import type { Toast } from './toasts.svelte';
 
-function setup(o: { submit?: (vmid: number, action: PowerActionName, key: string) => Promise<Command>; seen?: Map<string, Command> } = {}) {
+function setup(o: { submit?: (vmid: number, action: GuestActionName, key: string) => Promise<Command>; seen?: Map<string, Command> } = {}) {
   let now = 1_000_000;
   const toasts: Omit<Toast, 'id'>[] = [];
   const keys: string[] = [];
