@@ -19,6 +19,16 @@ interface ApiGuest {
   hastate?: string;
 }
 
+const until = async <T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
 export function guestPageSpecs(getStack: () => DashboardStack) {
   let stack: DashboardStack;
   let browser: Browser;
@@ -73,9 +83,15 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
         const dialog = page.getByRole('dialog');
         expect(await dialog.textContent()).toMatch(/is lost/);
         // A rollback is destructive: the dialog opens on Cancel.
-        expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === document.activeElement)).toBe(true);
+        expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true);
         await confirmIn(page, 'Roll back');
-        await expect.poll(async () => (await api<{ data: { action: string; status: string }[] }>(stack, `/api/commands?vmid=${vm.vmid}`)).body.data.find((c) => c.action === 'snapshot-rollback')?.status, { timeout: 20_000 }).toBe('succeeded');
+        const rollback = await until(async () => (await api<{ data: { id: string; action: string; status: string }[] }>(stack, `/api/commands?vmid=${vm.vmid}`)).body.data.find((c) => c.action === 'snapshot-rollback' && c.status === 'succeeded'));
+
+        // The command's page: its Proxmox task's log, and no step still spinning once it ended.
+        await page.goto(`${stack.url}/commands/${rollback.id}`);
+        const log = page.getByRole('region', { name: 'Proxmox task log' });
+        await expect.poll(() => log.textContent(), { timeout: 15_000 }).toMatch(/TASK OK/);
+        expect(await page.locator('.timeline .spinner, .timeline [role="progressbar"]').count()).toBe(0);
       } finally {
         await context.close();
       }
@@ -89,7 +105,9 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
       try {
         await page.goto(`${stack.url}/guests/homelab/${vm.vmid}`);
         const actions = page.getByRole('group', { name: 'Actions' });
-        await actions.getByRole('button', { name: 'Resume' }).click();
+        const resume = actions.getByRole('button', { name: 'Resume' });
+        await resume.waitFor();
+        await resume.click();
         await confirmIn(page, 'Resume');
         await expect.poll(async () => (await api<{ data: ApiGuest }>(stack, `/api/vms/${vm.vmid}/status`)).body.data.qmpstatus, { timeout: 20_000 }).toBe('running');
         await actions.getByRole('button', { name: 'Pause' }).waitFor();
@@ -105,7 +123,7 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
         for (const path of [`/guests/homelab/${vm.vmid}`, `/nodes/homelab/${vm.node}`]) {
           await page.goto(`${stack.url}${path}`);
           await page.locator('figure[data-drawn="yes"]').first().waitFor();
-          expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), path).toBe(0);
+          expect(await page.locator('html').evaluate((h) => h.scrollWidth - h.clientWidth), path).toBe(0);
         }
       } finally {
         await context.close();

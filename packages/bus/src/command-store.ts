@@ -23,9 +23,9 @@ import {
   type CommandProgress,
   type CommandTransition,
 } from '@molten/contracts';
-import { sleep } from '@molten/kit';
+import { sleep, type Logger } from '@molten/kit';
 import type { Bus } from './connect.js';
-import { encodeBus } from './messages.js';
+import { MalformedMessageError, decodeCommandRecord, encodeBus } from './messages.js';
 
 export interface TransitionPatch {
   message?: string;
@@ -60,12 +60,24 @@ export class CommandStore {
     private readonly bus: Bus,
     /** Who makes the transitions ("api", an adapter instance). */
     private readonly by: string,
+    /** Where an unreadable record is reported (it is then treated as absent). */
+    private readonly log?: Logger,
   ) {}
 
   async get(id: string): Promise<StoredRecord | undefined> {
-    const e = await this.bus.kv.commands.get(commandKey(id));
+    const key = commandKey(id);
+    const e = await this.bus.kv.commands.get(key);
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
-    const stored = { record: CommandRecord.decode(e.value), revision: e.revision };
+    let record: CommandRecord;
+    try {
+      record = decodeCommandRecord(key, e.value);
+    } catch (err) {
+      // Garbage in the bucket (a foreign writer, a bug) is no command: logged, and answered as absent.
+      if (!(err instanceof MalformedMessageError)) throw err;
+      this.log?.warn({ key, reason: err.reason }, 'skipping an unreadable command record');
+      return undefined;
+    }
+    const stored = { record, revision: e.revision };
     if (!isTerminal(stored.record.status)) this.#remember(id, stored);
     return stored;
   }

@@ -2,7 +2,7 @@ import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { STREAMS, parseStateSubject, type MessageTypeName, type StateAddress } from '@molten/contracts';
 import { Backoff, sleep, type Logger } from '@molten/kit';
 import type { Bus } from './connect.js';
-import { MalformedMessageError, decodeBus, type Decoded } from './messages.js';
+import { MalformedMessageError, decodeBySubject, type Decoded } from './messages.js';
 
 export type BusEvent = Decoded<MessageTypeName> & {
   /** The events stream's sequence: the resume point for SSE and gRPC watchers. */
@@ -60,7 +60,8 @@ export function followEvents(bus: Bus, o: FollowOptions, onEvent: (e: BusEvent) 
           next = m.seq + 1;
           let decoded: Decoded<MessageTypeName>;
           try {
-            decoded = decodeBus(m);
+            // A message must fit its subject: a Guest on a server's subject is skipped, not applied.
+            decoded = decodeBySubject(m);
           } catch (err) {
             const reason = err instanceof MalformedMessageError ? err.reason : String(err);
             o.log.warn({ subject: m.subject, seq: m.seq, reason }, 'skipping malformed event');

@@ -46,6 +46,21 @@ describe('state publisher', () => {
     expect(decodeMessage('molten.v1.Agent', e!.value).model).toBe('m2');
   });
 
+  it('takes from the snapshot only entries that fit their key: another kind or another id is republished', async () => {
+    const p0 = new StatePublisher(bus, 'moltbot', 's9');
+    await p0.sync('agent', [agent('a'), agent('b')], byId);
+    await expectMessages('s9', ['a', 'b']);
+    // A foreign writer leaves agent b's bytes under a's key.
+    await bus.kv.state.put('moltbot.s9.agent.a', (await bus.kv.state.get('moltbot.s9.agent.b'))!.value);
+    const p = new StatePublisher(bus, 'moltbot', 's9');
+    // What a sync's producer sees as the previous value (adapter-runtime builds descriptors from it).
+    let previous: unknown = 'not asked';
+    expect(await p.sync('agent', () => ((previous = p.get('agent', 'a')), [agent('a'), agent('b')]), byId)).toEqual({ published: 1, removed: [] });
+    expect(previous).toBeUndefined();
+    await expectMessages('s9', ['a', 'b', 'a']);
+    expect(decodeMessage('molten.v1.Agent', (await bus.kv.state.get('moltbot.s9.agent.a'))!.value).id).toBe('a');
+  });
+
   it('starts from the snapshot after a reset: a new leader publishes only changes and removes what its predecessor left', async () => {
     const before = new StatePublisher(bus, 'moltbot', 's2');
     await before.sync('agent', [agent('a'), agent('b'), agent('gone')], byId);

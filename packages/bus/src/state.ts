@@ -13,7 +13,7 @@ import {
   type StateKind,
 } from '@molten/contracts';
 import type { Bus } from './connect.js';
-import { busHeaders } from './messages.js';
+import { busHeaders, decodeStateValue } from './messages.js';
 import { readSnapshot } from './snapshot.js';
 
 /** The message a state kind carries (KIND_TYPES in @molten/contracts). */
@@ -238,9 +238,11 @@ export class StatePublisher {
         if (c.entries.has(a.id)) continue; // published since: newer than the snapshot read
         let decoded: unknown;
         try {
-          decoded = decodeMessage(KIND_TYPES[a.kind], value);
+          // Decoded as its key's kind, validated, and its own id the key's: another kind's bytes
+          // would otherwise decode into a plausible-looking value of this kind.
+          decoded = decodeStateValue(key, value).value;
         } catch {
-          decoded = undefined; // unreadable: counts as changed, so the next sync overwrites it
+          decoded = undefined; // unreadable or misplaced: counts as changed, so the next sync overwrites it
         }
         c.entries.set(a.id, { value: decoded, seen: c.syncs, misses: 0 });
       }

@@ -9,6 +9,8 @@ import { GUEST_COMMAND_CASES } from './guest-command-payloads.js';
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID');
 const token = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token');
 const vmid = z.number().int().min(100).max(999_999_999);
+/** A time in ms since the epoch that a Date can hold (readers turn it into ISO text). */
+const time = z.number().min(0).max(8.64e15, 'is not a time (past what a Date holds)');
 
 const command = z
   .object({
@@ -16,9 +18,9 @@ const command = z
     domain: token,
     scope: token,
     action: token,
-    createdAtMs: z.number().positive(),
-    acceptByMs: z.number().positive(),
-    deadlineMs: z.number().positive(),
+    createdAtMs: time.positive(),
+    acceptByMs: time.positive(),
+    deadlineMs: time.positive(),
     payload: z.discriminatedUnion('$case', [
       z.object({ $case: z.literal('power'), value: z.object({ vmid, action: z.enum(POWER_ACTIONS) }).passthrough() }),
       z.object({
@@ -45,11 +47,11 @@ const guest = z.object({ cluster: token, vmid, type: z.enum(GUEST_TYPES), node: 
 const node = z.object({ cluster: token, node: z.string().min(1) }).passthrough();
 const storage = z.object({ cluster: token, id: z.string().min(1) }).passthrough();
 const cluster = z.object({ cluster: token }).passthrough();
-const server = z.object({ id: z.string().min(1), kind: z.string().min(1) }).passthrough();
-const transition = z.object({ commandId: ulid, status: z.number().int().min(1).max(10) }).passthrough();
-const progress = z.object({ commandId: ulid }).passthrough();
-const record = z.object({ command: command, status: z.number().int().min(1).max(10) }).passthrough();
-const heartbeat = z.object({ domain: token, instance: token }).passthrough();
+const server = z.object({ id: z.string().min(1), kind: z.string().min(1), lastSeenMs: time, statusSinceMs: time }).passthrough();
+const transition = z.object({ commandId: ulid, status: z.number().int().min(1).max(10), atMs: time }).passthrough();
+const progress = z.object({ commandId: ulid, atMs: time }).passthrough();
+const record = z.object({ command: command, status: z.number().int().min(1).max(10), updatedAtMs: time }).passthrough();
+const heartbeat = z.object({ domain: token, instance: token, atMs: time, startedAtMs: time, upstreams: z.array(z.object({ lastOkMs: time }).passthrough()) }).passthrough();
 
 const schemas: Partial<Record<MessageTypeName, z.ZodType>> = {
   'molten.v1.Command': command,

@@ -26,6 +26,17 @@ describe('secrets', () => {
     expect(scrub(text)).toBe(want);
   });
 
+  it.each([
+    ['ghp_0123456789abcdefghijABCDEFGHIJ0123'],
+    ['github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz'],
+    ['sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx'],
+    ['xoxb-123456789012-AbCdEfGhIjKl'],
+    ['AKIAIOSFODNN7EXAMPLE'],
+    ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+  ])('scrubs a token recognisable by its shape, with no label: %s', (token) => {
+    expect(scrub(`starting with ${token} now`)).toBe('starting with *** now');
+  });
+
   it('leaves ordinary words alone', () => {
     for (const text of ['that token is not valid: use the operator token', 'the key of the guest', 'command 01J000 (Idempotency-Key "abc")']) expect(scrub(text)).toBe(text);
   });

@@ -20,10 +20,20 @@ export function scrub(text: string): string {
     .replace(/(\/\/[^/:@\s]+):[^@/\s]+@/g, '$1:***@')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***')
     .replace(/(PVEAPIToken=[^=\s]+=)[^\s"']+/g, '$1***')
+    .replace(TOKEN_LIKE, '***')
     .replace(new RegExp(`([?&][\\w.-]*${SECRET_WORD}[\\w.-]*=)[^&\\s#"']+`, 'gi'), '$1***')
     .replace(new RegExp(`(--?[\\w-]*${SECRET_WORD}[\\w-]*(?:=|\\s+))(?!-)[^\\s"']+`, 'gi'), '$1***')
     .replace(new RegExp(`(\\b[\\w-]*${SECRET_WORD}[\\w-]*["']?\\s*[=:]\\s*["']?)(?!\\*\\*\\*)[^\\s"',;&]{4,}`, 'gi'), '$1***');
 }
+
+/**
+ * Tokens recognisable by their shape, whatever (if anything) labels them: GitHub (ghp_, gho_,
+ * ghu_, ghs_, ghr_, github_pat_), GitLab (glpat-), OpenAI/Anthropic-style (sk-…), Slack (xox?-),
+ * npm (npm_), AWS access key ids (AKIA/ASIA…) and JWTs (eyJ….eyJ…). A program that prints one
+ * (an MCP server's stderr) must not get it into a status reason.
+ */
+const TOKEN_LIKE =
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|sk-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|npm_[A-Za-z0-9]{30,}|(?:AKIA|ASIA)[A-Z0-9]{16}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?)/g;
 
 /** Names that mark a value as secret: api-key, token, password, secret, credential, auth. */
 const SECRET_WORD = '(?:api[_-]?key|apikey|access[_-]?key|key|token|passw(?:or)?d|pwd|secret|credentials?|auth)';

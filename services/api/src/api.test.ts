@@ -219,6 +219,23 @@ describe('api', () => {
       expect(other.body.error.details).toMatchObject({ idempotencyKey: 'key-for-101', commandId: a.body.data.id });
     });
 
+    it('binds an Idempotency-Key to its route and body too: another agent run, or a power action, with it is 422', async () => {
+      const run = (message: string) =>
+        fx.json('/api/agents/main/run', { method: 'POST', headers: { 'idempotency-key': 'run-once' }, body: JSON.stringify({ message }) });
+      const a = await run('check the backups');
+      expect(a.status).toBe(202);
+      const again = await run('check the backups');
+      expect(again.status).toBe(200);
+      expect(again.body.duplicate).toBe(true);
+      expect(again.body.data.id).toBe(a.body.data.id);
+      const other = await run('delete the backups');
+      expect(other.status).toBe(422);
+      expect(other.body.error).toMatchObject({ code: 'idempotency_key_reused', details: { idempotencyKey: 'run-once', commandId: a.body.data.id } });
+      const power = await fx.json('/api/vms/102/stop', { method: 'POST', headers: { 'idempotency-key': 'run-once' } });
+      expect(power.status).toBe(422);
+      expect(power.body.error.message).toMatch(/run-once/);
+    });
+
     it('refuses a second command on a guest that has one in flight (409)', async () => {
       const first = await fx.json('/api/vms/102/shutdown', { method: 'POST' });
       expect(first.status).toBe(202);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonDeeperThan } from './body-limits.js';
+import { jsonDeeperThan, valueDeeperThan } from './body-limits.js';
 import { OPERATOR, routeApp } from './test/fake-ports.js';
 
 const CALL = '/api/servers/mcp-homelab/tools/echo/call';
@@ -78,5 +78,15 @@ describe('jsonDeeperThan', () => {
     expect(jsonDeeperThan('[[[[1]]]]', 3)).toBe(true);
     expect(jsonDeeperThan('{"a":"[[[[[[\\"[[["}', 1)).toBe(false);
     expect(jsonDeeperThan('[{},{},{},{}]', 2)).toBe(false);
+  });
+});
+
+describe('valueDeeperThan', () => {
+  it('measures parsed values without recursing, 100,000 deep included', () => {
+    expect(valueDeeperThan(1, 0)).toBe(false);
+    expect(valueDeeperThan({ a: [1] }, 2)).toBe(false);
+    expect(valueDeeperThan({ a: [{}] }, 2)).toBe(true);
+    expect(valueDeeperThan([{}, {}, { b: {} }], 3)).toBe(false);
+    expect(valueDeeperThan(JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), 64)).toBe(true);
   });
 });

@@ -116,3 +116,18 @@ export function jsonDeeperThan(text: string, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a parsed value nests deeper than `max` arrays/objects (walked without recursion: what
+ * came from JSON.parse can be 100,000 deep, and JSON.stringify or a validator would overflow the stack).
+ */
+export function valueDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -128,7 +128,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   publicUrl ||= url;
   log.info({ url }, 'api listening');
   grpc = await startGrpcServer(
-    { reads, commands, tokens, log, bus, follow: (l) => plane.onEvent(l), lastSeq: () => plane.feed.hub.lastSeq, onCall: (r) => metrics.grpcCall(r) },
+    { reads, commands, tokens, log, bus, toolCallBytes: config.MOLTEN_MAX_TOOL_CALL_BYTES, follow: (l) => plane.onEvent(l), lastSeq: () => plane.feed.hub.lastSeq, onCall: (r) => metrics.grpcCall(r) },
     { host: config.MOLTEN_HOST, port: config.MOLTEN_GRPC_PORT },
   );
   const rpc = grpc;

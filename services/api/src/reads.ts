@@ -4,7 +4,7 @@ import type { Liveness } from './plane/liveness.js';
 import type { Projection } from './plane/projection.js';
 import type * as Rest from '@molten/contracts/rest';
 import type { CommandQuery, GuestFilter, Reads, Scoped } from './ports.js';
-import { agentJson, gatewayJson, guestAsOf, sessionJson } from './state/json.js';
+import { agentJson, gatewayJson, guestAsOf, iso, sessionJson } from './state/json.js';
 
 export interface ReadsDeps {
   projection: Projection;
@@ -15,7 +15,6 @@ export interface ReadsDeps {
   command(id: string): Promise<CommandRecord | undefined>;
 }
 
-const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 /**
  * The Proxmox cluster a request means: the one it names (which must be known: a 404 lists the

@@ -182,6 +182,27 @@ describe('snapshot commands', () => {
   });
 });
 
+describe('capabilities learnt from a 403', () => {
+  it('a 403 naming VM.PowerMgmt marks every power action; a later success of one clears them all', async () => {
+    const token = { id: 'molten@pve!nopower', secret: 'a1b2c3d4-0000-4000-8000-000000000004' };
+    sim.addToken({ ...token, privileges: ['VM.Audit', 'Sys.Audit'] });
+    const limited = new PveDriver('homelab', { url: sim.url, token: `${token.id}=${token.secret}`, tls: { caFile: sim.caFile } });
+    const h = new PowerHandler({ driver: limited, locate: locateIn(sim), publishGuest: async () => {} });
+    const available = () => Object.fromEntries(limited.capabilities().map((x) => [x.action, x.available]));
+    const vmid = sim.guests().find((g) => g.type === 'qemu' && g.status === 'running' && !g.lock && !g.hastate && !g.template)!.vmid;
+    try {
+      expect((await h.execute(ctx('vm-suspend', suspendResume(vmid, 'suspend')).c)).status).toBe('failed');
+      expect(available()).toMatchObject({ 'vm-start': false, 'vm-stop': false, 'vm-suspend': false, 'vm-resume': false, 'snapshot-create': true });
+      sim.addToken({ ...token, privileges: ['VM.Audit', 'Sys.Audit', 'VM.PowerMgmt'] });
+      expect((await h.execute(ctx('vm-suspend', suspendResume(vmid, 'suspend')).c)).status).toBe('succeeded');
+      expect(available()).toMatchObject({ 'vm-start': true, 'vm-stop': true, 'vm-suspend': true, 'vm-resume': true });
+      expect((await h.execute(ctx('vm-resume', suspendResume(vmid, 'resume')).c)).status).toBe('succeeded');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('suspend and resume', () => {
   it('pause a running VM, resume it: qmpause then qmresume', async () => {
     const pause = await run('vm-suspend', suspendResume(200, 'suspend'), 200);

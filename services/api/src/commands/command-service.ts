@@ -21,6 +21,7 @@ import { decide, MOLTEN_SERVER_ID, type PolicyTable } from '../approvals/policy.
 import type { Logger } from '@molten/kit';
 import type { Principal } from '../auth/tokens.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
+import { MAX_JSON_DEPTH, valueDeeperThan } from '../body-limits.js';
 import type { Liveness } from '../plane/liveness.js';
 import type { Projection } from '../plane/projection.js';
 import type { AgentRunRequest, Commands, PowerRequest, SnapshotRequest, SubmitCaller, Submitted, SuspendResumeRequest, ToolCallRequest } from '../ports.js';
@@ -259,6 +260,11 @@ export function createCommands(d: CommandServiceDeps): Commands {
      * the tool's input schema.
      */
     async toolCall(caller: SubmitCaller, req: ToolCallRequest): Promise<Submitted> {
+      // Whoever parsed them (REST, gRPC, MCP), arguments this deep would overflow the validator's
+      // and JSON.stringify's stack: a 400 naming them, not a 500.
+      if (valueDeeperThan(req.arguments, MAX_JSON_DEPTH)) {
+        throw badRequest(req.argumentsField ?? 'arguments', `the arguments nest deeper than ${MAX_JSON_DEPTH} levels`);
+      }
       const e = state.list('server').find((s) => (s.value as UpstreamServer).id === req.serverId);
       if (!e) throw notFound(`no server "${req.serverId}"; GET /api/servers lists them`);
       const server = e.value as UpstreamServer;

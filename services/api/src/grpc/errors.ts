@@ -30,7 +30,10 @@ const HTTP_TO_GRPC: Record<number, status> = {
   // A conflict with the resource's current state (a command in flight, a template): retrying
   // the same request does not help until that state changes.
   409: status.FAILED_PRECONDITION,
+  413: status.INVALID_ARGUMENT,
   415: status.INVALID_ARGUMENT,
+  // An Idempotency-Key reused on another request: the request is wrong, not the server's state.
+  422: status.INVALID_ARGUMENT,
   429: status.RESOURCE_EXHAUSTED,
   503: status.UNAVAILABLE,
 };

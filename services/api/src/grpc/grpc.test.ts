@@ -198,6 +198,11 @@ describe('gRPC ControlPlaneService', () => {
       expect(rest.body.data.reason).toBe('after the UPS test');
       await waitFor(async () => (await call(client.getCommand, client, { id: first.res.command!.command!.id })).res.command!.status === CommandStatus.COMMAND_STATUS_SUCCEEDED);
       expect(executed.filter((id) => id === first.res.command!.command!.id)).toHaveLength(1);
+      // The key is bound to that request: on another one it is INVALID_ARGUMENT naming the first command.
+      const other = await callError(client.submitCommand, client, { ...req, payload: { $case: 'power', value: { vmid: 101, action: 'reboot', node: '', type: '' } } });
+      expect(other.code).toBe(status.INVALID_ARGUMENT);
+      expect(other.metadata.get('molten-error-code')).toEqual(['idempotency_key_reused']);
+      expect(other.metadata.get('molten-command-id')).toEqual([first.res.command!.command!.id]);
     });
 
     it('answers FAILED_PRECONDITION naming the command when the guest already has one in flight', async () => {
@@ -238,6 +243,43 @@ describe('gRPC ControlPlaneService', () => {
       const end = await w.ended;
       expect(end.code).toBe(status.INVALID_ARGUMENT);
       expect(end.metadata.get('molten-field')).toEqual(['subject_filter']);
+    });
+
+    it('refuses tool call arguments nested 5,000 or 10,000 deep, or over the tool call size, with INVALID_ARGUMENT naming them', async () => {
+      const server = { id: 'mcp-deep', name: 'Deep', kind: 'mcp', domain: 'mcp', scope: 'deep', endpoint: 'stdio:deep', transport: 'stdio',
+        status: ServerStatus.SERVER_STATUS_CONNECTED, statusReason: '', remedy: '', reachable: true, authenticated: true, usable: true,
+        latencyMs: 1, lastSeenMs: Date.now(), statusSinceMs: Date.now(), version: '', demo: false, methods: [], reporter: 'fake-mcp',
+        tools: [{ name: 'echo', title: '', description: '', inputSchemaJson: '{"type":"object"}' }],
+        capabilities: [{ action: 'tool-call', available: true, reason: '', privilege: '' }] };
+      await new StatePublisher(adapterBus, 'mcp', 'deep').put('server', 'mcp-deep', server);
+      const beat = () => {
+        const { data, headers } = encodeBus('molten.v1.Heartbeat', {
+          domain: 'mcp', instance: 'fake-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 200,
+          upstreams: [{ serverId: 'mcp-deep', scope: 'deep', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+        });
+        adapterBus.nc.publish(subjects.heartbeat('mcp', 'fake-mcp'), data, { headers });
+      };
+      beat();
+      const timer = setInterval(beat, 100);
+      try {
+        await waitFor(() => fx.api.reads.servers({ tools: false }).some((s) => s.id === 'mcp-deep' && s.status === 'connected' && !s.stale), { message: 'the server is callable' });
+        const tool = (argumentsJson: string): SubmitCommandRequest => ({ cluster: '', idempotencyKey: '', reason: '', payload: { $case: 'toolCall', value: { serverId: 'mcp-deep', tool: 'echo', argumentsJson } } });
+        for (const depth of [5_000, 10_000]) {
+          const err = await callError(client.submitCommand, client, tool(`{"a":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`));
+          expect(err.code, `${depth} deep`).toBe(status.INVALID_ARGUMENT);
+          expect(err.metadata.get('molten-field')).toEqual(['tool_call.arguments_json']);
+          expect(err.details).toMatch(/nests deeper than 64/);
+        }
+        const big = await callError(client.submitCommand, client, tool(JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) })));
+        expect(big.code).toBe(status.INVALID_ARGUMENT);
+        expect(big.details).toMatch(/1048576 bytes/);
+        const huge = await callError(client.submitCommand, client, tool(JSON.stringify({ message: 'x'.repeat(10 * 1024 * 1024) })));
+        expect(huge.code).toBe(status.RESOURCE_EXHAUSTED);
+        const { res } = await call(client.submitCommand, client, tool('{"message":"hi"}'));
+        expect(res.command!.command!.action).toBe('tool-call');
+      } finally {
+        clearInterval(timer);
+      }
     });
 
     it('answers UNAVAILABLE with the remedy when the cluster upstream is known to be down', async () => {

@@ -16,6 +16,7 @@ import {
 import { z } from 'zod';
 import type { Commands, Reads, SubmitCaller, Submitted } from '../ports.js';
 import { agentIdPattern, clusterQuery, reasonField, commandIdParam, idempotencyKeyHeader, parseParams, vmidParam } from '../validate.js';
+import { DEFAULT_BODY_LIMITS, MAX_JSON_DEPTH, jsonDeeperThan } from '../body-limits.js';
 import { GrpcError, invalidArgument } from './errors.js';
 import { serverStream, unary, type RpcContext, type RpcDeps } from './rpc.js';
 import { watchEvents, type WatchDeps } from './watch-events.js';
@@ -23,6 +24,8 @@ import { watchEvents, type WatchDeps } from './watch-events.js';
 export interface HandlerDeps extends RpcDeps, WatchDeps {
   reads: Reads;
   commands: Commands;
+  /** The largest tool call arguments_json, in bytes (MOLTEN_MAX_TOOL_CALL_BYTES, as REST). */
+  toolCallBytes?: number;
 }
 
 const agentId = z.string().regex(agentIdPattern, 'agent_id must be an agent id (letters, digits, "_", ".", ":", "-")');
@@ -79,6 +82,13 @@ export function controlPlaneHandlers(d: HandlerDeps): ControlPlaneServiceServer 
         param(serverId, p.value.serverId, 'tool_call.server_id');
         param(toolName, p.value.tool, 'tool_call.tool');
         let args: unknown = {};
+        const limit = d.toolCallBytes ?? DEFAULT_BODY_LIMITS.toolCallBytes;
+        if (Buffer.byteLength(p.value.argumentsJson) > limit) {
+          throw invalidArgument('tool_call.arguments_json', `tool_call.arguments_json is larger than a tool call takes (${limit} bytes)`);
+        }
+        if (jsonDeeperThan(p.value.argumentsJson, MAX_JSON_DEPTH)) {
+          throw invalidArgument('tool_call.arguments_json', `tool_call.arguments_json nests deeper than ${MAX_JSON_DEPTH} levels`);
+        }
         if (p.value.argumentsJson.trim()) {
           try {
             args = JSON.parse(p.value.argumentsJson);

@@ -1,6 +1,6 @@
 import { Metadata, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { decodeBus, firstEventSeq, lastEventSeq, MalformedMessageError, type Bus, type BusEvent } from '@molten/bus';
+import { decodeBySubject, firstEventSeq, lastEventSeq, MalformedMessageError, type Bus, type BusEvent } from '@molten/bus';
 import { STREAMS, parseStateSubject, type Event } from '@molten/contracts';
 import type { WatchEventsRequest } from '@molten/contracts/grpc';
 import { GrpcError, invalidArgument } from './errors.js';
@@ -253,7 +253,7 @@ async function replay(
     for await (const m of messages) {
       if (m.seq > o.untilSeq) break;
       try {
-        const decoded = decodeBus(m);
+        const decoded = decodeBySubject(m);
         await emit({
           ...decoded,
           seq: m.seq,

@@ -39,7 +39,7 @@ export class ControlPlane {
     readonly bus: Bus,
     readonly o: ControlPlaneOptions,
   ) {
-    this.store = new CommandStore(bus, 'api');
+    this.store = new CommandStore(bus, 'api', o.log);
     this.liveness = new Liveness(this.projection.state, this.adapters, {
       heartbeatMs: o.heartbeatMs,
       demo: o.demo,
@@ -124,11 +124,14 @@ export class ControlPlane {
     this.feed.publish(e, applied);
     if (applied.kind === 'unknown-command') {
       // Submitted elsewhere (another api replica, an adapter): read it and show it.
-      void this.store.get(applied.commandId).then((s) => {
-        if (!s) return;
-        this.projection.commands.put(s.record);
-        this.feed.command(s.record);
-      });
+      void this.store
+        .get(applied.commandId)
+        .then((s) => {
+          if (!s) return;
+          this.projection.commands.put(s.record);
+          this.feed.command(s.record);
+        })
+        .catch((err: unknown) => this.o.log.warn({ commandId: applied.commandId.slice(0, 64), err }, 'could not read the record of a command seen on the bus'));
     }
     for (const l of this.#listeners) l(e);
   }

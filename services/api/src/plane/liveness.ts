@@ -1,7 +1,7 @@
 import { ServerStatus, serverStatusName, type UpstreamServer } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
 import type { AdapterRegistry, ServerReport } from '../state/adapters.js';
-import { adapterName, serverJson, type Freshness } from '../state/json.js';
+import { adapterName, iso, serverJson, type Freshness } from '../state/json.js';
 import type { StateView } from '../state/state-view.js';
 
 /**
@@ -39,7 +39,6 @@ export interface LivenessOptions {
 /** Upstream statuses in which the adapter knows its data cannot be current. */
 const LOST = new Set<ServerStatus>([ServerStatus.SERVER_STATUS_DOWN, ServerStatus.SERVER_STATUS_AUTH_FAILED, ServerStatus.SERVER_STATUS_CONNECTING]);
 
-const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 /**
  * Freshness and the health report: how current each scope's data and each server's status are,

@@ -1,11 +1,7 @@
-import { lastEventSeq, readSnapshot, type Bus, type BusEvent } from '@molten/bus';
+import { MalformedMessageError, decodeCommandRecord, decodeStateValue, lastEventSeq, readSnapshot, type Bus, type BusEvent } from '@molten/bus';
 import {
   BUCKETS,
-  CommandRecord,
-  KIND_TYPES,
-  decodeMessage,
-  isStateKind,
-  parseStateSubject,
+  type CommandRecord,
   type CommandProgress,
   type CommandTransition,
 } from '@molten/contracts';
@@ -40,19 +36,22 @@ export class Projection {
     const seq = await lastEventSeq(bus);
     const [state, commands] = await Promise.all([readSnapshot(bus.js, BUCKETS.state), readSnapshot(bus.js, BUCKETS.commands, 'cmd.>')]);
     for (const e of state) {
-      const address = parseStateSubject(e.key);
-      if (!address || !isStateKind(address.kind)) continue;
+      // Each entry decoded as its key's kind and validated: what does not fit is logged and skipped.
+      let read: ReturnType<typeof decodeStateValue>;
       try {
-        this.state.apply(address, decodeMessage(KIND_TYPES[address.kind], e.value), false, e.created.getTime());
+        read = decodeStateValue(e.key, e.value);
       } catch (err) {
-        log.warn({ key: e.key, err }, 'skipping an unreadable state entry');
+        log.warn({ key: e.key, reason: err instanceof MalformedMessageError ? err.reason : String(err) }, 'skipping an unreadable state entry');
+        continue;
       }
+      this.state.apply(read.address, read.value, false, e.created.getTime());
     }
     const records = commands
       .map((e) => {
         try {
-          return CommandRecord.decode(e.value);
-        } catch {
+          return decodeCommandRecord(e.key, e.value);
+        } catch (err) {
+          log.warn({ key: e.key, reason: err instanceof MalformedMessageError ? err.reason : String(err) }, 'skipping an unreadable command record');
           return undefined;
         }
       })

@@ -33,6 +33,18 @@ describe('/api/commands', () => {
     expect(r.body.error.details.field).toBe(field);
   });
 
+  it.each(['0x65', '0b1100101', '0o145', '1e2', '+101', '00101', '101.0', '%20101', ' 101', '101 '])(
+    'takes only decimal digits as the vmid filter: ?vmid=%s → 400, nothing read',
+    async (vmid) => {
+      const asked: unknown[] = [];
+      const { request } = routeApp({ reads: { commands: (q) => (asked.push(q), []) } });
+      const r = await request(`/api/commands?vmid=${vmid.replaceAll(' ', '%20').replaceAll('+', '%2B')}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error.details.field).toBe('vmid');
+      expect(asked).toEqual([]);
+    },
+  );
+
   it('answers one command with its progress lines, and 404 for one it cannot find', async () => {
     const { request } = routeApp({
       reads: {

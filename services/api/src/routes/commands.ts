@@ -6,7 +6,7 @@ import { requireRole } from '../auth/middleware.js';
 import { notFound } from '../errors.js';
 import type { Reads } from '../ports.js';
 import { commandJson } from '../state/json.js';
-import { commandIdParam, parseParams } from '../validate.js';
+import { commandIdParam, parseParams, vmidParam } from '../validate.js';
 import type * as Rest from '@molten/contracts/rest';
 
 const statusNames = Object.values(COMMAND_STATUS_NAMES).filter((s) => s !== 'unspecified') as [string, ...string[]];
@@ -16,7 +16,7 @@ const listQuery = z.object({
   status: z.enum(statusNames, { message: `status must be one of ${statusNames.join(', ')}` }).optional(),
   domain: z.string().max(32).optional(),
   cluster: z.string().max(64).optional(),
-  vmid: z.coerce.number().int().min(100).max(999_999_999).optional(),
+  vmid: vmidParam.optional(),
 });
 
 /** Recent commands, newest first, and one command with its output lines. */

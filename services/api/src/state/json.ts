@@ -25,7 +25,12 @@ export interface Freshness {
   stale: boolean;
 }
 
-const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+/**
+ * A time in ms as ISO 8601, null for none (0) and for what is no time at all: NaN, or past what a
+ * Date holds (±8.64e15 ms). Times come from adapters over the bus; one wild value must not make a
+ * list answer 500 (Date#toISOString throws RangeError on them).
+ */
+export const iso = (ms: number): string | null => (ms > 0 && ms <= 8.64e15 ? new Date(ms).toISOString() : null);
 
 /** The `meta` of a list of one cluster's resources: which cluster, and how fresh. */
 export function metaJson(s: { cluster: string; lastSeenMs: number; stale: boolean; demo: boolean }) {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from '@molten/kit';
 import { NatsServer, testLogger } from '@molten/testkit';
 import { loadConfig } from '../config.js';
 import { startApi, type RunningApi } from '../main.js';
@@ -10,7 +11,7 @@ export const VIEWER = 'viewer-token-for-tests-0123456789';
 export const AGENT = 'agent-token-for-tests-0123456789';
 
 /** A real nats-server and the api on free ports, in this process. */
-export async function apiFixture(env: Record<string, string> = {}, nats?: NatsServer) {
+export async function apiFixture(env: Record<string, string> = {}, nats?: NatsServer, log: Logger = testLogger('api')) {
   const server = nats ?? (await NatsServer.start());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-api-'));
   const config = loadConfig({
@@ -25,7 +26,7 @@ export async function apiFixture(env: Record<string, string> = {}, nats?: NatsSe
     MOLTEN_HEARTBEAT_MS: '200',
     ...env,
   });
-  const api: RunningApi = await startApi(config, testLogger('api'));
+  const api: RunningApi = await startApi(config, log);
   const call = (p: string, init: RequestInit & { token?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     const token = init.token === undefined ? OPERATOR : init.token;

@@ -166,9 +166,18 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   }
 
   #setMissing(action: string, privilege: string | undefined): void {
+    if (privilege === undefined) {
+      // A success proves the privilege it needs: every action marked for lacking that privilege
+      // has it too (a 403 on shutdown marked all power actions; a later start clears them all).
+      const needed = ACTION_PRIVILEGES.find(([a]) => a === action)?.[1];
+      const cleared = [...this.#missing].filter(([a, p]) => a === action || (needed !== undefined && p === needed));
+      if (cleared.length === 0) return;
+      for (const [a] of cleared) this.#missing.delete(a);
+      this.onCapabilitiesChange?.();
+      return;
+    }
     if (this.#missing.get(action) === privilege) return;
-    if (privilege === undefined) this.#missing.delete(action);
-    else {
+    {
       // One privilege covers several actions (VM.PowerMgmt: all power actions): mark them all.
       const covered = ACTION_PRIVILEGES.filter(([a, p]) => a === action || (p === privilege && action.startsWith('vm-') === a.startsWith('vm-'))).map(([a]) => a);
       for (const a of covered) this.#missing.set(a, privilege);
