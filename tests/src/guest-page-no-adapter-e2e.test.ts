@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@molten/testkit';
 import { startStack, VIEWER, type Stack } from './stack.js';
 
 /**
@@ -26,4 +27,13 @@ describe('a guest page with no adapter running', () => {
       expect(Date.now() - started).toBeLessThan(5_000);
     },
   );
+
+  it('a power action answers 503 no_adapter at once instead of queueing a command nothing would take', async () => {
+    // Right after its start the api has not heard the heartbeats yet and would queue: wait that out.
+    await waitFor(async () => (await stack.json('/api/health')).body.uptimeSeconds >= 3, { message: 'the api past its first heartbeats', timeoutMs: 20_000 });
+    const r = await stack.json('/api/vms/101/reboot', { method: 'POST' });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toMatchObject({ code: 'upstream_unavailable', details: { reason: 'no_adapter', remedy: expect.stringContaining('Start the proxmox-adapter for homelab') } });
+    expect((await stack.json('/api/commands')).body.data).toEqual([]);
+  });
 });

@@ -167,8 +167,8 @@ export function createCommands(d: CommandServiceDeps): Commands {
     d.log?.info({ requestId: caller.requestId, commandId: record.command!.id, action: input.action, scope: input.scope, via: caller.via, actor: caller.principal.name }, 'command awaits approval');
     return { record, duplicate: false };
   };
-  const unavailable = (why: { message: string; remedy: string } | undefined) => {
-    if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy ? { remedy: why.remedy } : undefined);
+  const unavailable = (why: { message: string; remedy: string; reason?: string } | undefined) => {
+    if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy || why.reason ? { ...(why.remedy ? { remedy: why.remedy } : {}), ...(why.reason ? { reason: why.reason } : {}) } : undefined);
   };
 
   /**

@@ -101,3 +101,19 @@ describe('a server record’s liveness', () => {
     expect(live.server(descriptor(), T0 + 2_000)).toMatchObject({ status: 'connected', reported: true });
   });
 });
+
+describe('whether a scope can take commands', () => {
+  it('with no adapter heard: unknown right after the api starts (queued), then refused at once naming the adapter to start', () => {
+    const { live } = setup([]);
+    expect(live.unavailable('proxmox', 'homelab', live.startedAtMs + 100)).toBeUndefined();
+    const later = live.unavailable('proxmox', 'homelab', live.startedAtMs + 10 * HB);
+    expect(later).toMatchObject({ reason: 'no_adapter', message: 'no proxmox-adapter is running for "homelab": nothing would take the command' });
+    expect(later!.remedy).toMatch(/Start the proxmox-adapter for homelab \(MOLTEN_CLUSTER=homelab/);
+  });
+
+  it('with an adapter alive and its upstream up: can', () => {
+    const { adapters, live } = setup([descriptor()]);
+    adapters.apply(beat('a', T0, [{ serverId: 'pve-homelab' }]), T0);
+    expect(live.unavailable('proxmox', 'homelab', T0 + 100)).toBeUndefined();
+  });
+});

@@ -160,9 +160,20 @@ export class Liveness {
   }
 
   /** Why a scope cannot take commands right now (undefined when it can, as far as we know). */
-  unavailable(domain: string, scope: string, now = Date.now()): { message: string; remedy: string } | undefined {
+  unavailable(domain: string, scope: string, now = Date.now()): { message: string; remedy: string; reason?: 'no_adapter' } | undefined {
     const h = this.adapters.scope(domain, scope, now);
-    if (!h || h.replicas.length === 0) return undefined; // no adapter: the command times out, naming it
+    if (!h || h.replicas.length === 0) {
+      // No adapter has beaten for the scope. Right after this api started it may not have heard
+      // one yet (heartbeats are not stored): then the command is queued and an adapter that is
+      // there takes it. Past that, nobody would: say so now rather than time out later.
+      if (now - this.startedAtMs <= this.#firstBeatsMs) return undefined;
+      const name = adapterName(domain);
+      return {
+        message: `no ${name} is running for "${scope}": nothing would take the command`,
+        remedy: `Start the ${name} for ${scope}${domain === 'proxmox' ? ` (MOLTEN_CLUSTER=${scope}; npm start runs it when PVE_URL or PROXMOX_MCP_URL is set, or in demo mode)` : ''}, or check its logs.`,
+        reason: 'no_adapter',
+      };
+    }
     const server = this.scopeServer(domain, scope, now);
     const status = server ? this.server(server, now).status : serverStatusName(h.status);
     if (status !== 'down' && status !== 'auth_failed') return undefined;
