@@ -19,6 +19,7 @@ import { OPERATOR, startStack, VIEWER, type Stack } from '../src/stack.js';
 import { approvalSpecs } from './approvals.specs.js';
 import { dashboardSpecs } from './dashboard.specs.js';
 import { guestPageSpecs } from './guest-page.specs.js';
+import { layoutSpecs } from './layout.specs.js';
 import type { DashboardStack } from './harness.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
@@ -74,3 +75,4 @@ afterAll(async () => {
 dashboardSpecs(() => handle);
 approvalSpecs(() => handle);
 guestPageSpecs(() => handle);
+layoutSpecs(() => handle);
