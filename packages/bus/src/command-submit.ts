@@ -3,6 +3,7 @@ import { HEADERS, subjects, type Actor, type Command, type CommandRecord } from 
 import type { CommandStore } from './command-store.js';
 import type { Bus } from './connect.js';
 import { encodeBus } from './messages.js';
+import { markStage } from './stage-trace.js';
 
 const nextId = monotonicFactory();
 
@@ -80,8 +81,10 @@ export async function submitCommand(
   };
   const { record, created } = await store.create(command, now);
   if (!created) return { record, duplicate: true };
+  markStage(bus, id, 'api.recorded');
   hooks.onStored?.(record);
   await publishCommand(bus, command);
+  markStage(bus, id, 'api.published');
   return { record, duplicate: false };
 }
 
