@@ -73,6 +73,17 @@ export function traceStages(bus: Bus) {
       lines.push(`${indent}${'total, client → SSE'.padEnd(32)} p50 ${ms(t.p50).padStart(9)}  p99 ${ms(t.p99).padStart(9)}  (${t.n})`);
       return lines;
     },
+    /** Per command, the time from stage `from` (+ offsetMs) to stage `to`. */
+    between(ids: string[], from: string, to: string, offsetMs = 0): number[] {
+      const out: number[] = [];
+      for (const id of ids) {
+        const c = marks.get(id);
+        const a = c?.get(from);
+        const b = c?.get(to);
+        if (a !== undefined && b !== undefined) out.push(b - a - offsetMs);
+      }
+      return out;
+    },
     close: () => sub.unsubscribe(),
   };
 }
