@@ -13,6 +13,7 @@ import {
 } from '@molten/contracts';
 import { Backoff, sleep, type Logger } from '@molten/kit';
 import { CommandStore } from './command-store.js';
+import { submittedRecord } from './command-submit.js';
 import type { Bus } from './connect.js';
 import { MalformedMessageError, decodeBus } from './messages.js';
 import { markStage } from './stage-trace.js';
@@ -217,7 +218,11 @@ export class CommandWorker {
 
   async #run(m: JsMsg, command: Command, log: Logger): Promise<void> {
     const store = this.#store;
-    let stored = await store.get(command.id);
+    // First delivery of a command the api just stored: its record is known without a read (a
+    // stale guess fails its compare-and-set and is read again). A redelivery always reads.
+    let stored = m.redelivered ? undefined : submittedRecord(command, m.headers);
+    if (stored) store.assume(command.id, stored);
+    else stored = await store.get(command.id);
     if (!stored) {
       // Published without going through the api: store it now so it has a record like any other.
       await store.create(command);
