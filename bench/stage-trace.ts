@@ -7,7 +7,7 @@ export const STAGES = [
   ['api.recorded', 'api: validate + KV create'],
   ['api.published', 'api: publish to work queue'],
   ['adapter.received', 'adapter receives'],
-  ['adapter.accepted', 'adapter: KV read + accept CAS'],
+  ['adapter.accepted', 'adapter: accept CAS (+ KV read if redelivered)'],
   ['adapter.call-marked', 'adapter: mark-call CAS'],
   ['adapter.posted', 'adapter: POST to Proxmox'],
   ['adapter.running-recorded', 'adapter: running CAS'],
