@@ -9,6 +9,8 @@
  *   requests per poll  Proxmox requests per poll, with 5,000 guests
  *   RSS                api and adapter resident memory at 5,000 guests
  *   tool calls         MCP tool call through the bus: api 202 → result, minus the server's own time
+ *   floor              a JetStream publish → consume → ack round trip on loopback (same client):
+ *                      every latency is also printed as a multiple (×N) of its p50
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +23,9 @@ import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
+import { measureFloor, withFloor } from './floor.js';
 import { startSimProcess } from './sim-handle.js';
+import { traceStages } from './stage-trace.js';
 import { openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
 
@@ -58,6 +62,7 @@ async function main() {
     MOLTEN_RATE_BURST: '100000',
     MOLTEN_COMMAND_CONCURRENCY: '256',
     HOMELAB_MCP_URL: mcp.url,
+    MOLTEN_STAGE_TRACE: '1',
   };
   const services: Service[] = [];
   const base = `http://127.0.0.1:${apiPort}`;
@@ -74,6 +79,11 @@ async function main() {
       message: 'the api lists all 5,000 guests',
     });
     report(`Molten benchmarks — ${NODES} nodes × ${GUESTS_PER_NODE} guests, poll ${POLL_MS} ms, ${os.cpus().length} cores, Node ${process.version}`);
+    const benchBus = await connectBus({ servers: nats.url, name: 'bench', log });
+    const floor = await measureFloor(benchBus);
+    report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (publish → consume → ack round trip on loopback, same client, ${floor.n} samples); ×N below = multiple of the floor's p50`);
+    const fl = (v: number) => withFloor(v, floor.p50);
+    const trace = traceStages(benchBus);
 
     // One SSE client that sees every event, for the timing sections.
     const waiters = new Map<string, (at: number) => void>();
@@ -113,6 +123,7 @@ async function main() {
     const count = quick ? 300 : 1_000;
     const overhead: number[] = [];
     const failures: string[] = [];
+    const fastIds: string[] = [];
     const pids = { 'nats-server': nats.pid!, api: api.child.pid!, 'proxmox-adapter': adapter.child.pid!, bench: process.pid, simulator: sim.pid };
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
     const started = performance.now();
@@ -131,7 +142,10 @@ async function main() {
             return;
           }
           const { data } = (await res.json()) as { data: { id: string } };
+          trace.mark(data.id, 'client.sent', t0);
+          fastIds.push(data.id);
           const done = await waitEvent(`cmd:${data.id}:succeeded`).catch(() => NaN);
+          if (!Number.isNaN(done)) trace.mark(data.id, 'sse.succeeded', done);
           if (Number.isNaN(done)) {
             const c = ((await (await call(`/api/commands/${data.id}`)).json()) as { data: { status: string; message: string } }).data;
             failures.push(`${data.id} ${c.status}: ${c.message}`);
@@ -155,38 +169,58 @@ async function main() {
     }
     const o = summary(overhead);
     for (const f of failures.slice(0, 5)) report(`  not measured: ${f}`);
-    report(`command overhead       p50 ${ms(o.p50)}, p99 ${ms(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
+    report(`command overhead       p50 ${fl(o.p50)}, p99 ${fl(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
     const st = (v: number[]) => `${ms(summary(v.filter(Number.isFinite)).p50)}/${ms(summary(v.filter(Number.isFinite)).p99)}`;
     report(`  CPU while it ran      ${cpuShare} of one core (${os.cpus().length} cores in all)`);
     report(`  stages p50/p99        requested→accepted ${st(stages.accept)}, accepted→running (POST to Proxmox) ${st(stages.run)}, running→succeeded (task followed, guest re-read) ${st(stages.finish)}`);
+    report(`  per-stage trace at ${rate}/s (each stage from the previous mark; epoch clocks of one machine):`);
+    for (const line of trace.report(fastIds)) report(line);
 
     // The pipeline's own latency, when the machine is not saturated by the rate above.
     const calm: number[] = [];
+    const calmIds: string[] = [];
     for (let i = 0; i < (quick ? 20 : 50); i++) {
       const g = guests[count + 60 + i]!;
       const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
       const { data } = (await res.json()) as { data: { id: string } };
-      calm.push((await waitEvent(`cmd:${data.id}:succeeded`)) - t0);
+      const done = await waitEvent(`cmd:${data.id}:succeeded`);
+      calm.push(done - t0);
+      trace.mark(data.id, 'client.sent', t0);
+      trace.mark(data.id, 'sse.succeeded', done);
+      calmIds.push(data.id);
       await new Promise((r) => setTimeout(r, 100));
     }
     const c10 = summary(calm);
-    report(`  at 10 commands/s      p50 ${ms(c10.p50)}, p99 ${ms(c10.p99)} (${c10.n} commands, instant tasks)`);
+    report(`  at 10 commands/s      p50 ${fl(c10.p50)}, p99 ${fl(c10.p99)} (${c10.n} commands, instant tasks)`);
+    report(`  per-stage trace at 10/s:`);
+    for (const line of trace.report(calmIds)) report(line);
 
     // The same with a 500 ms task: the overhead now includes following the task by polling.
     await sim.setTaskDurations({ start: 500, stop: 500 });
     const withTask: number[] = [];
+    const taskIds: string[] = [];
     for (let i = 0; i < (quick ? 10 : 30); i++) {
       const g = guests[count + 20 + i]!;
       const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
       const { data } = (await res.json()) as { data: { id: string } };
-      withTask.push((await waitEvent(`cmd:${data.id}:succeeded`)) - t0 - 500);
+      const done = await waitEvent(`cmd:${data.id}:succeeded`);
+      withTask.push(done - t0 - 500);
+      trace.mark(data.id, 'client.sent', t0);
+      trace.mark(data.id, 'sse.succeeded', done);
+      taskIds.push(data.id);
     }
     const w = summary(withTask);
-    report(`  with 500 ms tasks     p50 ${ms(w.p50)}, p99 ${ms(w.p99)} over the task time (task status is polled from 50 ms, ×1.3)`);
+    report(`  with 500 ms tasks     p50 ${fl(w.p50)}, p99 ${fl(w.p99)} over the task time`);
+    // The task ends 500 ms after Proxmox answered the POST (the simulator starts it as it answers).
+    const endToState = summary(trace.between(taskIds, 'adapter.posted', 'adapter.state-published', 500));
+    const endToSse = summary(trace.between(taskIds, 'adapter.posted', 'sse.succeeded', 500));
+    report(`  task end → state      p50 ${fl(endToState.p50)}, p99 ${fl(endToState.p99)} until the adapter has published the guest's new state; until \`succeeded\` on SSE p50 ${fl(endToSse.p50)}, p99 ${fl(endToSse.p99)} (target p50 ≤ 40 ms, p99 ≤ 100 ms)`);
+    report(`  per-stage trace with 500 ms tasks ("task end seen" includes the 500 ms task):`);
+    for (const line of trace.report(taskIds)) report(line);
     await sim.setTaskDurations({ start: 0, stop: 0 });
 
     // Change in the simulator → event on SSE.
@@ -201,7 +235,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, Math.random() * 700));
     }
     const d = summary(delays);
-    report(`change → SSE           p50 ${ms(d.p50)}, p99 ${ms(d.p99)} (${d.n} changes; target p99 ≤ poll ${POLL_MS} ms + 50 ms)`);
+    report(`change → SSE           p50 ${fl(d.p50)}, p99 ${fl(d.p99)} (${d.n} changes; target p99 ≤ poll ${POLL_MS} ms + 50 ms)`);
 
     // SSE fan-out: 100 clients while 500 guest updates/s arrive.
     const CLIENTS = 100;
@@ -236,7 +270,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 3_000));
     const f = summary(latencies);
     const expected = seconds * perSecond * CLIENTS;
-    report(`SSE fan-out            p50 ${ms(f.p50)}, p99 ${ms(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
+    report(`SSE fan-out            p50 ${fl(f.p50)}, p99 ${fl(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
     for (const c of clients) c.close();
     await bus.close();
 
@@ -272,8 +306,10 @@ async function main() {
     await direct.close();
     const own = summary(serverTime).p50;
     const t = summary(toolOverhead.map((x) => x - own));
-    report(`tool-call overhead     p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
+    report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
     sse.close();
+    trace.close();
+    await benchBus.close();
   } catch (err) {
     for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
     throw err;

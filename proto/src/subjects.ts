@@ -52,6 +52,9 @@ export const HEADERS = {
   msgId: 'Nats-Msg-Id',
   deadline: 'molten-deadline',
   correlation: 'molten-correlation-id',
+  /** On a command the api just stored: the record's KV revision and its writer (see command-submit.ts). */
+  recordRevision: 'molten-record-revision',
+  recordBy: 'molten-record-by',
 } as const;
 
 export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';

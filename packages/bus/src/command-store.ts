@@ -59,7 +59,7 @@ export class CommandStore {
   constructor(
     private readonly bus: Bus,
     /** Who makes the transitions ("api", an adapter instance). */
-    private readonly by: string,
+    readonly by: string,
     /** Where an unreadable record is reported (it is then treated as absent). */
     private readonly log?: Logger,
   ) {}
@@ -91,27 +91,12 @@ export class CommandStore {
    * Stores a new command as requested. When the id exists already, returns the stored record
    * with created=false: a command is never stored (or run) twice.
    */
-  async create(command: Command, now = Date.now()): Promise<{ record: CommandRecord; created: boolean }> {
-    const transition: CommandTransition = {
-      commandId: command.id,
-      status: CommandStatus.COMMAND_STATUS_REQUESTED,
-      atMs: now,
-      message: 'requested',
-      by: this.by,
-      upstreamTaskId: '',
-      resultJson: '',
-    };
-    const record: CommandRecord = {
-      command,
-      status: CommandStatus.COMMAND_STATUS_REQUESTED,
-      transitions: [transition],
-      upstreamTaskId: '',
-      upstreamCallAtMs: 0,
-      resultJson: '',
-      updatedAtMs: now,
-    };
+  async create(command: Command, now = Date.now()): Promise<{ record: CommandRecord; created: boolean; revision?: number }> {
+    const record = requestedRecord(command, this.by, now);
+    const transition = record.transitions[0]!;
+    let revision: number;
     try {
-      const revision = await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
+      revision = await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
       this.#remember(command.id, { record, revision });
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
@@ -120,7 +105,16 @@ export class CommandStore {
       throw err;
     }
     await this.publishTransition(transition);
-    return { record, created: true };
+    return { record, created: true, revision };
+  }
+
+  /**
+   * Takes a record as stored at a revision without reading it (a command as the api stored it,
+   * see submittedRecord): the next change is one compare-and-set, and a wrong guess only costs
+   * a failed compare-and-set and a fresh read.
+   */
+  assume(id: string, stored: StoredRecord): void {
+    this.#remember(id, stored);
   }
 
   /**
@@ -239,6 +233,28 @@ export class CommandStore {
     }
     return Promise.resolve();
   }
+}
+
+/** A new command's record, as requested: the same bytes whoever builds it from the same inputs. */
+export function requestedRecord(command: Command, by: string, now: number): CommandRecord {
+  const transition: CommandTransition = {
+    commandId: command.id,
+    status: CommandStatus.COMMAND_STATUS_REQUESTED,
+    atMs: now,
+    message: 'requested',
+    by,
+    upstreamTaskId: '',
+    resultJson: '',
+  };
+  return {
+    command,
+    status: CommandStatus.COMMAND_STATUS_REQUESTED,
+    transitions: [transition],
+    upstreamTaskId: '',
+    upstreamCallAtMs: 0,
+    resultJson: '',
+    updatedAtMs: now,
+  };
 }
 
 export function isWrongLastSequence(err: unknown): boolean {

@@ -1,8 +1,9 @@
 import { monotonicFactory } from 'ulid';
 import { HEADERS, subjects, type Actor, type Command, type CommandRecord } from '@molten/contracts';
-import type { CommandStore } from './command-store.js';
+import { requestedRecord, type CommandStore, type StoredRecord } from './command-store.js';
 import type { Bus } from './connect.js';
 import { encodeBus } from './messages.js';
+import { markStage } from './stage-trace.js';
 
 const nextId = monotonicFactory();
 
@@ -78,10 +79,14 @@ export async function submitCommand(
     reason: input.reason ?? '',
     payload: input.payload,
   };
-  const { record, created } = await store.create(command, now);
+  const { record, created, revision } = await store.create(command, now);
   if (!created) return { record, duplicate: true };
+  markStage(bus, id, 'api.recorded');
   hooks.onStored?.(record);
-  await publishCommand(bus, command);
+  // The record is requestedRecord(command, store.by, createdAtMs) at this revision: the adapter
+  // that takes the command first can accept it without reading it back.
+  await publishCommand(bus, command, revision !== undefined && now === command.createdAtMs ? { [HEADERS.recordRevision]: String(revision), [HEADERS.recordBy]: store.by } : {});
+  markStage(bus, id, 'api.published');
   return { record, duplicate: false };
 }
 
@@ -89,14 +94,27 @@ export async function submitCommand(
  * Queues a stored command on its adapter's work queue, with its id as Nats-Msg-Id (so a
  * repeat within the stream's duplicate window is dropped). An approved command goes this way.
  */
-export async function publishCommand(bus: Bus, command: Command): Promise<void> {
+export async function publishCommand(bus: Bus, command: Command, extraHeaders: Record<string, string> = {}): Promise<void> {
   const { data, headers } = encodeBus('molten.v1.Command', command, {
     [HEADERS.deadline]: String(command.deadlineMs),
     [HEADERS.correlation]: command.correlationId,
+    ...extraHeaders,
   });
   try {
     await bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: command.id });
   } catch (err) {
     throw new CommandNotPublishedError(`command ${command.id} could not be queued: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The record of a command as submitCommand stored it, from the headers it published with it;
+ * undefined when it did not say (an approved command, one published elsewhere). A guess, good
+ * for a first delivery only: a compare-and-set on it fails if anyone has changed the record since.
+ */
+export function submittedRecord(command: Command, h: { get(k: string): string } | undefined): StoredRecord | undefined {
+  const revision = Number(h?.get(HEADERS.recordRevision) || NaN);
+  const by = h?.get(HEADERS.recordBy) ?? '';
+  if (!Number.isSafeInteger(revision) || revision <= 0 || !by) return undefined;
+  return { record: requestedRecord(command, by, command.createdAtMs), revision };
 }

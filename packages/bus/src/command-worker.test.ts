@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/nats-core';
-import { CommandStatus, commandStatusName, subjects, type CommandRecord } from '@molten/contracts';
+import { CommandRecord, CommandStatus, HEADERS, commandKey, commandStatusName, subjects } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { CommandStore } from './command-store.js';
-import { submitCommand } from './command-submit.js';
+import { submitCommand, submittedRecord } from './command-submit.js';
 import { CommandWorker, type CommandHandler } from './command-worker.js';
 import type { Bus } from './connect.js';
 import { followEvents, type BusEvent } from './event-follower.js';
@@ -164,6 +164,40 @@ describe('command worker', () => {
       const c = await bus.jsm.consumers.info('MOLTEN_CMD', w.durable);
       return c.num_pending === 0 && c.num_ack_pending === 0 && c.num_redelivered === 0;
     }, { message: 'nothing left to redeliver' });
+    await w.stop();
+  });
+
+  it('the record an adapter assumes on first delivery is byte for byte the one the api stored', async () => {
+    const { record } = await submit('g', 107);
+    const stored = await bus.kv.commands.get(commandKey(record.command!.id));
+    // The command as the adapter has it: decoded from the stored bytes, like from the message.
+    const command = CommandRecord.decode(stored!.value).command!;
+    const h = new Map<string, string>([[HEADERS.recordRevision, String(stored!.revision)], [HEADERS.recordBy, 'api']]);
+    const guess = submittedRecord(command, { get: (k) => h.get(k) ?? '' })!;
+    expect(guess.revision).toBe(stored!.revision);
+    expect(Buffer.from(CommandRecord.encode(guess.record).finish())).toEqual(Buffer.from(stored!.value));
+    expect(submittedRecord(command, { get: () => '' })).toBeUndefined();
+  });
+
+  it('a command changed after it was queued is not run on the stale guess of its record', async () => {
+    let ran = false;
+    const { record } = await submit('h', 108);
+    const id = record.command!.id;
+    // The api times it out before any adapter takes it: the record's revision moves on.
+    expect(await store.transition(id, CommandStatus.COMMAND_STATUS_TIMED_OUT, { message: 'timed out by the api' })).toBeDefined();
+    const w = new CommandWorker(bus, {
+      domain: 'proxmox', scope: 'h', instance: 'w', log: testLogger(),
+      handler: { execute: async () => ((ran = true), { status: 'succeeded', message: '' }), resume: async () => ((ran = true), { status: 'succeeded', message: '' }) },
+    });
+    await w.start();
+    await waitFor(async () => {
+      const c = await bus.jsm.consumers.info('MOLTEN_CMD', w.durable);
+      return c.num_pending === 0 && c.num_ack_pending === 0;
+    }, { message: 'the command was taken and acknowledged' });
+    expect(ran).toBe(false);
+    const r = (await store.get(id))!.record;
+    expect(r.status).toBe(CommandStatus.COMMAND_STATUS_TIMED_OUT);
+    expect(r.transitions.map((t) => commandStatusName(t.status))).toEqual(['requested', 'timed_out']);
     await w.stop();
   });
 

@@ -13,8 +13,10 @@ import {
 } from '@molten/contracts';
 import { Backoff, sleep, type Logger } from '@molten/kit';
 import { CommandStore } from './command-store.js';
+import { submittedRecord } from './command-submit.js';
 import type { Bus } from './connect.js';
 import { MalformedMessageError, decodeBus } from './messages.js';
+import { markStage } from './stage-trace.js';
 
 export type OutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'uncertain';
 
@@ -39,6 +41,8 @@ export interface CommandContext {
   running(upstreamTaskId: string, message?: string): Promise<void>;
   /** Streamed output (an agent's text, a task's log). */
   progress(stream: string, text: string): Promise<void>;
+  /** A stage timestamp for the benchmark's trace (see stage-trace.ts); does nothing unless enabled. */
+  mark?(stage: string): void;
 }
 
 export interface CommandHandler {
@@ -195,6 +199,7 @@ export class CommandWorker {
       return;
     }
 
+    markStage(this.bus, command.id, 'adapter.received');
     const clog = log.child({ commandId: command.id, action: command.action });
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, this.#o.ackWaitMs / 3));
     try {
@@ -213,7 +218,11 @@ export class CommandWorker {
 
   async #run(m: JsMsg, command: Command, log: Logger): Promise<void> {
     const store = this.#store;
-    let stored = await store.get(command.id);
+    // First delivery of a command the api just stored: its record is known without a read (a
+    // stale guess fails its compare-and-set and is read again). A redelivery always reads.
+    let stored = m.redelivered ? undefined : submittedRecord(command, m.headers);
+    if (stored) store.assume(command.id, stored);
+    else stored = await store.get(command.id);
     if (!stored) {
       // Published without going through the api: store it now so it has a record like any other.
       await store.create(command);
@@ -246,6 +255,7 @@ export class CommandWorker {
         record = now.record;
       } else {
         record = accepted;
+        markStage(this.bus, command.id, 'adapter.accepted');
       }
     }
 
@@ -258,6 +268,7 @@ export class CommandWorker {
       log,
       beforeUpstreamCall: async () => {
         await store.markUpstreamCall(command.id);
+        markStage(this.bus, command.id, 'adapter.call-marked');
       },
       running: async (upstreamTaskId, message) => {
         const r = await store.transition(command.id, CommandStatus.COMMAND_STATUS_RUNNING, {
@@ -265,10 +276,12 @@ export class CommandWorker {
           message: message ?? `running (${upstreamTaskId})`,
         });
         if (!r) await store.recordTask(command.id, upstreamTaskId);
+        markStage(this.bus, command.id, 'adapter.running-recorded');
       },
       progress: async (stream, text) => {
         await store.publishProgress({ commandId: command.id, seq: ++progressSeq, atMs: Date.now(), stream, text });
       },
+      mark: (stage) => markStage(this.bus, command.id, stage),
     };
 
     const outcome = started ? await this.#o.handler.resume(ctx) : await this.#o.handler.execute(ctx);
@@ -282,6 +295,7 @@ export class CommandWorker {
       resultJson: outcome.resultJson,
       upstreamTaskId: outcome.upstreamTaskId,
     });
+    markStage(this.bus, command.id, 'adapter.outcome-recorded');
     log.info({ status: outcome.status, message: outcome.message }, 'command finished');
 
     if (outcome.status === 'uncertain' && Date.now() < command.deadlineMs + this.#o.reconcileForMs) {
@@ -290,5 +304,6 @@ export class CommandWorker {
       return;
     }
     m.ack();
+    markStage(this.bus, command.id, 'adapter.acked');
   }
 }

@@ -13,3 +13,4 @@ export * from './query.js';
 export * from './snapshot.js';
 export * from './state.js';
 export * from './validate.js';
+export * from './stage-trace.js';

@@ -59,6 +59,7 @@ export class PowerHandler implements CommandHandler {
     let taskId: string;
     try {
       taskId = await task.start();
+      ctx.mark?.('adapter.posted');
     } catch (err) {
       const e = asUpstreamError(err);
       if (e.outcomeUnknown) {
@@ -112,6 +113,7 @@ export class PowerHandler implements CommandHandler {
   async #follow(ctx: CommandContext, task: GuestTask, taskId: string): Promise<CommandOutcome> {
     const { ref } = task;
     const outcome = await this.o.driver.followTask(taskId, { deadlineMs: ctx.command.deadlineMs, signal: ctx.signal });
+    ctx.mark?.('adapter.task-end-seen');
     if (ctx.signal.aborted) return { status: 'uncertain', message: 'handed over to another replica', upstreamTaskId: taskId };
     if (outcome.result === 'ok') {
       const handedOver = outcome.handedOver && task.target !== undefined;
@@ -130,7 +132,9 @@ export class PowerHandler implements CommandHandler {
           upstreamTaskId: taskId,
         };
       }
+      ctx.mark?.('adapter.guest-reread');
       if (guest) await this.o.publishGuest(guest);
+      ctx.mark?.('adapter.state-published');
       const warn = outcome.exitstatus !== 'OK' ? ` (${outcome.exitstatus})` : '';
       return { status: 'succeeded', message: `${task.what}: done${warn}`, resultJson: result(guest, task, taskId, outcome.exitstatus), upstreamTaskId: taskId };
     }

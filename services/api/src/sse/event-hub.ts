@@ -25,7 +25,13 @@ export interface EventHubOptions {
 }
 
 export class EventHub {
+  /**
+   * The last ringSize frames are #ring[#head…]: dropping the oldest frame moves #head, and the
+   * dropped ones are cut off in one splice once they are as many as the ring holds (a splice
+   * per event would move the whole ring for every event of a poll).
+   */
   readonly #ring: Frame[] = [];
+  #head = 0;
   readonly #ringSize: number;
   readonly #flushMs: number;
   readonly #clients = new Set<HubClient>();
@@ -58,7 +64,11 @@ export class EventHub {
     const text = frame(event, data, seq);
     this.#lastSeq = Math.max(this.#lastSeq, seq);
     this.#ring.push({ seq, text });
-    if (this.#ring.length > this.#ringSize) this.#ring.splice(0, this.#ring.length - this.#ringSize);
+    if (this.#ring.length - this.#head > this.#ringSize) this.#head = this.#ring.length - this.#ringSize;
+    if (this.#head >= this.#ringSize) {
+      this.#ring.splice(0, this.#head);
+      this.#head = 0;
+    }
     this.#queue(text);
   }
 
@@ -74,10 +84,10 @@ export class EventHub {
   since(seq: number): string[] | undefined {
     if (seq > this.#lastSeq) return undefined;
     if (seq === this.#lastSeq) return [];
-    const first = this.#ring[0];
+    const first = this.#ring[this.#head];
     if (!first || first.seq > seq + 1) return undefined;
     // Binary search for the first frame after seq.
-    let lo = 0;
+    let lo = this.#head;
     let hi = this.#ring.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;

@@ -32,7 +32,14 @@ import {
 import { PveClient, type PveClientOptions } from './pve-client.js';
 import { pveHttpError } from './pve-errors.js';
 import { splitTags, type GuestCurrent, type ResourceRow } from './pve-schemas.js';
+import { TaskReadBudget } from './task-read-budget.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
+
+/** A running task's status is read every 25 ms for its first 5 s, then less and less often (up to 1 s). */
+const TASK_FOLLOW_MS = 25;
+const TASK_FOLLOW_FAST_FOR_MS = 5_000;
+/** Task status reads per node and second, shared by every task this driver follows on that node. */
+const TASK_READS_PER_NODE_S = 80;
 
 /** Every action the driver runs, and the privilege Proxmox names when it refuses it. */
 const ACTION_PRIVILEGES: readonly [string, string][] = Object.entries(GUEST_ACTIONS).map(([token, a]) => [token, a.privileges[0]]);
@@ -50,6 +57,7 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   readonly #missing = new Map<string, string>();
   /** pve-manager's major version (0 until read), for RRD steps. */
   #major = 0;
+  readonly #taskReads = new TaskReadBudget(TASK_READS_PER_NODE_S);
 
   constructor(
     private readonly cluster: string,
@@ -255,8 +263,12 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   }
 
   async followTask(upid: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
-    // Fast at first (most power tasks end within a second or two), then backing off.
-    let delay = 50;
+    // A short fixed interval while the task is young (most power tasks end within a second or
+    // two, and the command ends when the task does), then backing off for long tasks (a
+    // backup, a migration). Every read is under the node's budget (see TaskReadBudget).
+    const node = parseUpid(upid)?.node ?? '';
+    const started = Date.now();
+    let delay = TASK_FOLLOW_MS;
     let lastError: unknown;
     while (!o.signal.aborted) {
       try {
@@ -271,13 +283,14 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
         // A passing network failure is not the task's failure: keep reading until the deadline.
         lastError = err;
       }
-      if (Date.now() + delay > o.deadlineMs) {
+      if (Date.now() - started > TASK_FOLLOW_FAST_FOR_MS) delay = Math.min(delay * 1.3, 1_000);
+      const wait = delay + this.#taskReads.reserve(node, performance.now() + delay);
+      if (Date.now() + wait > o.deadlineMs) {
         return lastError
           ? { result: 'lost', exitstatus: (lastError as Error).message }
           : { result: 'deadline', exitstatus: 'task still running at the deadline' };
       }
-      await sleep(delay, o.signal);
-      delay = Math.min(delay * 1.3, 1_000);
+      await sleep(wait, o.signal);
     }
     return { result: 'lost', exitstatus: 'stopped following (shutdown)' };
   }
