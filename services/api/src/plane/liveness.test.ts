@@ -100,4 +100,22 @@ describe('a server record’s liveness', () => {
     expect(live.server(mcp, T0 + 2_000)).toMatchObject({ status: 'not_reported', stale: true, statusSinceMs: T0 });
     expect(live.server(descriptor(), T0 + 2_000)).toMatchObject({ status: 'connected', reported: true });
   });
+
+  it('names the adapter to start when none serves a scope, but not during the api’s first heartbeats', () => {
+    const { live } = setup([descriptor()]);
+    // Just started: an adapter may not have beaten yet.
+    expect(live.unavailable('proxmox', 'homelab', live.startedAtMs + HB)).toBeUndefined();
+    const why = live.unavailable('proxmox', 'homelab', live.startedAtMs + 4 * HB);
+    expect(why).toMatchObject({ reason: 'no_adapter', message: 'no proxmox-adapter is running for proxmox "homelab": nothing would take the command' });
+    expect(why?.remedy).toMatch(/Start services\/proxmox-adapter for "homelab"/);
+    expect(live.unavailable('moltbot', 'default', live.startedAtMs + 4 * HB)?.remedy).toMatch(/moltbot-adapter/);
+  });
+
+  it('takes commands again once an adapter beats for the scope', () => {
+    const { adapters, live } = setup([descriptor()]);
+    adapters.apply(beat('a', T0, [{ serverId: 'pve-homelab' }]), T0);
+    expect(live.unavailable('proxmox', 'homelab', T0 + 100)).toBeUndefined();
+    // Its beats stopped: three missed, it is gone.
+    expect(live.unavailable('proxmox', 'homelab', T0 + 4 * HB)?.reason).toBe('no_adapter');
+  });
 });

@@ -160,10 +160,23 @@ export class Liveness {
     return { lastSeenMs, stale };
   }
 
-  /** Why a scope cannot take commands right now (undefined when it can, as far as we know). */
-  unavailable(domain: string, scope: string, now = Date.now()): { message: string; remedy: string } | undefined {
+  /**
+   * Why a scope cannot take commands right now (undefined when it can, as far as we know). With no
+   * alive adapter for the scope the reason is `no_adapter`, except during the api's first
+   * heartbeats after its start, when an adapter may simply not have beaten yet: then the command
+   * is accepted, and the deadline names the missing adapter if none takes it.
+   */
+  unavailable(domain: string, scope: string, now = Date.now()): { message: string; remedy: string; reason?: 'no_adapter' } | undefined {
     const h = this.adapters.scope(domain, scope, now);
-    if (!h || h.replicas.length === 0) return undefined; // no adapter: the command times out, naming it
+    if (!h || h.replicas.length === 0) {
+      if (now - this.startedAtMs <= this.#firstBeatsMs) return undefined;
+      const adapter = adapterName(domain);
+      return {
+        message: `no ${adapter} is running for ${domain} "${scope}": nothing would take the command`,
+        remedy: `Start services/${adapter} for "${scope}" (npm start runs every adapter) and check that it is connected to the same NATS server as the api.`,
+        reason: 'no_adapter',
+      };
+    }
     const server = this.scopeServer(domain, scope, now);
     const status = server ? this.server(server, now).status : serverStatusName(h.status);
     if (status !== 'down' && status !== 'auth_failed') return undefined;
