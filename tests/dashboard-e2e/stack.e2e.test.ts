@@ -20,6 +20,7 @@ import { approvalSpecs } from './approvals.specs.js';
 import { dashboardSpecs } from './dashboard.specs.js';
 import { guestPageSpecs } from './guest-page.specs.js';
 import type { DashboardStack } from './harness.js';
+import { layoutSpecs } from './layout.specs.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
 const AGENT_TOKEN = 'e2e-agent-token-0123456789abcdef';
@@ -74,3 +75,4 @@ afterAll(async () => {
 dashboardSpecs(() => handle);
 approvalSpecs(() => handle);
 guestPageSpecs(() => handle);
+layoutSpecs(() => handle);
