@@ -60,6 +60,7 @@ export function layoutSpecs(getStack: () => DashboardStack) {
           ['/approvals', 'main h1'],
         ];
         if (commands[0]) paths.push([`/commands/${commands[0].id}`, 'main h1']);
+        paths.push(['/agents/sessions/default/agent%3Amain%3Amain', 'section[aria-labelledby="runs-title"]']);
         for (const [path, ready] of paths) {
           await page.goto(`${stack.url}${path}`);
           await page.locator(ready).first().waitFor();
