@@ -38,7 +38,8 @@ export function sessionSpecs(getStack: () => DashboardStack) {
         const runs = page.locator('section[aria-labelledby="runs-title"]');
         const item = runs.locator('li', { hasText: task });
         await item.waitFor();
-        await expect.poll(() => item.locator('.answer p').textContent()).not.toBe('');
+        // What the agent wrote (the simulated gateway echoes the task), not the gateway's bare summary.
+        await expect.poll(() => item.locator('.answer p').textContent()).toContain(task);
         await item.getByRole('link', { name: 'the run’s output' }).or(item.getByRole('link', { name: "the run's output" })).click();
         await page.waitForURL(new RegExp(`/commands/${started.body.data.id}$`));
       } finally {

@@ -50,6 +50,9 @@ if (runs.length === 0) {
   }
 }
 const command = runs[0] ?? (await api<Commands>('/api/commands')).data[0];
+// The session of the newest run (its sessionKey, else its agent's main session).
+const runTarget = (await api<{ data: { scope: string; target?: { agentId: string; sessionKey?: string } } }>(`/api/commands/${runs[0]?.id ?? command?.id}`)).data;
+const session = { scope: runTarget.scope, key: runTarget.target?.sessionKey || `agent:${runTarget.target?.agentId ?? 'main'}:main` };
 
 /** Each page, and what shows it is filled in from the live state. */
 const pages: { name: string; path: string; ready: (p: Page) => Promise<unknown> }[] = [
@@ -59,6 +62,7 @@ const pages: { name: string; path: string; ready: (p: Page) => Promise<unknown> 
   { name: 'connections', path: '/servers', ready: (p) => p.locator('main .grid > *').first().waitFor() },
   { name: 'agents', path: '/agents', ready: (p) => p.locator('section[aria-labelledby="sessions-title"]').waitFor() },
   { name: 'approvals', path: '/approvals', ready: (p) => p.locator('main h1').waitFor() },
+  { name: 'session', path: `/agents/sessions/${encodeURIComponent(session.scope)}/${encodeURIComponent(session.key)}`, ready: (p) => p.locator('section[aria-labelledby="runs-title"] li').first().waitFor() },
   ...(command ? [{ name: 'command', path: `/commands/${command.id}`, ready: (p: Page) => p.locator('main h1').waitFor() }] : []),
 ];
 
