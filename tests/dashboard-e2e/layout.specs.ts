@@ -9,7 +9,7 @@ import { api, launchChromium, signedIn, type DashboardStack } from './harness.js
 
 /** How far the page, or its main area (a scroll container of its own), scrolls sideways (0 when it fits). */
 const overflowX = (page: Page) =>
-  page.evaluate(() => Math.max(...[document.documentElement, document.querySelector('main')].map((el) => (el ? el.scrollWidth - el.clientWidth : 0))));
+  page.locator('html').evaluate((h) => Math.max(...[h, h.querySelector('main')].map((el) => (el ? el.scrollWidth - el.clientWidth : 0))));
 
 export function layoutSpecs(getStack: () => DashboardStack) {
   let stack: DashboardStack;
@@ -31,7 +31,7 @@ export function layoutSpecs(getStack: () => DashboardStack) {
         const rows = table.locator('[role="row"][data-vmid]');
         await rows.nth(2).waitFor();
         // The first guests are in the viewport, with no scrolling.
-        expect(await page.evaluate(() => window.scrollY)).toBe(0);
+        expect(await page.locator('html').evaluate((h) => h.scrollTop)).toBe(0);
         const third = (await rows.nth(2).boundingBox())!;
         expect(third.y + third.height).toBeLessThanOrEqual(900);
         // Node cards: no text cut off.
@@ -39,7 +39,7 @@ export function layoutSpecs(getStack: () => DashboardStack) {
         expect(await cards.count()).toBeGreaterThan(0);
         for (const card of await cards.all()) {
           const cut = await card.locator('.sub').evaluate((el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight + 1);
-          expect(cut, await card.getAttribute('aria-label')).toBe(false);
+          expect(cut, (await card.getAttribute('aria-label')) ?? 'a node card').toBe(false);
           expect(await card.locator('.sub').textContent()).toMatch(/PVE \d+\.\d+(\.\d+)? · \d+ CPUs/);
         }
         await expect.poll(() => table.getByRole('columnheader', { name: 'Tags' }).isVisible()).toBe(true);
@@ -51,7 +51,7 @@ export function layoutSpecs(getStack: () => DashboardStack) {
     it('fits a phone: no page overflows sideways at 390 px', async () => {
       const { context, page } = await signedIn(browser, stack, stack.operatorToken, { width: 390, height: 844 });
       try {
-        const commands = (await api<{ data: { id: string }[] }>(stack, '/api/commands')).body.data;
+        const commands = (await api<{ data: { id: string; action: string }[] }>(stack, '/api/commands')).body.data;
         // Each page with what shows it filled in from the live state (its widest part).
         const paths: [string, string][] = [
           ['/', '[role="row"][data-vmid]'],
@@ -59,7 +59,9 @@ export function layoutSpecs(getStack: () => DashboardStack) {
           ['/agents', 'section[aria-labelledby="sessions-title"] tbody tr'],
           ['/approvals', 'main h1'],
         ];
-        if (commands[0]) paths.push([`/commands/${commands[0].id}`, 'main h1']);
+        // A command page of each kind the other specs left (an agent run's output, a tool call's result, a guest action's UPID).
+        const kinds = new Map(commands.map((c) => [c.action, c.id]));
+        for (const id of kinds.values()) paths.push([`/commands/${id}`, 'main h1']);
         paths.push(['/agents/sessions/default/agent%3Amain%3Amain', 'section[aria-labelledby="runs-title"]']);
         for (const [path, ready] of paths) {
           await page.goto(`${stack.url}${path}`);
