@@ -24,9 +24,11 @@ describe('the runs of a session', () => {
     expect(runsInSession(commands, { scope: 'other', key: 'agent:main:main' }).map((c) => c.id)).toEqual(['d']);
   });
 
-  test('read their answer from the gateway’s summary, else a text result', () => {
+  test('read their answer from the gateway’s payloads, else a text result, else its summary', () => {
+    const payloads = { payloads: [{ text: 'All three nodes are up.' }, { text: 'pve2 swaps.' }, { mediaUrl: 'x' }], meta: {} };
+    expect(runAnswer(run('x', '', { agentId: 'main' }, { runId: 'r', status: 'ok', summary: 'completed', result: payloads }))).toBe('All three nodes are up.\n\npve2 swaps.');
     expect(runAnswer(run('x', '', { agentId: 'main' }, { runId: 'r', status: 'ok', summary: 'All up.', result: null }))).toBe('All up.');
-    expect(runAnswer(run('x', '', { agentId: 'main' }, { summary: '', result: 'text' }))).toBe('text');
+    expect(runAnswer(run('x', '', { agentId: 'main' }, { summary: 'completed', result: 'text' }))).toBe('text');
     expect(runAnswer(run('x', '', { agentId: 'main' }))).toBe('');
   });
 

@@ -19,14 +19,23 @@ export function runsInSession(commands: readonly Command[], s: SessionRef): Comm
     .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
 }
 
-/** A finished run's answer in words: the gateway's summary, else a text result. */
+/**
+ * A finished run's answer in words, from its result: the texts of the gateway's payloads
+ * (`result.payloads[].text`), else a text result, else the gateway's summary ("completed").
+ */
 export function runAnswer(c: Command): string {
   const r = c.result as { summary?: unknown; result?: unknown } | null | undefined;
-  if (r && typeof r === 'object') {
-    if (typeof r.summary === 'string' && r.summary) return r.summary;
-    if (typeof r.result === 'string') return r.result;
+  if (!r || typeof r !== 'object') return '';
+  const payloads = (r.result as { payloads?: unknown } | null)?.payloads;
+  if (Array.isArray(payloads)) {
+    const text = payloads
+      .map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : ''))
+      .filter(Boolean)
+      .join('\n\n');
+    if (text) return text;
   }
-  return '';
+  if (typeof r.result === 'string' && r.result) return r.result;
+  return typeof r.summary === 'string' ? r.summary : '';
 }
 
 /** The session page's address. */
