@@ -19,8 +19,9 @@ import { OPERATOR, startStack, VIEWER, type Stack } from '../src/stack.js';
 import { approvalSpecs } from './approvals.specs.js';
 import { dashboardSpecs } from './dashboard.specs.js';
 import { guestPageSpecs } from './guest-page.specs.js';
-import { layoutSpecs } from './layout.specs.js';
 import type { DashboardStack } from './harness.js';
+import { layoutSpecs } from './layout.specs.js';
+import { sessionSpecs } from './sessions.specs.js';
 
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789';
 const AGENT_TOKEN = 'e2e-agent-token-0123456789abcdef';
@@ -76,3 +77,4 @@ dashboardSpecs(() => handle);
 approvalSpecs(() => handle);
 guestPageSpecs(() => handle);
 layoutSpecs(() => handle);
+sessionSpecs(() => handle);

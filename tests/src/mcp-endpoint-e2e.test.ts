@@ -30,9 +30,15 @@ describe('the MCP endpoint (POST /mcp)', () => {
   const used: number[] = [];
 
   const take = () => {
-    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
+    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && x.qmpstatus !== 'paused' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
     if (!g) throw new Error('no running VM left in the demo cluster');
     used.push(g.vmid);
+    return g;
+  };
+  /** A running VM for a call that will be denied (it changes nothing, so the VM is not used up). */
+  const spare = () => {
+    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && x.qmpstatus !== 'paused' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
+    if (!g) throw new Error('no running VM left in the demo cluster');
     return g;
   };
   const posts = (vmid: number) => stack.sim.countRequests({ method: 'POST', vmid });
@@ -129,8 +135,27 @@ describe('the MCP endpoint (POST /mcp)', () => {
     expect(stack.sim.guest(vm.vmid)!.qmpstatus).toBe('paused');
   });
 
-  it('a denied call returns who denied it and why; Proxmox sees no POST', async () => {
+  it('a client that went away before the decision: approved, the call still runs once and its result is kept on the command', async () => {
     const vm = take();
+    const client = await connect();
+    const ctl = new AbortController();
+    const call = client.callTool({ name: 'guest_power', arguments: { vmid: vm.vmid, action: 'stop' } }, { timeout: 60_000, signal: ctl.signal }).catch((e: Error) => e);
+    const approval = await pending(vm.vmid);
+    ctl.abort();
+    expect(await call).toBeInstanceOf(Error);
+    await client.close();
+    expect((await stack.json(`/api/approvals/${approval.id}/approve`, { method: 'POST' })).status).toBe(200);
+    const done = await stack.waitCommand(approval.id, ['succeeded', 'failed', 'timed_out'], 30_000);
+    expect(done.status).toBe('succeeded');
+    expect(posts(vm.vmid)).toBe(1);
+    // The agent can read the outcome later with get_command.
+    const later = await connect();
+    const r = await later.callTool({ name: 'get_command', arguments: { id: approval.id } });
+    expect((r.structuredContent as { command: { status: string } }).command.status).toBe('succeeded');
+  });
+
+  it('a denied call returns who denied it and why; Proxmox sees no POST', async () => {
+    const vm = spare();
     const client = await connect();
     const call = client.callTool({ name: 'guest_power', arguments: { vmid: vm.vmid, action: 'reboot' } }, { timeout: 60_000 });
     const approval = await pending(vm.vmid);
@@ -190,7 +215,7 @@ describe('the MCP endpoint (POST /mcp)', () => {
   });
 
   it('the agent token may not decide approvals nor use the REST power routes', async () => {
-    const vm = take();
+    const vm = spare();
     const client = await connect();
     const call = client.callTool({ name: 'guest_power', arguments: { vmid: vm.vmid, action: 'stop' } }, { timeout: 60_000 });
     const approval = await pending(vm.vmid);

@@ -4,7 +4,7 @@ import { CommandRecord, CommandStatus, HEADERS, commandKey, commandStatusName, s
 import { testLogger, waitFor } from '@molten/testkit';
 import { CommandStore } from './command-store.js';
 import { submitCommand, submittedRecord } from './command-submit.js';
-import { CommandWorker, type CommandHandler } from './command-worker.js';
+import { CommandWorker, commandsPulled, type CommandHandler } from './command-worker.js';
 import type { Bus } from './connect.js';
 import { followEvents, type BusEvent } from './event-follower.js';
 import { busFixture } from './test/fixtures.js';
@@ -71,6 +71,16 @@ describe('command worker', () => {
     expect(stored.upstreamCallAtMs).toBeGreaterThan(0);
     expect(calls).toEqual([101]);
     await worker.stop();
+  });
+
+  it('tells whether a worker pulls a scope\'s commands: not before one starts, while it runs, not once it stopped', async () => {
+    expect(await commandsPulled(bus, 'proxmox', 'pulled')).toBe(false);
+    const handler: CommandHandler = { execute: async () => ({ status: 'succeeded', message: '' }), resume: async () => ({ status: 'succeeded', message: '' }) };
+    const worker = new CommandWorker(bus, { domain: 'proxmox', scope: 'pulled', instance: 'w1', handler, log: testLogger() });
+    await worker.start();
+    await waitFor(() => commandsPulled(bus, 'proxmox', 'pulled'), { message: 'the worker pulls' });
+    await worker.stop();
+    await waitFor(async () => !(await commandsPulled(bus, 'proxmox', 'pulled')), { message: 'the stopped worker no longer pulls', timeoutMs: 10_000 });
   });
 
   it('maps a repeated idempotency key to the same command and queues it once', async () => {

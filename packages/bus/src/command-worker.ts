@@ -81,6 +81,24 @@ const OUTCOME_STATUS: Record<OutcomeStatus, CommandStatus> = {
   uncertain: CommandStatus.COMMAND_STATUS_UNCERTAIN,
 };
 
+/** The durable consumer every replica of a scope's adapter pulls its commands from. */
+export const commandConsumerName = (domain: string, scope: string) => `cmd-${domain}-${scope}`;
+
+/**
+ * Whether some worker is pulling a scope's commands right now (its consumer has pull requests
+ * waiting). The consumer itself outlives its workers, so its existence proves nothing; a stopped
+ * worker's last pull lingers until it expires (seconds).
+ */
+export async function commandsPulled(bus: Bus, domain: string, scope: string): Promise<boolean> {
+  try {
+    const info = await bus.jsm.consumers.info(STREAMS.commands, commandConsumerName(domain, scope));
+    return info.num_waiting > 0;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound) return false;
+    throw err;
+  }
+}
+
 /**
  * Takes commands for one domain and scope from the shared durable consumer: every replica of
  * an adapter pulls from the same consumer, so each command goes to one replica, and a command
@@ -102,7 +120,7 @@ export class CommandWorker {
     opts: CommandWorkerOptions,
   ) {
     this.#o = { concurrency: 32, ackWaitMs: 15_000, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
-    this.durable = `cmd-${opts.domain}-${opts.scope}`;
+    this.durable = commandConsumerName(opts.domain, opts.scope);
     this.#store = new CommandStore(bus, opts.instance);
   }
 
@@ -114,7 +132,12 @@ export class CommandWorker {
     await this.#ensureConsumer();
     this.#running = true;
     this.#offReconnect = this.bus.onReconnect(() => void this.#messages?.close().catch(() => {}));
-    this.#loop = this.#consume();
+    let pulling!: () => void;
+    const firstPull = new Promise<void>((r) => (pulling = r));
+    this.#loop = this.#consume(pulling).finally(pulling);
+    // Started means pulling: the api, which refuses commands no worker would take, sees it at once.
+    await Promise.race([firstPull, sleep(5_000)]);
+    await this.bus.nc.flush().catch(() => {});
   }
 
   /** Creates the shared durable consumer, or brings it to this config; safe from every replica. */
@@ -152,12 +175,13 @@ export class CommandWorker {
     await this.#loop?.catch(() => {});
   }
 
-  async #consume(): Promise<void> {
+  async #consume(pulling: () => void): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
     while (this.#running) {
       try {
         const consumer = await this.bus.js.consumers.get(STREAMS.commands, this.durable);
         this.#messages = await consumer.consume({ max_messages: this.#o.concurrency });
+        pulling();
         backoff.reset();
         for await (const m of this.#messages) {
           while (this.#inflight.size >= this.#o.concurrency) await Promise.race(this.#inflight);

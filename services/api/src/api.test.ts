@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandWorker, StatePublisher, connectBus, type Bus, type CommandHandler } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
+import { CommandWorker, StatePublisher, connectBus, startHeartbeat, type Bus, type CommandHandler } from '@molten/bus';
+import { ServerStatus, type Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { AGENT, OPERATOR, VIEWER, apiFixture, sseReader } from './test/api-fixture.js';
 
@@ -157,17 +157,16 @@ describe('api', () => {
   });
 
   describe('commands', () => {
-    it('ends timed_out naming the missing adapter when none takes the command', async () => {
-      const r = await fx.json('/api/vms/102/start', { method: 'POST' });
-      expect(r.status).toBe(202);
-      expect(r.headers.get('location')).toBe(`/api/commands/${r.body.data.id}`);
-      const done = await waitFor(async () => {
-        const c = (await fx.json(`/api/commands/${r.body.data.id}`)).body.data;
-        return c.status === 'timed_out' ? c : undefined;
-      }, { timeoutMs: 8_000 });
-      expect(done.error.code).toBe('no_adapter');
-      expect(done.message).toMatch(/no proxmox-adapter took the command for "homelab"/);
-      expect(done.error.remedy).toMatch(/proxmox-adapter/);
+    it('answers 503 no_adapter at once, naming what to start, when no adapter serves the cluster', async () => {
+      // Past the api's first heartbeats (3 × 500 ms + 250 ms after its start), no heartbeat and no worker: nothing would take it.
+      await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'homelab')?.reason === 'no_adapter', { timeoutMs: 5_000, message: 'first heartbeats past' });
+      const before = (await fx.json('/api/commands')).body.data.length;
+      const r = await fx.json('/api/vms/102/reboot', { method: 'POST' });
+      expect(r.status).toBe(503);
+      expect(r.body.error).toMatchObject({ code: 'upstream_unavailable', details: { reason: 'no_adapter' } });
+      expect(r.body.error.message).toMatch(/no proxmox-adapter is running for proxmox "homelab"/);
+      expect(r.body.error.details.remedy).toMatch(/Start services\/proxmox-adapter/);
+      expect((await fx.json('/api/commands')).body.data.length).toBe(before);
     });
 
     it('runs a command through an adapter and streams its lifecycle on SSE', async () => {
@@ -200,67 +199,62 @@ describe('api', () => {
       await worker.stop();
     });
 
-    it('maps a repeated Idempotency-Key to the same command', async () => {
-      const a = await fx.json('/api/vms/200/reboot', { method: 'POST', headers: { 'idempotency-key': 'reboot-200-once' } });
-      const b = await fx.json('/api/vms/200/reboot', { method: 'POST', headers: { 'idempotency-key': 'reboot-200-once' } });
-      expect(a.status).toBe(202);
-      expect(b.status).toBe(200);
-      expect(b.body.duplicate).toBe(true);
-      expect(b.body.data.id).toBe(a.body.data.id);
-    });
+    describe('queued while an adapter that beats has not taken them yet', () => {
+      let heartbeat: { stop(): void };
+      beforeAll(async () => {
+        heartbeat = startHeartbeat(adapterBus, {
+          domain: 'proxmox', instance: 'busy', version: 't', intervalMs: 200,
+          upstreams: () => [{ serverId: 'pve-homelab', scope: 'homelab', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+        });
+        await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'homelab') === undefined, { message: 'the adapter is seen' });
+      });
+      afterAll(() => heartbeat.stop());
 
-    it('refuses an Idempotency-Key reused on a different request with 422 naming the key', async () => {
-      const a = await fx.json('/api/vms/101/start', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
-      expect(a.status).toBe(202);
-      const other = await fx.json('/api/vms/102/reboot', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
-      expect(other.status).toBe(422);
-      expect(other.body.error.code).toBe('idempotency_key_reused');
-      expect(other.body.error.message).toMatch(/key-for-101/);
-      expect(other.body.error.details).toMatchObject({ idempotencyKey: 'key-for-101', commandId: a.body.data.id });
-    });
+      it('maps a repeated Idempotency-Key to the same command', async () => {
+        const a = await fx.json('/api/vms/200/reboot', { method: 'POST', headers: { 'idempotency-key': 'reboot-200-once' } });
+        const b = await fx.json('/api/vms/200/reboot', { method: 'POST', headers: { 'idempotency-key': 'reboot-200-once' } });
+        expect(a.status).toBe(202);
+        expect(b.status).toBe(200);
+        expect(b.body.duplicate).toBe(true);
+        expect(b.body.data.id).toBe(a.body.data.id);
+      });
 
-    it('binds an Idempotency-Key to its route and body too: another agent run, or a power action, with it is 422', async () => {
-      const run = (message: string) =>
-        fx.json('/api/agents/main/run', { method: 'POST', headers: { 'idempotency-key': 'run-once' }, body: JSON.stringify({ message }) });
-      const a = await run('check the backups');
-      expect(a.status).toBe(202);
-      const again = await run('check the backups');
-      expect(again.status).toBe(200);
-      expect(again.body.duplicate).toBe(true);
-      expect(again.body.data.id).toBe(a.body.data.id);
-      const other = await run('delete the backups');
-      expect(other.status).toBe(422);
-      expect(other.body.error).toMatchObject({ code: 'idempotency_key_reused', details: { idempotencyKey: 'run-once', commandId: a.body.data.id } });
-      const power = await fx.json('/api/vms/102/stop', { method: 'POST', headers: { 'idempotency-key': 'run-once' } });
-      expect(power.status).toBe(422);
-      expect(power.body.error.message).toMatch(/run-once/);
-    });
+      it('refuses an Idempotency-Key reused on a different request with 422 naming the key', async () => {
+        const a = await fx.json('/api/vms/101/start', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
+        expect(a.status).toBe(202);
+        const other = await fx.json('/api/vms/102/reboot', { method: 'POST', headers: { 'idempotency-key': 'key-for-101' } });
+        expect(other.status).toBe(422);
+        expect(other.body.error.code).toBe('idempotency_key_reused');
+        expect(other.body.error.message).toMatch(/key-for-101/);
+        expect(other.body.error.details).toMatchObject({ idempotencyKey: 'key-for-101', commandId: a.body.data.id });
+      });
 
-    it('refuses a second command on a guest that has one in flight (409)', async () => {
-      const first = await fx.json('/api/vms/102/shutdown', { method: 'POST' });
-      expect(first.status).toBe(202);
-      const second = await fx.json('/api/vms/102/start', { method: 'POST' });
-      expect(second.status).toBe(409);
-      expect(second.body.error.details.commandId).toBe(first.body.data.id);
-    });
+      it('refuses a second command on a guest that has one in flight (409)', async () => {
+        const first = await fx.json('/api/vms/102/shutdown', { method: 'POST' });
+        expect(first.status).toBe(202);
+        const second = await fx.json('/api/vms/102/start', { method: 'POST' });
+        expect(second.status).toBe(409);
+        expect(second.body.error.details.commandId).toBe(first.body.data.id);
+      });
 
-    it('rate-limits actions per token with 429 and Retry-After', async () => {
-      for (const vmid of [300, 301, 302]) await publisher.put('qemu', String(vmid), guest(vmid, { status: 'stopped' }));
-      const limited = await apiFixture({ MOLTEN_RATE_LIMIT: '60', MOLTEN_RATE_BURST: '2' }, fx.nats);
-      try {
-        await waitFor(async () => (await limited.json('/api/vms/302/status')).status === 200);
-        const codes: number[] = [];
-        let retry: string | null = null;
-        for (const vmid of [300, 301, 302]) {
-          const r = await limited.json(`/api/vms/${vmid}/start`, { method: 'POST' });
-          codes.push(r.status);
-          retry ??= r.headers.get('retry-after');
+      it('rate-limits actions per token with 429 and Retry-After', async () => {
+        for (const vmid of [300, 301, 302]) await publisher.put('qemu', String(vmid), guest(vmid, { status: 'stopped' }));
+        const limited = await apiFixture({ MOLTEN_RATE_LIMIT: '60', MOLTEN_RATE_BURST: '2' }, fx.nats);
+        try {
+          await waitFor(async () => (await limited.json('/api/vms/302/status')).status === 200);
+          const codes: number[] = [];
+          let retry: string | null = null;
+          for (const vmid of [300, 301, 302]) {
+            const r = await limited.json(`/api/vms/${vmid}/start`, { method: 'POST' });
+            codes.push(r.status);
+            retry ??= r.headers.get('retry-after');
+          }
+          expect(codes).toEqual([202, 202, 429]);
+          expect(Number(retry)).toBeGreaterThanOrEqual(1);
+        } finally {
+          await limited.dispose();
         }
-        expect(codes).toEqual([202, 202, 429]);
-        expect(Number(retry)).toBeGreaterThanOrEqual(1);
-      } finally {
-        await limited.dispose();
-      }
+      });
     });
   });
 
@@ -284,5 +278,34 @@ describe('api', () => {
       expect(snap.data.clusters[0].guests.length).toBeGreaterThanOrEqual(3);
       r.close();
     });
+  });
+});
+
+describe('api during its first heartbeats', () => {
+  let fx: Awaited<ReturnType<typeof apiFixture>>;
+
+  beforeAll(async () => {
+    // A long heartbeat: for its first 30 s the api cannot know yet that no adapter runs.
+    fx = await apiFixture({ MOLTEN_HEARTBEAT_MS: '10000', MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: '1500' });
+    const adapterBus = await connectBus({ servers: fx.nats.url, name: 'fake-adapter', log: testLogger() });
+    await new StatePublisher(adapterBus, 'proxmox', 'homelab').put('qemu', '102', guest(102, { status: 'stopped', qmpstatus: 'stopped', uptime: 0 }));
+    await adapterBus.close();
+    await waitFor(async () => (await fx.json('/api/vms')).body.data.length === 1, { message: 'guest visible' });
+  });
+  afterAll(async () => {
+    await fx.dispose();
+  });
+
+  it('accepts a command, and it ends timed_out naming the missing adapter when none takes it', async () => {
+    const r = await fx.json('/api/vms/102/start', { method: 'POST' });
+    expect(r.status).toBe(202);
+    expect(r.headers.get('location')).toBe(`/api/commands/${r.body.data.id}`);
+    const done = await waitFor(async () => {
+      const c = (await fx.json(`/api/commands/${r.body.data.id}`)).body.data;
+      return c.status === 'timed_out' ? c : undefined;
+    }, { timeoutMs: 8_000 });
+    expect(done.error.code).toBe('no_adapter');
+    expect(done.message).toMatch(/no proxmox-adapter took the command for "homelab"/);
+    expect(done.error.remedy).toMatch(/proxmox-adapter/);
   });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { connectBus, requestQuery, type Bus } from '@molten/bus';
+import { commandsPulled, connectBus, requestQuery, type Bus } from '@molten/bus';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -68,6 +68,7 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     validateToolArguments,
     policy: config.configFile.policy,
     requestApproval: (r) => approvals.request(r),
+    commandsPulled: (domain, scope) => commandsPulled(bus, domain, scope),
     log,
   });
 

@@ -87,6 +87,12 @@ export interface CommandServiceDeps {
   policy?: PolicyTable;
   /** Puts a call up for an operator's approval (stored, not published). Without it, an asked call is refused. */
   requestApproval?: (req: ApprovalRequest) => Promise<CommandRecord>;
+  /**
+   * Whether some worker pulls the scope's commands now (one that sends no heartbeat still takes
+   * them). Asked only when no adapter's heartbeat serves the scope; without it, or when it fails,
+   * the command is accepted and its deadline names the missing adapter.
+   */
+  commandsPulled?(domain: string, scope: string): Promise<boolean>;
   log?: Logger;
 }
 
@@ -168,7 +174,17 @@ export function createCommands(d: CommandServiceDeps): Commands {
     return { record, duplicate: false };
   };
   const unavailable = (why: { message: string; remedy: string; reason?: string } | undefined) => {
-    if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy || why.reason ? { ...(why.remedy ? { remedy: why.remedy } : {}), ...(why.reason ? { reason: why.reason } : {}) } : undefined);
+    if (why) throw new ApiError(503, 'upstream_unavailable', why.message, why.remedy || why.reason ? { ...(why.reason ? { reason: why.reason } : {}), ...(why.remedy ? { remedy: why.remedy } : {}) } : undefined);
+  };
+  /**
+   * Refuses a command the scope cannot take now: its upstream is down or refuses Molten, or no
+   * adapter serves it (503 with `details.reason: "no_adapter"` and what to start) rather than a
+   * 202 whose command times out.
+   */
+  const refuseUnavailable = async (domain: string, scope: string) => {
+    const why = d.liveness.unavailable(domain, scope);
+    if (why?.reason === 'no_adapter' && (await d.commandsPulled?.(domain, scope).catch(() => true)) !== false) return;
+    unavailable(why);
   };
 
   /**
@@ -176,7 +192,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
    * a template), a command already in flight on it and the upstream's health, then gated by the
    * policy: one path for all of them.
    */
-  const guestAction = (
+  const guestAction = async (
     caller: SubmitCaller,
     requested: string | undefined,
     vmid: number,
@@ -196,7 +212,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
         commandId: open.command!.id,
       });
     }
-    unavailable(d.liveness.unavailable('proxmox', cluster));
+    await refuseUnavailable('proxmox', cluster);
     const body = payload(guest);
     const name = guest?.name ? `${guest.name} (${guest.type === 'lxc' ? 'CT' : 'VM'} ${vmid})` : `guest ${vmid}`;
     const where = `${name}${guest?.node ? ` on ${guest.node}` : ''}`;
@@ -312,7 +328,7 @@ export function createCommands(d: CommandServiceDeps): Commands {
         throw notFound(`gateway "${gateway}" has no agent "${req.agentId}"; known: ${known.map((e) => (e.value as Agent).id).join(', ')}`);
       }
       takeRateToken(caller.principal, 'runs');
-      unavailable(d.liveness.unavailable('moltbot', gateway));
+      await refuseUnavailable('moltbot', gateway);
       const timeoutMs = (req.timeoutSeconds ?? agentTimeoutMs / 1000) * 1000;
       return submit(caller, {
         domain: 'moltbot',

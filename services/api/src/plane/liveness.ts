@@ -159,18 +159,20 @@ export class Liveness {
     return { lastSeenMs, stale };
   }
 
-  /** Why a scope cannot take commands right now (undefined when it can, as far as we know). */
+  /**
+   * Why a scope cannot take commands right now (undefined when it can, as far as we know). With no
+   * alive adapter for the scope the reason is `no_adapter`, except during the api's first
+   * heartbeats after its start, when an adapter may simply not have beaten yet: then the command
+   * is accepted, and the deadline names the missing adapter if none takes it.
+   */
   unavailable(domain: string, scope: string, now = Date.now()): { message: string; remedy: string; reason?: 'no_adapter' } | undefined {
     const h = this.adapters.scope(domain, scope, now);
     if (!h || h.replicas.length === 0) {
-      // No adapter has beaten for the scope. Right after this api started it may not have heard
-      // one yet (heartbeats are not stored): then the command is queued and an adapter that is
-      // there takes it. Past that, nobody would: say so now rather than time out later.
       if (now - this.startedAtMs <= this.#firstBeatsMs) return undefined;
-      const name = adapterName(domain);
+      const adapter = adapterName(domain);
       return {
-        message: `no ${name} is running for "${scope}": nothing would take the command`,
-        remedy: `Start the ${name} for ${scope}${domain === 'proxmox' ? ` (MOLTEN_CLUSTER=${scope}; npm start runs it when PVE_URL or PROXMOX_MCP_URL is set, or in demo mode)` : ''}, or check its logs.`,
+        message: `no ${adapter} is running for ${domain} "${scope}": nothing would take the command`,
+        remedy: `Start services/${adapter} for "${scope}" (npm start runs every adapter) and check that it is connected to the same NATS server as the api.`,
         reason: 'no_adapter',
       };
     }
