@@ -61,7 +61,10 @@ export type ApiErrorCode =
   | 'invalid_request'
   /** 401: no token, or one that is not valid. */
   | 'unauthorized'
-  /** 403: the token's role may not do this. */
+  /**
+   * 403: the token's role may not do this; or (a guest page read) Proxmox refused Molten's token
+   * a privilege: `details.privilege` names it and `details.remedy` gives the `pveum` line.
+   */
   | 'forbidden'
   /** 404: no such route, cluster, guest, server or command. */
   | 'not_found'
@@ -79,7 +82,11 @@ export type ApiErrorCode =
   | 'rate_limited'
   /** gRPC WatchEvents only: `from_seq` is before what the events stream holds, or past its end. */
   | 'out_of_range'
-  /** 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix. */
+  /**
+   * 503: the upstream is known to be down or to refuse Molten; `details.remedy` says what to fix.
+   * A guest page read that nothing answered says why in `details.reason` (`no_adapter`,
+   * `deadline`, `unreachable`, …, a CommandErrorCode).
+   */
   | 'upstream_unavailable'
   /** 503: the api cannot reach NATS. */
   | 'bus_unavailable'
@@ -403,25 +410,84 @@ export interface Session {
   via?: 'bearer' | 'session';
 }
 
-// ---- a guest's page (GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots, /api/nodes/{node}/rrd, /api/tasks/{upid}/log) ----
+// ---- a guest's page (GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots|ha, /api/nodes/{node}/rrd, /api/tasks/{upid}/log) ----
 
-/** The adapter's own messages, as JSON (int64 fields are numbers). */
+/**
+ * The adapter's own messages, as JSON (int64 fields are numbers). A history point leaves out a
+ * value Proxmox has no number for (never 0: a gap stays a gap); a task's `endtime` is left out
+ * while it runs; a snapshot's `snaptime` when Proxmox has none.
+ */
 export type {
   GuestAddresses,
   GuestConfig,
+  GuestDisk,
+  GuestInterface,
+  GuestNic,
   GuestRrd,
   GuestRrdPoint,
   GuestSnapshot,
   GuestSnapshots,
+  HaStatus,
+  HaStatusEntry,
+  IpAddress,
   NodeRrd,
   NodeRrdPoint,
   ProxmoxTask,
   TaskList,
   TaskLog,
+  TaskLogLine,
 } from './gen/molten/v1/queries.js';
 
-/** A page read's answer: read from Proxmox through its adapter when asked; `freshUntil` for the history (until Proxmox's next step). */
+/**
+ * A page read's answer: read from Proxmox through its adapter when asked; `freshUntil` for the
+ * history (until Proxmox's next step; `Cache-Control: max-age` says the same). Each read fails
+ * alone (ErrorBody): a privilege Proxmox refused Molten's token is 403 `forbidden` with
+ * `details.privilege` and `details.remedy` (the `pveum` line); a guest Proxmox does not know 404;
+ * no adapter, a timeout or Proxmox down 503 `upstream_unavailable` with `details.reason`
+ * (`no_adapter`, `deadline`, …) and `details.remedy`.
+ */
 export interface PageRead<T> {
   data: T;
   meta: { cluster: string; fetchedAt: Time; freshUntil?: Time };
 }
+
+/** `?timeframe=` of a guest's history (Proxmox's rrddata timeframes; hour by default). */
+export type RrdTimeframe = 'hour' | 'day' | 'week' | 'month' | 'year';
+/** A node's history also has "decade" (PVE 9). */
+export type NodeRrdTimeframe = RrdTimeframe | 'decade';
+/** `?cf=`: the consolidation function (AVERAGE by default). */
+export type RrdCf = 'AVERAGE' | 'MAX';
+
+/**
+ * GuestAddresses' `unavailable`: "" (the list is the guest's answer), "agent_not_running"
+ * (enabled in the config but not answering: not installed, not started, or the VM is paused),
+ * "agent_not_configured" (the config's agent is off) or "guest_stopped"; `message` says it in
+ * words, with what to do. This is an answer (200), not an error.
+ */
+export type AddressesUnavailable = '' | 'agent_not_running' | 'agent_not_configured' | 'guest_stopped';
+
+// ---- the guest page's commands (each answers 202 + Location like the power actions: Queued) ----
+
+/** What every guest action's body may carry. */
+export interface ActionBody {
+  /** Why, kept with the command (at most 500 characters). */
+  reason?: string;
+  correlationId?: string;
+}
+
+/** POST /api/vms/{vmid}/snapshots (snapshot-create, a change). */
+export interface SnapshotCreateBody extends ActionBody {
+  /** A letter, then letters, digits, "-" or "_"; 2 to 40 characters; not "current" ("pending" for VMs, "vzdump" for containers). */
+  name: string;
+  description?: string;
+  /** VMs only: save the RAM too, so a rollback resumes the VM running. */
+  vmstate?: boolean;
+}
+
+/** POST /api/vms/{vmid}/suspend (vm-suspend, destructive): `todisk` hibernates (the RAM to disk, the VM stopped). */
+export interface SuspendBody extends ActionBody {
+  todisk?: boolean;
+}
+
+/** POST /api/vms/{vmid}/resume, /snapshots/{name}/rollback, DELETE /snapshots/{name}: an ActionBody (or none). */
+export type GuestActionBody = ActionBody;

@@ -154,10 +154,27 @@ describe('a guest page over the api', () => {
     expect((await stack.json('/api/tasks/not-a-upid/log')).status).toBe(400);
   });
 
+  it("an HA-managed guest's HA state, and a guest HA does not manage", async () => {
+    const ha = stack.sim.guests().find((g) => g.hastate)!;
+    const r = await stack.json(`/api/vms/${ha.vmid}/ha`, { token: VIEWER });
+    expect(r.status).toBe(200);
+    expect(r.body.data.managed).toBe(true);
+    expect(r.body.data.entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'quorum', quorate: true }),
+        expect.objectContaining({ type: 'service', vmid: ha.vmid, sid: `${ha.type === 'lxc' ? 'ct' : 'vm'}:${ha.vmid}`, state: expect.any(String) }),
+      ]),
+    );
+    const plain = stack.sim.guests().find((g) => !g.hastate)!;
+    const other = await stack.json(`/api/vms/${plain.vmid}/ha`);
+    expect(other.body.data.managed).toBe(false);
+    expect(other.body.data.entries.filter((e: { type: string }) => e.type === 'service')).toEqual([]);
+  });
+
   it('a container cannot be suspended (409), and an unknown guest is 404 on every panel', async () => {
     const ct = stack.sim.guests().find((g) => g.type === 'lxc')!;
     const r = await post(`/api/vms/${ct.vmid}/suspend`);
     expect(r.status).toBe(409);
-    for (const panel of ['rrd', 'config', 'addresses', 'tasks', 'snapshots']) expect((await stack.json(`/api/vms/999999/${panel}`)).status, panel).toBe(404);
+    for (const panel of ['rrd', 'config', 'addresses', 'tasks', 'snapshots', 'ha']) expect((await stack.json(`/api/vms/999999/${panel}`)).status, panel).toBe(404);
   });
 });

@@ -3,8 +3,8 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatePublisher, connectBus, type Bus } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
+import { StatePublisher, connectBus, queryErrorReply, serveQueries, type Bus, type QueryHandlers, type QueryServer } from '@molten/bus';
+import { QUERY_NAMES, commandError, type Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { AGENT, OPERATOR, VIEWER, apiFixture } from '../test/api-fixture.js';
 import { rawRequest } from '../test/raw-http.js';
@@ -19,6 +19,7 @@ import { FUZZ_SEED, fuzzRuns, fuzzTimeoutMs } from './fuzz-config.js';
 const SEGMENTS = [
   'api', 'vms', 'nodes', 'storage', 'cluster', 'status', 'commands', 'events', 'servers', 'agents', 'approvals', 'session', 'health', 'metrics',
   'tools', 'call', 'run', 'approve', 'deny', 'main', 'echo', 'mcp-homelab', 'start', 'stop', 'reboot', 'shutdown', 'suspend', 'resume',
+  'rrd', 'config', 'addresses', 'tasks', 'snapshots', 'ha', 'log', 'rollback',
   '101', '102', '100', '0x65', '1e2', '+101', '00101', '101.0', '%20101', '-1', '999999999999', '01ARZ3NDEKTSV4RRFFQ69G5FAV',
   '%', '%zz', '%00', '%2e%2e', '..', '.', '%2f', '%5c', '%E0%A4%A', '%C0%AE', '%ff', '%25', '%u0041', '\u00e9', 'x'.repeat(300), '',
 ];
@@ -27,11 +28,14 @@ const QUERIES = ['', '?cluster=homelab', '?cluster=%', '?vmid=0x65', '?vmid=101'
 /** A character as percent-escaped UTF-8 bytes (a lone surrogate as U+FFFD's). */
 const pct = (c: string) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 
-const PARAMS = ['101', '102', '0x65', '1e2', '+101', '00101', '101.0', '%20101', '%', '%zz', '%00', '..', '%2e%2e', 'mcp-homelab', 'echo', 'main', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'x'.repeat(300), '%F0%9F%94%A5', '__proto__', 'constructor'];
+const PARAMS = ['101', '102', 'rrd', 'config', 'addresses', 'ha', 'snapshots', 'suspend', 'resume', 'pve1', 'hour', 'MAX', 'UPID:pve1:000A1B2C:0012D687:6751A2B3:qmstart:101:root@pam:', '0x65', '1e2', '+101', '00101', '101.0', '%20101', '%', '%zz', '%00', '..', '%2e%2e', 'mcp-homelab', 'echo', 'main', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'x'.repeat(300), '%F0%9F%94%A5', '__proto__', 'constructor'];
 const TEMPLATES = [
   '/api/vms/{}/status', '/api/vms/{}/{}', '/api/vms/101/{}', '/api/vms', '/api/nodes', '/api/storage', '/api/cluster/status', '/api/health', '/metrics',
   '/api/commands', '/api/commands/{}', '/api/servers', '/api/servers/{}', '/api/servers/{}/tools/{}/call', '/api/servers/mcp-homelab/tools/echo/call',
   '/api/agents', '/api/agents/{}/run', '/api/agents/main/run', '/api/approvals', '/api/approvals/{}', '/api/approvals/{}/{}', '/api/session', '/api/events', '/{}', '/{}/{}',
+  // The guest page (issue 12): reads asked of an adapter (none runs here), snapshots and suspend/resume.
+  '/api/vms/{}/rrd', '/api/vms/101/rrd?timeframe={}&cf={}', '/api/vms/{}/snapshots', '/api/vms/101/snapshots/{}', '/api/vms/101/snapshots/{}/rollback',
+  '/api/vms/{}/suspend', '/api/vms/{}/resume', '/api/vms/101/tasks?limit={}&since={}', '/api/nodes/{}/rrd', '/api/tasks/{}/log', '/api/tasks/{}/{}',
 ];
 const routeShaped = fc
   .tuple(fc.constantFrom(...TEMPLATES), fc.array(fc.oneof(fc.constantFrom(...PARAMS, 'start', 'stop', 'approve', 'deny'), fc.string({ maxLength: 10 }).map(encodeURIComponent)), { minLength: 2, maxLength: 2 }), fc.constantFrom(...QUERIES))
@@ -83,20 +87,38 @@ const guest = (vmid: number): Guest => ({
 
 const RUNS = 200;
 
+/**
+ * The guest page's reads get an answer from a stand-in adapter: history for guest-rrd, a
+ * not_found for the rest (what a real adapter says of a guest it does not know).
+ */
+const queryHandlers = (): QueryHandlers => {
+  const h: Record<string, (r: unknown) => Promise<unknown>> = {};
+  for (const what of QUERY_NAMES) h[what] = async () => queryErrorReply(what, commandError('not_found', `fuzz: no ${what} here`));
+  h['guest-rrd'] = async () => ({
+    result: { $case: 'rrd', value: { vmid: 101, node: 'pve1', timeframe: 'hour', cf: 'AVERAGE', stepS: 60, points: [{ time: 1_700_000_000, cpu: 0.1 }] } },
+    fetchedAtMs: Date.now(),
+    freshUntilMs: Date.now() + 30_000,
+  });
+  return h as QueryHandlers;
+};
+
 describe('fuzz: every route, hostile input', () => {
   let fx: Awaited<ReturnType<typeof apiFixture>>;
   let bus: Bus;
+  let queries: QueryServer;
   const dashboardDir = mkdtempSync(nodePath.join(os.tmpdir(), 'molten-fuzz-dash-'));
   writeFileSync(nodePath.join(dashboardDir, 'index.html'), '<!doctype html><title>Molten</title>');
   beforeAll(async () => {
     fx = await apiFixture({ MOLTEN_DASHBOARD_DIR: dashboardDir, MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: '1000', MOLTEN_RATE_LIMIT: '60000', MOLTEN_RATE_BURST: '100000' });
     bus = await connectBus({ servers: fx.nats.url, name: 'fuzz-adapter', log: testLogger() });
+    queries = serveQueries(bus, { domain: 'proxmox', scope: 'homelab', handlers: queryHandlers(), log: testLogger() });
     const publisher = new StatePublisher(bus, 'proxmox', 'homelab');
     await publisher.put('qemu', '101', guest(101));
     await publisher.put('qemu', '102', guest(102));
     await waitFor(async () => (await fx.json('/api/vms')).body.data?.length === 2, { message: 'guests visible' });
   });
   afterAll(async () => {
+    await queries?.stop();
     await bus?.close();
     await fx?.dispose();
     rmSync(dashboardDir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { requireRole } from '../auth/middleware.js';
 import { ApiError } from '../errors.js';
 import type { Queries, Reads } from '../ports.js';
 import { clusterQuery, parseParams, vmidParam } from '../validate.js';
+import type * as Rest from '@molten/contracts/rest';
 
 const TIMEFRAMES = ['hour', 'day', 'week', 'month', 'year'] as const;
 const rrdQuery = z.object({
@@ -27,6 +28,10 @@ const tasksQuery = z.object({
     .pipe(z.number().max(500, 'limit must be a number from 1 to 500'))
     .optional(),
   errors: z.enum(['1', 'true'], { message: 'errors must be 1 (or true)' }).optional(),
+  /** Only tasks started at or after this time (Unix seconds). */
+  since: z.string().regex(/^(0|[1-9][0-9]{0,10})$/, 'since must be a time in Unix seconds').transform(Number).optional(),
+  /** Only this worker type (qmstart, vzdump, qmsnapshot, …). */
+  typefilter: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'typefilter must be a Proxmox worker type such as qmstart').optional(),
 });
 const logQuery = z.object({
   cluster: clusterQuery,
@@ -64,6 +69,18 @@ export function queryFailure(e: CommandError): ApiError {
 
 type DataOf<Q extends QueryName> = Extract<NonNullable<QueryReplyOf<Q>['result']>, { $case: Exclude<NonNullable<QueryReplyOf<Q>['result']>['$case'], 'error'> }>['value'];
 
+/** Each read's JSON as proto/src/rest.ts names it. */
+interface RestOf {
+  'guest-rrd': Rest.GuestRrd;
+  'node-rrd': Rest.NodeRrd;
+  'guest-config': Rest.GuestConfig;
+  'guest-addresses': Rest.GuestAddresses;
+  'guest-tasks': Rest.TaskList;
+  'task-log': Rest.TaskLog;
+  'guest-snapshots': Rest.GuestSnapshots;
+  'ha-status': Rest.HaStatus;
+}
+
 /** The reply's data as `{ data, meta }`, or its error thrown as an ApiError. */
 function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply: QueryReplyOf<Q>) {
   const r = reply.result;
@@ -72,22 +89,31 @@ function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply:
   const freshUntil = 'freshUntilMs' in reply && typeof reply.freshUntilMs === 'number' && reply.freshUntilMs > 0 ? reply.freshUntilMs : 0;
   if (freshUntil) c.header('Cache-Control', `private, max-age=${Math.max(0, Math.floor((freshUntil - Date.now()) / 1000))}`);
   return c.json({
-    data: r.value as DataOf<Q>,
+    data: r.value as DataOf<Q> & RestOf[Q],
     meta: { cluster, fetchedAt: new Date(reply.fetchedAtMs || Date.now()).toISOString(), ...(freshUntil ? { freshUntil: new Date(freshUntil).toISOString() } : {}) },
-  });
+  } satisfies Rest.PageRead<RestOf[Q]>);
 }
 
 /**
  * A guest's page, read from Proxmox through its adapter each time it is asked (history, config,
- * addresses, tasks, snapshots; a node's history; a task's log). The guest must be one the api
- * knows (404 otherwise); its node and type go along as hints.
+ * addresses, tasks, snapshots, HA; a node's history; a task's log). The guest must be one the api
+ * knows (404 otherwise) once it knows the cluster's guests; its node and type go along as hints.
  */
 export function guestReadRoutes({ reads, queries }: { reads: Reads; queries: Queries }) {
   const guest = (c: Context<AppEnv>, schema: z.ZodObject = clusterOnly) => {
     const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');
     const q = parseParams(schema, c.req.query(), 'query') as Record<string, unknown> & { cluster?: string };
-    const s = reads.guest(vmid, q.cluster);
-    return { q, cluster: s.cluster, selector: { vmid, node: s.data.node, type: s.data.type } };
+    try {
+      const s = reads.guest(vmid, q.cluster);
+      return { q, cluster: s.cluster, selector: { vmid, node: s.data.node, type: s.data.type } };
+    } catch (err) {
+      // A cluster the api knows no guests of yet (no adapter has reported it): ask anyway, so the
+      // answer is the adapter's (its not_found), or the 503 naming the adapter to start, not a
+      // 404 that hides why. An unknown cluster still throws its 404 here.
+      const all = reads.guests(q.cluster);
+      if (!(err instanceof ApiError && err.status === 404) || all.data.length > 0) throw err;
+      return { q, cluster: all.cluster, selector: { vmid, node: '', type: '' } };
+    }
   };
   return new Hono<AppEnv>()
     .use(requireRole('viewer'))
@@ -105,11 +131,21 @@ export function guestReadRoutes({ reads, queries }: { reads: Reads; queries: Que
     })
     .get('/:vmid/tasks', async (c) => {
       const { q, cluster, selector } = guest(c, tasksQuery);
-      return answer(c, cluster, await queries.ask(cluster, 'guest-tasks', { guest: selector, limit: (q.limit as number | undefined) ?? 50, since: 0, errorsOnly: !!q.errors, typefilter: '' }));
+      return answer(c, cluster, await queries.ask(cluster, 'guest-tasks', {
+          guest: selector,
+          limit: (q.limit as number | undefined) ?? 50,
+          since: (q.since as number | undefined) ?? 0,
+          errorsOnly: !!q.errors,
+          typefilter: (q.typefilter as string | undefined) ?? '',
+        }));
     })
     .get('/:vmid/snapshots', async (c) => {
       const { cluster, selector } = guest(c);
       return answer(c, cluster, await queries.ask(cluster, 'guest-snapshots', { guest: selector }));
+    })
+    .get('/:vmid/ha', async (c) => {
+      const { cluster, selector } = guest(c);
+      return answer(c, cluster, await queries.ask(cluster, 'ha-status', { vmid: selector.vmid }));
     });
 }
 
