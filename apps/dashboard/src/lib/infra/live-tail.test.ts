@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { guest } from '$lib/test/fixtures';
-import { LIVE_TAIL_MAX, LiveTail, withLive } from './live-tail';
+import { guest, node } from '$lib/test/fixtures';
+import { LIVE_TAIL_MAX, LiveTail, NodeLiveTail, withLive } from './live-tail';
 
 const at = (s: number) => new Date(s * 1000).toISOString();
 
@@ -41,5 +41,18 @@ describe('a guest chart follows its live values', () => {
     expect(merged.slice(0, 2)).toEqual(history);
     expect(merged.slice(2).every((p) => p.time > 4060)).toBe(true);
     expect(merged).toHaveLength(2 + (1000 + (LIVE_TAIL_MAX + 19) * 10 - 4060) / 10);
+  });
+});
+
+describe('a node chart follows its live values', () => {
+  test('CPU, memory and root disk under the node history names; offline is a gap', () => {
+    const t = new NodeLiveTail();
+    expect(t.push(node({ lastSeen: at(1000), cpu: 0.3, mem: 5, maxmem: 10, disk: 1, maxdisk: 2 }))).toBe(true);
+    expect(t.push(node({ lastSeen: at(1000), cpu: 0.9 }))).toBe(false);
+    t.push(node({ lastSeen: at(1010), status: 'offline' }));
+    const [a, b] = withLive([{ time: 900, cpu: 0.1 }], t).slice(1);
+    expect(a).toMatchObject({ time: 1000, cpu: 0.3, memused: 5, memtotal: 10, rootused: 1, roottotal: 2 });
+    expect(b!.cpu).toBeUndefined();
+    expect(b!.memused).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
-import type { GuestRrdPoint } from '@molten/contracts/rest';
-import type { Guest } from '$lib/api/types';
+import type { GuestRrdPoint, NodeRrdPoint } from '@molten/contracts/rest';
+import type { Guest, PveNode } from '$lib/api/types';
 
 /** The live values a guest's history chart follows (the SSE state's guest, as of `lastSeen`). */
 export type LiveGuest = Pick<Guest, 'status' | 'lastSeen' | 'cpu' | 'maxcpu' | 'mem' | 'maxmem' | 'disk' | 'maxdisk' | 'netin' | 'netout' | 'diskread' | 'diskwrite'>;
@@ -52,8 +52,39 @@ export class LiveTail {
   }
 }
 
+/** The live values a node's history chart follows. */
+export type LiveNode = Pick<PveNode, 'status' | 'lastSeen' | 'cpu' | 'maxcpu' | 'mem' | 'maxmem' | 'disk' | 'maxdisk'>;
+
+/**
+ * A node's live readings as points of its history (CPU, memory and root disk under the names
+ * Proxmox's node rrddata uses); an offline node adds gaps.
+ */
+export class NodeLiveTail {
+  #points: NodeRrdPoint[] = [];
+  #lastTime = -Infinity;
+
+  push(n: LiveNode): boolean {
+    if (!n.lastSeen) return false;
+    const time = Date.parse(n.lastSeen) / 1000;
+    if (!Number.isFinite(time) || time <= this.#lastTime) return false;
+    this.#lastTime = time;
+    const point: NodeRrdPoint = { time, maxcpu: n.maxcpu, memtotal: n.maxmem, roottotal: n.maxdisk };
+    if (n.status === 'online') {
+      point.cpu = n.cpu;
+      point.memused = n.mem;
+      point.rootused = n.disk;
+    }
+    this.#points = [...this.#points, point].slice(-LIVE_TAIL_MAX);
+    return true;
+  }
+
+  after(after: number): NodeRrdPoint[] {
+    return this.#points.filter((p) => p.time > after);
+  }
+}
+
 /** Proxmox's history followed by the live points after its last step. */
-export function withLive(history: readonly GuestRrdPoint[], tail: LiveTail): GuestRrdPoint[] {
+export function withLive<P extends { time: number }>(history: readonly P[], tail: { after(t: number): P[] }): P[] {
   const last = history.length ? history[history.length - 1]!.time : -Infinity;
   const live = tail.after(last);
   return live.length ? [...history, ...live] : [...history];
