@@ -116,6 +116,24 @@ export function guestPageSpecs(getStack: () => DashboardStack) {
       }
     });
 
+    it('the history follows the guest’s live values after Proxmox’s last step', async () => {
+      const vm = await pick(2);
+      const { context, page } = await signedIn(browser, stack, stack.operatorToken);
+      try {
+        await page.goto(`${stack.url}/guests/homelab/${vm.vmid}`);
+        const cpu = page.locator('figure[aria-label="CPU"][data-drawn="yes"]');
+        await cpu.waitFor();
+        const first = Number(await cpu.getAttribute('data-points'));
+        // The adapter publishes a guest when it changes (state, or CPU/memory by a step): pausing
+        // it sends the SSE state a new reading, which the charts add after Proxmox's last step.
+        expect((await api(stack, `/api/vms/${vm.vmid}/suspend`, { method: 'POST', body: '{}' })).status).toBe(202);
+        await expect.poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 20_000 }).toBeGreaterThan(first);
+      } finally {
+        await context.close();
+        await api(stack, `/api/vms/${vm.vmid}/resume`, { method: 'POST', body: '{}' });
+      }
+    });
+
     it('fits a phone: no horizontal overflow at 390 px on the guest and node pages', async () => {
       const vm = await pick(0);
       const { context, page } = await signedIn(browser, stack, stack.operatorToken, { width: 390, height: 844 });
