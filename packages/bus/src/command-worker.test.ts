@@ -73,6 +73,38 @@ describe('command worker', () => {
     await worker.stop();
   });
 
+  it('refuses a command whose actor may not act (a viewer, or no role): failed forbidden, never run', async () => {
+    let ran = 0;
+    const handler: CommandHandler = {
+      async execute() {
+        ran++;
+        return { status: 'succeeded', message: 'ran' };
+      },
+      async resume() {
+        throw new Error('not expected');
+      },
+    };
+    const worker = new CommandWorker(bus, { domain: 'proxmox', scope: 'forged', instance: 'w-forged', handler, log: testLogger() });
+    await worker.start();
+    try {
+      for (const [i, forged] of [{ kind: 'user', name: 'mallory', role: 'viewer' }, { kind: 'user', name: 'nobody', role: '' }].entries()) {
+        const { record } = await submitCommand(bus, store, {
+          domain: 'proxmox', scope: 'forged', action: 'vm-stop', actor: forged, acceptTimeoutMs: 10_000, timeoutMs: 60_000,
+          payload: { $case: 'power', value: { vmid: 300 + i, action: 'stop', node: 'pve1', type: 'qemu' } },
+        });
+        const done = await waitFor(async () => {
+          const r = (await store.get(record.command!.id))?.record;
+          return r && r.status === CommandStatus.COMMAND_STATUS_FAILED ? r : undefined;
+        }, { message: 'the forged command ends failed' });
+        expect(done.error).toMatchObject({ code: 'forbidden' });
+        expect(done.transitions.at(-1)!.message).toMatch(new RegExp(`${forged.name} \\(role "${forged.role || 'none'}"\\) may not vm-stop`));
+      }
+      expect(ran).toBe(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('tells whether a worker pulls a scope\'s commands: not before one starts, while it runs, not once it stopped', async () => {
     expect(await commandsPulled(bus, 'proxmox', 'pulled')).toBe(false);
     const handler: CommandHandler = { execute: async () => ({ status: 'succeeded', message: '' }), resume: async () => ({ status: 'succeeded', message: '' }) };

@@ -261,6 +261,15 @@ export class CommandWorker {
     }
 
     if (record.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
+      const refused = actorRefusal(command);
+      if (refused) {
+        // Only the api puts commands on the bus, for operators and (by policy or approval) agents;
+        // anything else was published around it. Refused, recorded, never run.
+        log.warn({ actor: command.actor?.name, role: command.actor?.role }, 'refusing a command whose actor may not act');
+        await store.transition(command.id, CommandStatus.COMMAND_STATUS_FAILED, { message: refused, error: commandError('forbidden', refused) });
+        m.ack();
+        return;
+      }
       if (Date.now() > command.acceptByMs) {
         await store.transition(command.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
           message: `no adapter accepted the command before its deadline (${this.#o.domain} adapter for "${this.#o.scope}" came too late)`,
@@ -330,4 +339,14 @@ export class CommandWorker {
     m.ack();
     markStage(this.bus, command.id, 'adapter.acked');
   }
+}
+
+/** The roles whose commands an adapter runs: operators, and agents (whose calls the api let through its policy or an approval). */
+const ACTING_ROLES: ReadonlySet<string> = new Set(['operator', 'agent']);
+
+/** Why an adapter refuses a command by its actor (a viewer, or no role at all), or undefined. */
+export function actorRefusal(command: Pick<Command, 'actor' | 'action'>): string | undefined {
+  const role = command.actor?.role ?? '';
+  if (ACTING_ROLES.has(role)) return undefined;
+  return `refused: ${command.actor?.name || 'an unnamed actor'} (role "${role || 'none'}") may not ${command.action}; only operators, and agents through Molten's policy, act`;
 }
