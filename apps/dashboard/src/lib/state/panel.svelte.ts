@@ -44,6 +44,27 @@ export class Panel<T> {
   }
 }
 
+/**
+ * Reads `path` into the panel now and again whenever its answer stops being current (its
+ * `freshUntil`, Proxmox's next step; a minute when it makes no promise; at most 15 min away).
+ * Returns the stop, for an $effect's cleanup.
+ */
+export function follow<T>(panel: Panel<T>, path: string): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const next = async (keep: boolean) => {
+    await panel.load(path, { keep });
+    if (stopped) return;
+    const wait = panel.freshUntil ? Math.max(5_000, panel.freshUntil - Date.now() + 500) : 60_000;
+    timer = setTimeout(() => void next(true), Math.min(wait, 15 * 60_000));
+  };
+  void next(false);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
 /** A panel's error in words: what failed, and what to do (the privilege to grant, the service to start). */
 export function panelError(e: ApiError): string {
   const privilege = typeof e.details.privilege === 'string' ? e.details.privilege : undefined;
