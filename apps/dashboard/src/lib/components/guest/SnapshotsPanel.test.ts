@@ -104,6 +104,10 @@ describe('snapshots panel', () => {
     await userEvent.click(page.getByRole('button', { name: 'Take snapshot' }));
     await expect.element(page.getByRole('alert')).toHaveTextContent('exists already');
     await expect.element(page.getByRole('dialog')).not.toBeInTheDocument();
+    // Proxmox's own rules, as the api applies them: a reserved name never leaves the page either.
+    await userEvent.fill(page.getByLabelText('Name'), 'current');
+    await userEvent.click(page.getByRole('button', { name: 'Take snapshot' }));
+    await expect.element(page.getByRole('alert')).toHaveTextContent("'current' is reserved by Proxmox");
     expect(sent).toHaveLength(0);
   });
 
