@@ -296,7 +296,12 @@ describe('gRPC ControlPlaneService', () => {
       };
       const timer = setInterval(beat, 100);
       try {
-        await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'broken'), { message: 'the api sees the upstream down' });
+        // Until the fake adapter's first heartbeat arrives the scope reads "no adapter" (also
+        // unavailable): wait for the upstream's own state, the one this test is about.
+        await waitFor(() => {
+          const why = fx.api.plane.liveness.unavailable('proxmox', 'broken');
+          return why && why.reason !== 'no_adapter' && fx.api.reads.servers({ tools: false }).some((s) => s.id === 'pve-broken');
+        }, { message: 'the api sees the upstream down' });
         const err = await callError(client.submitCommand, client, { cluster: 'broken', idempotencyKey: '', reason: '', payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: '', type: '' } } });
         expect(err.code).toBe(status.UNAVAILABLE);
         expect(err.metadata.get('molten-remedy')).toEqual(['check PVE_TOKEN']);
