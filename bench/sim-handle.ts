@@ -37,6 +37,8 @@ export async function startSimProcess(options: PveSimulatorOptions) {
     setStatus: async (vmid: number, status: 'running' | 'stopped') => (await call<number>('setStatus', vmid, status)) - performance.timeOrigin,
     setTaskDurations: (d: Record<string, number>) => call<void>('setTaskDurations', d),
     clearRequests: () => call<void>('clearRequests'),
+    /** Requests whose path matches `path` (a regular expression's source), for one guest or all. */
+    countRequests: (path: string, vmid?: number) => call<number>('countRequests', path, vmid),
     requestCounts: () => call<{ total: number; resources: number }>('requestCounts'),
     async close() {
       await call('close').catch(() => {});

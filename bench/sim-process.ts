@@ -40,6 +40,11 @@ parentPort.on('message', async (m: { id: number; op: string; args: unknown[] }) 
       case 'requestCounts':
         result = { total: sim.requests.length, resources: sim.countRequests({ path: '/cluster/resources' }) };
         break;
+      case 'countRequests': {
+        const [path, vmid] = m.args as [string, number | undefined];
+        result = sim.countRequests({ path: new RegExp(path), ...(vmid !== undefined ? { vmid } : {}) });
+        break;
+      }
       case 'close':
         await sim.close();
         setImmediate(() => process.exit(0));

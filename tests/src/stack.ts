@@ -24,22 +24,18 @@ export interface StackOptions {
 }
 
 /**
- * The whole Proxmox slice on real components: a nats-server on a free port, the Proxmox VE
- * simulator over HTTPS, the proxmox-adapter and the api (in this process, or adapters as child
- * processes for crash tests).
+ * The environment of the stack's api and proxmox-adapter: a PVE at `pve` (the simulator's demo
+ * token), a poll every `pollMs` (default 1 s), generous rate limits, the built dashboard.
  */
-export async function startStack(o: StackOptions = {}) {
-  const nats = await NatsServer.start();
-  const sim = await startPveSimulator({ loadIntervalMs: 0, taskDurations: { start: 150, stop: 100, shutdown: 200, reboot: 200 }, ...o.sim });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-stack-'));
+export function stackEnv(o: { natsUrl: string; pve: { url: string; caFile?: string }; dataDir: string; pollMs?: number; env?: Record<string, string> }): Record<string, string> {
   // Not faster: three intervals is the staleness bound, and a loaded CI machine needs slack.
   const pollMs = o.pollMs ?? 1000;
-  const env: Record<string, string> = {
-    NATS_URL: nats.url,
+  return {
+    NATS_URL: o.natsUrl,
     MOLTEN_CLUSTER: 'homelab',
-    PVE_URL: sim.url,
+    PVE_URL: o.pve.url,
     PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
-    PVE_CA_FILE: sim.caFile ?? '',
+    PVE_CA_FILE: o.pve.caFile ?? '',
     PVE_POLL_MS: String(pollMs),
     MOLTEN_HEARTBEAT_MS: String(Math.min(pollMs, 500)),
     MOLTEN_LEASE_TTL_MS: '3000',
@@ -48,12 +44,24 @@ export async function startStack(o: StackOptions = {}) {
     MOLTEN_GRPC_PORT: '0',
     MOLTEN_TOKEN: OPERATOR,
     MOLTEN_VIEWER_TOKEN: VIEWER,
-    MOLTEN_DATA_DIR: dataDir,
+    MOLTEN_DATA_DIR: o.dataDir,
     MOLTEN_DASHBOARD_DIR: path.join(ROOT, 'apps/dashboard/build'),
     MOLTEN_RATE_LIMIT: '100000',
     MOLTEN_RATE_BURST: '10000',
     ...o.env,
   };
+}
+
+/**
+ * The whole Proxmox slice on real components: a nats-server on a free port, the Proxmox VE
+ * simulator over HTTPS, the proxmox-adapter and the api (in this process, or adapters as child
+ * processes for crash tests).
+ */
+export async function startStack(o: StackOptions = {}) {
+  const nats = await NatsServer.start();
+  const sim = await startPveSimulator({ loadIntervalMs: 0, taskDurations: { start: 150, stop: 100, shutdown: 200, reboot: 200 }, ...o.sim });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-stack-'));
+  const env = stackEnv({ natsUrl: nats.url, pve: sim, dataDir, pollMs: o.pollMs, env: o.env });
   const adapters: RunningAdapter[] = [];
   const processes: AdapterProcess[] = [];
   const startAdapter = async (extra: Record<string, string> = {}) => {

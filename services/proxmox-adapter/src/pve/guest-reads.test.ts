@@ -3,7 +3,6 @@ import {
   agentEnabled,
   agentUnavailable,
   guestConfigSummary,
-  guestRrdPoints,
   haStatusOf,
   interfacesOf,
   observedStep,
@@ -13,7 +12,7 @@ import {
   taskOf,
 } from './guest-reads.js';
 import { pveHttpError } from './pve-errors.js';
-import { agentInterfaces, envelope, guestConfig, haStatusRow, lxcInterfaces, rrdPoint, snapshotRow, taskListRow } from './pve-schemas.js';
+import { agentInterfaces, envelope, guestConfig, haStatusRow, lxcInterfaces, GUEST_RRD_KEYS, rrdPoints, snapshotRow, taskListRow } from './pve-schemas.js';
 
 // Shapes as Proxmox sends them (pve-docs apidata.js; qemu-server, pve-container, pve-ha-manager).
 const qemuConfig = {
@@ -113,19 +112,24 @@ describe('guest config summary', () => {
 
 describe('history', () => {
   it('keeps a gap a gap: columns Proxmox left out stay unset, never 0', () => {
-    const raw = envelope(rrdPoint.array()).parse({
+    const points = envelope(rrdPoints(GUEST_RRD_KEYS)).parse({
       data: [
         { time: 1796282520 }, // the guest did not exist
         { time: 1796282580, maxcpu: 4, maxmem: 6442450944, maxdisk: 34359738368, disk: 0 }, // stopped
         { time: 1796282640, maxcpu: 4, cpu: 0.0123, mem: 1.5e9, netin: 1234.5, diskwrite: '42.5', pressurecpusome: 0.1, bogus: 'x' },
       ],
     }).data;
-    const points = guestRrdPoints(raw);
     expect(points[0]).toEqual({ time: 1796282520 });
     expect(points[1]).toEqual({ time: 1796282580, maxcpu: 4, maxmem: 6442450944, maxdisk: 34359738368, disk: 0 });
     expect(points[1]).not.toHaveProperty('cpu');
     expect(points[2]).toEqual({ time: 1796282640, maxcpu: 4, cpu: 0.0123, mem: 1.5e9, netin: 1234.5, diskwrite: 42.5 });
-    expect(() => rrdPoint.parse({ cpu: 1 })).toThrow(/without time/);
+    const guestPoints = rrdPoints(GUEST_RRD_KEYS);
+    const bad = guestPoints.safeParse([{ time: 1 }, { cpu: 1 }]);
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]).toMatchObject({ path: [1], message: 'rrddata point without time' });
+    expect(guestPoints.safeParse([{ time: 1 }, 'x']).error!.issues[0]!.message).toBe('rrddata point is not an object');
+    expect(guestPoints.safeParse({ time: 1 }).success).toBe(false);
+    expect(guestPoints.parse([{ time: 5.7, cpu: 'NaN', mem: Infinity, netin: '1e3' }])).toEqual([{ time: 5, netin: 1000 }]);
   });
 
   it('knows Proxmox\'s steps, and prefers the step the answer shows', () => {

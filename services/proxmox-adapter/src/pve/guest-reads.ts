@@ -4,12 +4,10 @@ import type {
   GuestDisk,
   GuestInterface,
   GuestNic,
-  GuestRrdPoint,
   GuestSnapshots,
   GuestType,
   HaStatus,
   HaStatusEntry,
-  NodeRrdPoint,
   ProxmoxTask,
 } from '@molten/contracts';
 import { splitTags } from './pve-schemas.js';
@@ -20,19 +18,6 @@ import { splitTags } from './pve-schemas.js';
  */
 
 // ---- rrddata ----
-
-const GUEST_RRD_KEYS = ['cpu', 'maxcpu', 'mem', 'maxmem', 'disk', 'maxdisk', 'netin', 'netout', 'diskread', 'diskwrite', 'memhost'] as const;
-const NODE_RRD_KEYS = ['cpu', 'maxcpu', 'iowait', 'loadavg', 'memtotal', 'memused', 'memavailable', 'swaptotal', 'swapused', 'roottotal', 'rootused', 'netin', 'netout', 'arcsize'] as const;
-
-/** A point keeps exactly the columns Proxmox had: a missing value stays missing (a gap), never 0. */
-function pick<K extends string>(p: Record<string, number>, keys: readonly K[]): { time: number } & Partial<Record<K, number>> {
-  const out: Record<string, number> = { time: Math.trunc(p.time!) };
-  for (const k of keys) if (p[k] !== undefined) out[k] = p[k];
-  return out as { time: number } & Partial<Record<K, number>>;
-}
-
-export const guestRrdPoints = (points: readonly Record<string, number>[]): GuestRrdPoint[] => points.map((p) => pick(p, GUEST_RRD_KEYS));
-export const nodeRrdPoints = (points: readonly Record<string, number>[]): NodeRrdPoint[] => points.map((p) => pick(p, NODE_RRD_KEYS));
 
 /**
  * Proxmox's step for a timeframe (pve-cluster `PVE::RRD::create_rrd_data`): PVE 9's files

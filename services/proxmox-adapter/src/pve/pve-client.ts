@@ -12,7 +12,9 @@ import {
   guestCurrent,
   haStatusRow,
   lxcInterfaces,
-  rrdPoint,
+  GUEST_RRD_KEYS,
+  NODE_RRD_KEYS,
+  rrdPoints,
   snapshotRow,
   nodeStatus,
   resourceRow,
@@ -25,6 +27,9 @@ import {
 } from './pve-schemas.js';
 import { parseUpid } from './upid.js';
 import { tlsDispatcher, type TlsTrust } from './tls-dispatcher.js';
+
+const guestRrdPoints = rrdPoints(GUEST_RRD_KEYS);
+const nodeRrdPoints = rrdPoints(NODE_RRD_KEYS);
 
 const upidString = z.string().refine((s) => parseUpid(s) !== undefined, 'not a UPID');
 
@@ -130,10 +135,14 @@ export class PveClient {
     return upid;
   }
 
-  /** GET …/rrddata for a guest, or for a node when `guest` is undefined. */
-  rrd(node: string, guest: { type: GuestType; vmid: number } | undefined, timeframe: Timeframe, cf: Cf) {
-    const base = guest ? `/nodes/${enc(node)}/${guest.type}/${guest.vmid}` : `/nodes/${enc(node)}`;
-    return this.#get(`${base}/rrddata?timeframe=${timeframe}&cf=${cf}`, rrdPoint.array());
+  /** GET …/rrddata for a guest. */
+  guestRrd(node: string, guest: { type: GuestType; vmid: number }, timeframe: Timeframe, cf: Cf) {
+    return this.#get(`/nodes/${enc(node)}/${guest.type}/${guest.vmid}/rrddata?timeframe=${timeframe}&cf=${cf}`, guestRrdPoints);
+  }
+
+  /** GET …/rrddata for a node. */
+  nodeRrd(node: string, timeframe: Timeframe, cf: Cf) {
+    return this.#get(`/nodes/${enc(node)}/rrddata?timeframe=${timeframe}&cf=${cf}`, nodeRrdPoints);
   }
 
   guestConfig(node: string, type: GuestType, vmid: number) {

@@ -20,10 +20,8 @@ import { UpstreamError } from '../upstream-error.js';
 import {
   agentUnavailable,
   guestConfigSummary,
-  guestRrdPoints,
   haStatusOf,
   interfacesOf,
-  nodeRrdPoints,
   observedStep,
   rrdStep,
   snapshotsOf,
@@ -31,7 +29,7 @@ import {
 } from './guest-reads.js';
 import { PveClient, type PveClientOptions } from './pve-client.js';
 import { pveHttpError } from './pve-errors.js';
-import { splitTags, type GuestCurrent, type ResourceRow } from './pve-schemas.js';
+import { GUEST_RRD_KEYS, NODE_RRD_KEYS, splitTags, type GuestCurrent, type ResourceRow, type RrdPointOf } from './pve-schemas.js';
 import { TaskReadBudget } from './task-read-budget.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
@@ -199,13 +197,13 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
     return rrdStep(timeframe, this.#major || 9);
   }
 
-  async guestRrd(ref: GuestRef, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<ReturnType<typeof guestRrdPoints>[number]>> {
-    const points = guestRrdPoints(await this.client.rrd(ref.node, ref, timeframe, cf));
+  async guestRrd(ref: GuestRef, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof GUEST_RRD_KEYS)[number]>>> {
+    const points = await this.client.guestRrd(ref.node, ref, timeframe, cf);
     return { stepS: observedStep(points, timeframe, this.#major || 9), points };
   }
 
-  async nodeRrd(node: string, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<ReturnType<typeof nodeRrdPoints>[number]>> {
-    const points = nodeRrdPoints(await this.client.rrd(node, undefined, timeframe, cf));
+  async nodeRrd(node: string, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof NODE_RRD_KEYS)[number]>>> {
+    const points = await this.client.nodeRrd(node, timeframe, cf);
     return { stepS: observedStep(points, timeframe, this.#major || 9), points };
   }
 

@@ -137,25 +137,53 @@ export const taskLogLine = z.object({ n: num, t: z.string() }).passthrough();
 
 // ---- the guest page's reads (shapes from pve-docs apidata.js, see shared/upstreams) ----
 
+/** The columns Molten keeps from a guest's and a node's rrddata (PVE 8 and 9). */
+export const GUEST_RRD_KEYS = ['cpu', 'maxcpu', 'mem', 'maxmem', 'disk', 'maxdisk', 'netin', 'netout', 'diskread', 'diskwrite', 'memhost'] as const;
+export const NODE_RRD_KEYS = ['cpu', 'maxcpu', 'iowait', 'loadavg', 'memtotal', 'memused', 'memavailable', 'swaptotal', 'swapused', 'roottotal', 'rootused', 'netin', 'netout', 'arcsize'] as const;
+
+export type RrdPointOf<K extends string> = { time: number } & Partial<Record<K, number>>;
+
+const NUMERIC = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i;
+
 /**
- * One rrddata point: `time` and whatever columns RRD had a value for (the rest omitted). Every
- * value is a number; the columns differ between guests and nodes and between PVE releases, so
- * any numeric key is kept and unknown non-numbers are dropped.
+ * An rrddata answer's points, keeping the given columns: `time` (whole seconds) and each column
+ * RRD had a value for. A column Proxmox left out stays missing (a gap), never 0. Values are
+ * numbers, or numbers written as strings; anything else is dropped. Checked in one plain loop: a
+ * day of PVE 9 history is 1,440 points of a dozen columns, and a schema per key cost ten times
+ * the JSON parse. A bad point is named by its index.
  */
-export const rrdPoint = z
-  .record(z.string(), z.unknown())
-  .transform((o, ctx) => {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(o)) {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : undefined;
-      if (n !== undefined && Number.isFinite(n)) out[k] = n;
+export function rrdPoints<K extends string>(keys: readonly K[]) {
+  return z.array(z.unknown()).transform((rows, ctx) => {
+    const out: RrdPointOf<K>[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        ctx.addIssue({ code: 'custom', message: 'rrddata point is not an object', path: [i] });
+        return z.NEVER;
+      }
+      const time = rrdNumber(row, 'time');
+      if (time === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'rrddata point without time', path: [i] });
+        return z.NEVER;
+      }
+      const point: Record<string, number> = { time: Math.trunc(time) };
+      for (const k of keys) {
+        const n = rrdNumber(row, k);
+        if (n !== undefined) point[k] = n;
+      }
+      out[i] = point as RrdPointOf<K>;
     }
-    if (out.time === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'rrddata point without time' });
-      return z.NEVER;
-    }
-    return out as Record<string, number> & { time: number };
+    return out;
   });
+}
+
+/** The keys read are fixed column names, none of them on Object.prototype, and JSON.parse makes own properties. */
+function rrdNumber(row: object, key: string): number | undefined {
+  const v = (row as Record<string, unknown>)[key];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v) ? Number(v) : undefined;
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+}
 
 /** GET …/config: flat key → value; values are strings or numbers (booleans as 0/1). */
 export const guestConfig = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).or(z.array(z.unknown())).or(z.null()));
