@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { api, launchChromium, row, signedIn, type DashboardStack } from './harness.js';
+import { guestPicker } from '../src/stack.js';
 
 interface ApiGuest {
   vmid: number;
@@ -31,14 +32,10 @@ const until = async <T>(fn: () => Promise<T | undefined | false>, what: string, 
 export function dashboardSpecs(getStack: () => DashboardStack) {
   let stack: DashboardStack;
   let browser: Browser;
-  const used = new Set<number>();
+  const picker = guestPicker();
   /** A guest no other check has used, fit for power actions. */
   async function take(pred: (g: ApiGuest) => boolean): Promise<ApiGuest> {
-    const guests = (await api<{ data: ApiGuest[] }>(stack, '/api/vms')).body.data;
-    const g = guests.find((x) => pred(x) && !x.lock && !x.template && !x.hastate && !used.has(x.vmid));
-    if (!g) throw new Error('no guest left for this check in the demo cluster');
-    used.add(g.vmid);
-    return g;
+    return picker.take((await api<{ data: ApiGuest[] }>(stack, '/api/vms')).body.data, pred);
   }
   async function act(page: Page, g: ApiGuest, menuItem: RegExp, confirm: string) {
     await row(page, g.vmid).getByRole('button', { name: `Actions for ${g.name}` }).click();

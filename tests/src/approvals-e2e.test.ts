@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GuestView } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
-import { startStack, type Stack } from './stack.js';
+import { guestPicker, isRunningVm, startStack, type Stack } from './stack.js';
 
 /**
  * Issue 11's approvals on real components: nats-server, the api, the proxmox-adapter and the PVE
@@ -10,13 +9,8 @@ import { startStack, type Stack } from './stack.js';
  */
 describe('approvals end to end', () => {
   let stack: Stack;
-  const used: number[] = [];
-  const take = () => {
-    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
-    if (!g) throw new Error('no running VM left in the demo cluster');
-    used.push(g.vmid);
-    return g;
-  };
+  const picker = guestPicker();
+  const take = () => picker.take(stack.sim.guests(), isRunningVm);
   const agentStop = (vmid: number) => stack.api.commands.power({ principal: { name: 'agent', role: 'agent', key: 'agent' }, via: 'mcp' }, { vmid, action: 'stop' });
   const posts = (vmid: number) => stack.sim.countRequests({ method: 'POST', vmid });
   const status = async (id: string) => (await stack.json(`/api/commands/${id}`)).body.data.status;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuestView } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
-import { startStack, type Stack } from './stack.js';
+import { guestPicker, isRunningVm, startStack, type Stack } from './stack.js';
 
 /**
  * The guest page's commands on real components (nats-server, the api, the proxmox-adapter, the
@@ -10,14 +10,9 @@ import { startStack, type Stack } from './stack.js';
  */
 describe('guest page commands over the api', () => {
   let stack: Stack;
-  const used: number[] = [];
-  const take = (pred: (g: GuestView) => boolean) => {
-    const g = stack.sim.guests().find((x) => pred(x) && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
-    if (!g) throw new Error('no guest left for this check');
-    used.push(g.vmid);
-    return g;
-  };
-  const runningVm = (g: GuestView) => g.type === 'qemu' && g.status === 'running' && g.qmpstatus !== 'paused';
+  const picker = guestPicker();
+  const take = (pred: (g: GuestView) => boolean) => picker.take(stack.sim.guests(), pred);
+  const runningVm = isRunningVm;
   const send = (p: string, body: unknown = {}, headers: Record<string, string> = {}, method = 'POST') => stack.json(p, { method, body: JSON.stringify(body), headers });
   const mutating = (vmid: number) => stack.sim.countRequests({ vmid, method: 'POST' }) + stack.sim.countRequests({ vmid, method: 'DELETE' });
 

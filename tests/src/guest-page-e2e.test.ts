@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuestView } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
-import { startStack, VIEWER, type Stack } from './stack.js';
+import { guestPicker, startStack, VIEWER, type Stack } from './stack.js';
 
 /**
  * Issue 12's api on real components: nats-server, the api, the proxmox-adapter and the PVE
@@ -11,19 +11,14 @@ import { startStack, VIEWER, type Stack } from './stack.js';
  */
 describe('a guest page over the api', () => {
   let stack: Stack;
-  const used: number[] = [];
-  const take = (pred: (g: GuestView) => boolean) => {
-    const g = stack.sim.guests().find((x) => pred(x) && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
-    if (!g) throw new Error('no guest left for this check');
-    used.push(g.vmid);
-    return g;
-  };
+  const picker = guestPicker();
+  const take = (pred: (g: GuestView) => boolean) => picker.take(stack.sim.guests(), pred);
   const runningVm = (g: GuestView) => g.type === 'qemu' && g.status === 'running';
   /** A running VM whose config enables the QEMU guest agent (read through the api), not used yet. */
   const agentVm = async () => {
-    for (const g of stack.sim.guests().filter((x) => runningVm(x) && !x.lock && !x.hastate && !used.includes(x.vmid))) {
+    for (const g of stack.sim.guests().filter((x) => runningVm(x) && !x.lock && !x.hastate && !picker.isUsed(x.vmid))) {
       if ((await stack.json(`/api/vms/${g.vmid}/config`)).body.data?.agentEnabled) {
-        used.push(g.vmid);
+        picker.use(g.vmid);
         return g;
       }
     }

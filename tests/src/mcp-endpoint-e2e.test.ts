@@ -9,7 +9,7 @@ import { loadConfig as loadHomelabConfig, startHomelabAdapter, type HomelabAdapt
 import type { GuestView } from '@molten/simulators/pve';
 import { waitFor, testLogger } from '@molten/testkit';
 import { startModernMcpServer, type ModernMcpServer } from '@molten/testkit/mcp-modern';
-import { VIEWER, startStack, type Stack } from './stack.js';
+import { VIEWER, guestPicker, isRunningVm, startStack, type Stack } from './stack.js';
 
 const AGENT = 'system-test-agent-token-0123456789ab';
 
@@ -27,20 +27,10 @@ describe('the MCP endpoint (POST /mcp)', () => {
   let homelab: HomelabAdapter;
   let dir: string;
   const clients: Client[] = [];
-  const used: number[] = [];
-
-  const take = () => {
-    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && x.qmpstatus !== 'paused' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
-    if (!g) throw new Error('no running VM left in the demo cluster');
-    used.push(g.vmid);
-    return g;
-  };
+  const picker = guestPicker();
+  const take = () => picker.take(stack.sim.guests(), isRunningVm);
   /** A running VM for a call that will be denied (it changes nothing, so the VM is not used up). */
-  const spare = () => {
-    const g = stack.sim.guests().find((x: GuestView) => x.type === 'qemu' && x.status === 'running' && x.qmpstatus !== 'paused' && !x.lock && !x.template && !x.hastate && !used.includes(x.vmid));
-    if (!g) throw new Error('no running VM left in the demo cluster');
-    return g;
-  };
+  const spare = () => picker.peek(stack.sim.guests(), isRunningVm);
   const posts = (vmid: number) => stack.sim.countRequests({ method: 'POST', vmid });
   const connect = async (mode: Mode = 'legacy', token = AGENT) => {
     const client = new Client({ name: `molten-test-${mode}`, version: '1.0.0' }, { versionNegotiation: { mode } });

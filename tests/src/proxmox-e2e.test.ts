@@ -3,22 +3,13 @@ import type { GuestView } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
 import { sseReader } from '../../services/api/src/test/api-fixture.js';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
-import { OPERATOR, startStack, type Stack } from './stack.js';
+import { OPERATOR, guestPicker, startStack, type Stack } from './stack.js';
 
 /** Issue 2's end-to-end checks: the api, the proxmox-adapter and the PVE simulator on a real nats-server. */
 describe('Proxmox control plane end to end', () => {
   let stack: Stack;
-  const pick = (pred: (g: GuestView) => boolean, skip: number[] = []) => {
-    const g = stack.sim.guests().find((x) => pred(x) && !x.lock && !x.template && !x.hastate && !skip.includes(x.vmid));
-    if (!g) throw new Error('no such guest in the demo cluster');
-    return g;
-  };
-  const used: number[] = [];
-  const take = (pred: (g: GuestView) => boolean) => {
-    const g = pick(pred, used);
-    used.push(g.vmid);
-    return g;
-  };
+  const picker = guestPicker();
+  const take = (pred: (g: GuestView) => boolean) => picker.take(stack.sim.guests(), pred);
 
   beforeAll(async () => {
     stack = await startStack();
@@ -172,7 +163,7 @@ describe('Proxmox control plane end to end', () => {
       expect(server.statusReason).toMatch(/cannot reach|did not answer/);
       expect(server.remedy).toMatch(/PVE_URL/);
       // Actions on a cluster known to be down answer 503 with the reason instead of queueing.
-      const vm = pick((g) => g.status === 'running', used);
+      const vm = picker.peek(stack.sim.guests(), (g) => g.status === 'running');
       const r = await stack.json(`/api/vms/${vm.vmid}/stop`, { method: 'POST' });
       expect(r.status).toBe(503);
       expect(r.body.error.details.remedy).toMatch(/PVE_URL/);

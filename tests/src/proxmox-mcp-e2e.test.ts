@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxmoxMcpSimulator, type ProxmoxMcpSimulator } from '@molten/simulators/proxmox-mcp';
 import { DEMO_TOKEN, type GuestView } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
-import { startStack, type Stack } from './stack.js';
+import { guestPicker, startStack, type Stack } from './stack.js';
 
 /**
  * Issue 4's ProxmoxMCP-Plus checks on real components: nats-server, the PVE simulator, the
@@ -59,11 +59,8 @@ describe('ProxmoxMCP-Plus end to end', () => {
     await mcp?.close();
   });
 
-  const pick = (pred: (g: GuestView) => boolean) => {
-    const g = stack.sim.guests().find((x) => pred(x) && !x.lock && !x.template && !x.hastate);
-    if (!g) throw new Error('no such guest in the demo cluster');
-    return g;
-  };
+  const picker = guestPicker();
+  const pick = (pred: (g: GuestView) => boolean) => picker.peek(stack.sim.guests(), pred);
 
   it('lists the cluster read through ProxmoxMCP-Plus as the PVE simulator has it, sizes within rounding, and says what is imprecise', async () => {
     const vms = (await stack.json('/api/vms')).body;

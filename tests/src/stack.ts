@@ -165,3 +165,47 @@ export function spawnAdapterProcess(env: Record<string, string>): AdapterProcess
     },
   };
 }
+
+/** What a check needs to know to act on a guest. */
+interface ActableGuest {
+  vmid: number;
+  type: string;
+  status: string;
+  qmpstatus?: string;
+  lock?: string;
+  template?: boolean | number;
+  hastate?: string;
+}
+
+/** A VM that is running and not paused: start/stop/shutdown/reboot all apply. */
+export const isRunningVm = (g: ActableGuest) => g.type === 'qemu' && g.status === 'running' && g.qmpstatus !== 'paused';
+
+/**
+ * Hands out guests a check may act on, each to one check: not a template, not locked, not
+ * managed by HA (whose manager would carry the action out later), and not handed out before.
+ */
+export function guestPicker() {
+  const used = new Set<number>();
+  const find = <G extends ActableGuest>(guests: readonly G[], want: (g: G) => boolean): G => {
+    const g = guests.find((x) => want(x) && !x.lock && !x.template && !x.hastate && !used.has(x.vmid));
+    if (!g) throw new Error('no guest left for this check in the demo cluster');
+    return g;
+  };
+  return {
+    /** The first fitting guest; it is not handed out again. */
+    take<G extends ActableGuest>(guests: readonly G[], want: (g: G) => boolean = () => true): G {
+      const g = find(guests, want);
+      used.add(g.vmid);
+      return g;
+    },
+    /** A fitting guest for a check that changes nothing (it stays available). */
+    peek<G extends ActableGuest>(guests: readonly G[], want: (g: G) => boolean = () => true): G {
+      return find(guests, want);
+    },
+    /** Marks a guest as handed out (found by other means). */
+    use(vmid: number): void {
+      used.add(vmid);
+    },
+    isUsed: (vmid: number) => used.has(vmid),
+  };
+}
