@@ -1,4 +1,5 @@
 import { ApiError, type Api } from '$lib/api/client';
+import { takePreloaded } from './preload';
 
 /** What the api's page reads answer: the data, and how fresh it is. */
 interface Answer<T> {
@@ -30,7 +31,8 @@ export class Panel<T> {
     this.loading = true;
     if (!o.keep) this.data = undefined;
     try {
-      const r = await this.#api.get<Answer<T>>(path);
+      // A first read may already be under way: started by the page's load (see preload.ts).
+      const r = await ((!o.keep && takePreloaded<Answer<T>>(path)) || this.#api.get<Answer<T>>(path));
       if (gen !== this.#generation) return;
       this.data = r.data;
       this.error = undefined;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ApiError, type Api } from '$lib/api/client';
 import { Panel, panelError } from './panel.svelte';
+import { PRELOAD_FRESH_MS, preload, takePreloaded } from './preload';
 
 /** An api whose answers the test gives, one per path, resolved when it says so. */
 function fakeApi(answers: Record<string, () => Promise<unknown>>): Api {
@@ -55,5 +56,57 @@ describe('a page panel', () => {
     expect(panelError(new ApiError(503, 'upstream_unavailable', 'No proxmox-adapter answers for homelab.', { reason: 'no_adapter', remedy: 'Start the proxmox-adapter.' }))).toBe(
       'No proxmox-adapter answers for homelab. Start the proxmox-adapter.',
     );
+  });
+});
+
+describe('reads started by a page’s load', () => {
+  /** An api that counts its reads of each path. */
+  function countingApi() {
+    const reads: string[] = [];
+    const api = fakeApi({});
+    api.get = <T>(path: string) => {
+      reads.push(path);
+      return Promise.resolve({ data: { path, n: reads.length } } as T);
+    };
+    return { api, reads };
+  }
+
+  test('the panel takes the read already under way instead of starting another, once', async () => {
+    const { api, reads } = countingApi();
+    preload(api, '/api/vms/101/rrd?cluster=c&timeframe=day');
+    preload(api, '/api/vms/101/rrd?cluster=c&timeframe=day'); // hovered twice: still one read
+    const p = new Panel<{ path: string; n: number }>(api);
+    await p.load('/api/vms/101/rrd?cluster=c&timeframe=day');
+    expect(reads).toEqual(['/api/vms/101/rrd?cluster=c&timeframe=day']);
+    expect(p.data).toEqual({ path: '/api/vms/101/rrd?cluster=c&timeframe=day', n: 1 });
+    // Taken once: the next load reads again, and a reload that keeps its data never takes one.
+    preload(api, '/x');
+    await p.load('/api/vms/101/rrd?cluster=c&timeframe=day');
+    await p.load('/x', { keep: true });
+    expect(reads).toEqual(['/api/vms/101/rrd?cluster=c&timeframe=day', '/x', '/api/vms/101/rrd?cluster=c&timeframe=day', '/x']);
+  });
+
+  test('a read for another path, or one too old, is not used', async () => {
+    const { api, reads } = countingApi();
+    preload(api, '/a?timeframe=hour');
+    expect(takePreloaded('/a?timeframe=day')).toBeUndefined();
+    const started = Date.now();
+    preload(api, '/old');
+    const realNow = Date.now;
+    Date.now = () => started + PRELOAD_FRESH_MS + 1;
+    try {
+      expect(takePreloaded('/old')).toBeUndefined();
+    } finally {
+      Date.now = realNow;
+    }
+    expect(reads).toEqual(['/a?timeframe=hour', '/old']);
+  });
+
+  test('a failed read started early is the panel’s error when it takes it, and nobody’s when none does', async () => {
+    const api = fakeApi({ '/gone': () => Promise.reject(new ApiError(404, 'not_found', 'no guest 999')) });
+    preload(api, '/gone');
+    const p = new Panel(api);
+    await p.load('/gone');
+    expect(p.error?.message).toBe('no guest 999');
   });
 });
