@@ -6,7 +6,7 @@ import { ServerStatus, subjects, type Guest } from '@molten/contracts';
 import { ControlPlaneServiceClient, type SubmitCommandRequest } from '@molten/contracts/grpc';
 import { testLogger, waitFor } from '@molten/testkit';
 import { AGENT, OPERATOR, VIEWER, apiFixture } from '../test/api-fixture.js';
-import { FUZZ_SEED, fuzzRuns, fuzzTimeoutMs } from './fuzz-config.js';
+import { FUZZ_SEED, RETAINED_BOUND_MB, assertWithHeap, fuzzRuns, fuzzTimeoutMs } from './fuzz-config.js';
 
 /**
  * Property: whatever a gRPC client sends (any field, any token, tool arguments of any shape,
@@ -93,7 +93,7 @@ describe('fuzz: the gRPC ControlPlaneService', () => {
     'answers every call with OK or a status naming the request’s problem, never INTERNAL or UNKNOWN',
     async () => {
       const seen = new Map<string, number>();
-      await fc.assert(
+      const grownMb = await assertWithHeap(
         fc.asyncProperty(request, token, async ({ method, req }, tok) => {
           const md = new Metadata();
           if (tok !== null) md.set('authorization', `Bearer ${tok}`);
@@ -105,13 +105,14 @@ describe('fuzz: the gRPC ControlPlaneService', () => {
           seen.set(name, (seen.get(name) ?? 0) + 1);
           expect(REQUEST_CODES.has(code), `${method} ${JSON.stringify(req).slice(0, 400)} → ${name}`).toBe(true);
         }),
-        { seed: FUZZ_SEED, numRuns: fuzzRuns(RUNS), endOnFailure: true },
+        fuzzRuns(RUNS),
       );
+      expect(grownMb, `the api kept ${grownMb.toFixed(1)} MB more heap after hostile calls`).toBeLessThan(RETAINED_BOUND_MB);
       const md = new Metadata();
       md.set('authorization', `Bearer ${VIEWER}`);
       const ok = await new Promise<boolean>((resolve) => client.listGuests({ cluster: '' }, md, (err) => resolve(!err)));
       expect(ok).toBe(true);
-      console.info(`gRPC fuzz: ${fuzzRuns(RUNS)} calls (seed ${FUZZ_SEED}); codes ${JSON.stringify(Object.fromEntries(seen))}`);
+      console.info(`gRPC fuzz: ${fuzzRuns(RUNS)} calls (seed ${FUZZ_SEED}); codes ${JSON.stringify(Object.fromEntries(seen))}; heap kept after a full collection ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (bound ${RETAINED_BOUND_MB} MB)`);
     },
     fuzzTimeoutMs(RUNS, 100),
   );

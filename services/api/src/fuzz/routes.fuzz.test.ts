@@ -8,7 +8,7 @@ import { QUERY_NAMES, commandError, type Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { AGENT, OPERATOR, VIEWER, apiFixture } from '../test/api-fixture.js';
 import { rawRequest } from '../test/raw-http.js';
-import { FUZZ_SEED, fuzzRuns, fuzzTimeoutMs } from './fuzz-config.js';
+import { FUZZ_SEED, RETAINED_BOUND_MB, assertWithHeap, fuzzRuns, fuzzTimeoutMs } from './fuzz-config.js';
 
 /**
  * Property: whatever path, method, headers and body reach the api — hostile escapes, deep
@@ -128,29 +128,29 @@ describe('fuzz: every route, hostile input', () => {
     'answers every request below 500 and keeps serving',
     async () => {
       const seen = new Map<number, number>();
-      await fc.assert(
-        fc.asyncProperty(method, path, headers, body, async (m, p, h, b) => {
-          const hs: Record<string, string> = { ...h };
-          // A wrong Content-Length would make the socket, not the api, the thing under test.
-          delete hs['content-length'];
-          const withBody = b !== undefined && m !== 'GET' && m !== 'HEAD';
-          let r;
-          try {
-            r = await rawRequest(fx.api.url, p, { method: m, headers: hs, body: withBody ? b : undefined });
-          } catch (err) {
-            // The api may close the connection on an oversized body once it has answered 413.
-            if (withBody && /EPIPE|ECONNRESET|socket hang up/.test(String(err))) return;
-            throw err;
-          }
-          seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
-          expect(r.status, `${m} ${p} → ${r.status} ${r.body.slice(0, 300)}`).toBeLessThan(500);
-        }),
-        { seed: FUZZ_SEED, numRuns: fuzzRuns(RUNS), endOnFailure: true },
-      );
+      const property = fc.asyncProperty(method, path, headers, body, async (m, p, h, b) => {
+        const hs: Record<string, string> = { ...h };
+        // A wrong Content-Length would make the socket, not the api, the thing under test.
+        delete hs['content-length'];
+        const withBody = b !== undefined && m !== 'GET' && m !== 'HEAD';
+        let r;
+        try {
+          r = await rawRequest(fx.api.url, p, { method: m, headers: hs, body: withBody ? b : undefined });
+        } catch (err) {
+          // The api may close the connection on an oversized body once it has answered 413.
+          if (withBody && /EPIPE|ECONNRESET|socket hang up/.test(String(err))) return;
+          throw err;
+        }
+        seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+        expect(r.status, `${m} ${p} → ${r.status} ${r.body.slice(0, 300)}`).toBeLessThan(500);
+      });
+      const runs = fuzzRuns(RUNS);
+      const grownMb = await assertWithHeap(property, runs);
+      expect(grownMb, `the api kept ${grownMb.toFixed(1)} MB more heap after hostile requests`).toBeLessThan(RETAINED_BOUND_MB);
       // Still serving, and still itself.
       expect((await fx.json('/api/health')).status).toBe(200);
       expect((await fx.json('/api/vms')).body.data.length).toBe(2);
-      console.info(`route fuzz: ${fuzzRuns(RUNS)} requests (seed ${FUZZ_SEED}); statuses ${JSON.stringify(Object.fromEntries([...seen].sort((a, b) => a[0] - b[0])))}`);
+      console.info(`route fuzz: ${runs} requests (seed ${FUZZ_SEED}); statuses ${JSON.stringify(Object.fromEntries([...seen].sort((a, b) => a[0] - b[0])))}; heap kept after a full collection ${grownMb >= 0 ? '+' : ''}${grownMb.toFixed(1)} MB (bound ${RETAINED_BOUND_MB} MB)`);
     },
     fuzzTimeoutMs(RUNS, 100),
   );
