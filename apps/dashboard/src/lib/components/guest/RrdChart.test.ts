@@ -8,14 +8,16 @@ const series = [{ label: 'CPU', color: '#f97316', value: (p: P) => p.cpu }];
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const hour = (cpu: (i: number) => number | undefined): P[] => Array.from({ length: 70 }, (_, i) => ({ time: 1_764_800_000 + i * 60, cpu: cpu(i) }));
 
-/** Whether uPlot drew anything on the chart's canvas (any pixel not transparent). */
-function painted(fig: Element): boolean {
+/** How many pixels uPlot painted on the chart's canvas (not transparent). */
+function paintedPixels(fig: Element): number {
   const c = fig.querySelector('canvas');
-  if (!c || !c.width || !c.height) return false;
+  if (!c || !c.width || !c.height) return 0;
   const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-  for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) return true;
-  return false;
+  let n = 0;
+  for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+  return n;
 }
+const painted = (fig: Element) => paintedPixels(fig) > 0;
 
 afterEach(() => cleanup());
 
@@ -40,9 +42,12 @@ describe('history chart', () => {
     const r = await render(RrdChart<P>, { title: 'CPU', points: hour(() => undefined), series, format: pct });
     const fig = page.getByRole('figure', { name: 'CPU' });
     const canvas = fig.element().querySelector('canvas');
+    const gridOnly = paintedPixels(fig.element());
     await r.rerender({ points: hour((i) => i / 100) });
     await expect.element(fig).toHaveAttribute('data-drawn', 'yes');
     expect(fig.element().querySelector('canvas')).toBe(canvas);
+    // The new series is drawn on it (a line and its fill over the grid).
+    await expect.poll(() => paintedPixels(fig.element())).toBeGreaterThan(gridOnly + 500);
     await page.viewport(390, 800);
     await expect.poll(() => document.documentElement.scrollWidth).toBeLessThanOrEqual(390);
   });
