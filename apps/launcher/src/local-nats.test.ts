@@ -54,10 +54,10 @@ describe("npm start's local nats-server", () => {
   it('refuses a client without credentials or with a wrong password, and says so in the launcher log', async () => {
     await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/Authorization Violation/);
     await expect(connect({ servers: nats.url, user: 'api', pass: 'guessed', reconnect: false })).rejects.toThrow(/Authorization Violation/);
-    const refused = await waitFor(() => captured.lines.filter((l) => l.msg === 'the local nats-server refused a client' && /authentication error - User "api"/.test(String(l.nats))), {
+    const refused = await waitFor(() => captured.lines.find((l) => l.msg === 'the local nats-server refused a client' && /authentication error - User "api"/.test(String(l.nats))), {
       message: 'the refused client is logged',
     });
-    expect(refused[0]!.level).toBe('warn');
+    expect(refused.level).toBe('warn');
   });
 
   it('gives each service its own user, holding only what deploy/nats/nats.conf gives it: an adapter cannot publish a command', async () => {

@@ -9,6 +9,7 @@ import { startDemoConsole } from './demo-console.js';
 import { startDemoUpstreams, type SimulatedUpstream } from './demo-upstreams.js';
 import { portFree, startLocalNats } from './local-nats.js';
 import { prettyLine } from './pretty-log.js';
+import { waitForAdapters, waitForHealth } from './readiness.js';
 import { ServiceProcess } from './service-process.js';
 import { configuredUpstreams, notConfigured } from './upstreams.js';
 
@@ -16,10 +17,10 @@ import { configuredUpstreams, notConfigured } from './upstreams.js';
  * npm start: everything on one machine. A local nats-server with JetStream unless NATS_URL is
  * set, locked with a NATS user per service (deploy/nats/nats.conf; passwords generated into the
  * data directory); simulated upstreams for whatever is not configured (demo mode); the api with
- * the built dashboard, then every adapter. Prints where to go and with which token. SIGINT
- * (Ctrl-C), SIGTERM (a supervisor; npm forwards it here, since the start script execs this
- * process) and SIGHUP (the terminal closed) stop it all in order: the api, the adapters, the
- * simulators, the bus.
+ * the built dashboard, then every adapter. Prints where to go and with which token once every
+ * adapter has reported to the api. SIGINT (Ctrl-C), SIGTERM (a supervisor; npm forwards it here,
+ * since the start script execs this process) and SIGHUP (the terminal closed) stop it all in
+ * order: the api, the adapters, the simulators, the bus.
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const log = createLogger('molten', {
@@ -102,11 +103,14 @@ async function main() {
   shutdown.add('api', () => api.stop());
   const url = `http://${host}:${port}`;
   await waitForHealth(url);
+  const adaptersStarted = Date.now();
   if (!adaptersStopped) {
     if (env.PVE_URL || env.PROXMOX_MCP_URL) adapters.push(run('proxmox-adapter'));
     if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) adapters.push(run('homelab-adapter'));
     if (env.MOLTBOT_URL) adapters.push(run('moltbot-adapter'));
   }
+  const bearer = token === 'configured' ? source.MOLTEN_TOKEN! : token.value;
+  await waitForAdapters(url, bearer, adapters.map((s) => s.spec.name), adaptersStarted, log);
   const consoleNames = simulated.map((u) => u.name);
   process.stdout.write(
     closingBlock({
@@ -125,20 +129,6 @@ async function main() {
   if (consoleNames.length) {
     const demoConsole = startDemoConsole(process.stdin, simulated, log);
     shutdown.add('demo console', () => demoConsole.close());
-  }
-}
-
-async function waitForHealth(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/api/health`);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`the api did not answer on ${url} within ${timeoutMs / 1000} s; see its log lines above`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
