@@ -11,6 +11,7 @@ import { freePort, publishDenied, waitFor } from '@molten/testkit';
 import { readDeployNatsConf } from './deploy-nats-conf.js';
 import { PASSWORDS_FILE } from './local-nats-passwords.js';
 import { portFree, SERVER_CONF_FILE } from './local-nats.js';
+import { guestPicker, isRunningVm } from '../../../tests/src/stack.js';
 
 /**
  * `npm start` as a person or a supervisor runs it: the real npm, the real launcher, a local
@@ -204,10 +205,10 @@ function servicesNatsUrls(stack: Map<number, string>): Map<string, { url: URL; e
 /** Stops a running guest of the demo cluster through the api and waits for the command to end. */
 async function stopAGuest(base: string, token: string): Promise<string> {
   const api = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-  const guest = await waitFor(
-    async () => (await api('/api/vms')).body.data?.find((g: { type: string; status: string; template: boolean; lock?: string; hastate?: string }) => g.type === 'qemu' && g.status === 'running' && !g.template && !g.lock && !g.hastate),
-    { timeoutMs: 60_000, message: 'the demo cluster is published with a running VM' },
-  );
+  const guest = await waitFor(async () => guestPicker().take((await api('/api/vms')).body.data, isRunningVm), {
+    timeoutMs: 60_000,
+    message: 'the demo cluster is published with a running VM',
+  });
   const cmd = await api(`/api/vms/${guest.vmid}/stop`, { method: 'POST' });
   expect(cmd.status, JSON.stringify(cmd.body)).toBe(202);
   const done = await waitFor(
