@@ -17,7 +17,7 @@ import { startMoltbotAdapter } from '@molten/moltbot-adapter';
 import { startGatewaySimulator } from '@molten/simulators/gateway';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN, startPveSimulator, type PveSimulator } from '@molten/simulators/pve';
-import { testLogger, waitFor } from '@molten/testkit';
+import { publishDenied, testLogger, waitFor } from '@molten/testkit';
 import { subscribeVmState, type VmStateChange } from '../../examples/subscribe-vm-state.js';
 import { DeployedNats, type NatsUser } from './support/deploy-nats.js';
 
@@ -28,25 +28,6 @@ const guest = (vmid: number, cluster = 'homelab'): Guest => ({
   cpu: 0, maxcpu: 1, mem: 0, maxmem: 1, disk: 0, maxdisk: 1, uptime: 0, tags: [], template: false,
   netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
 });
-
-/**
- * Publishes on a subject as a connection and reports whether the server refused it: nats-server
- * answers a denied publish with a permissions violation naming the subject.
- */
-async function publishDenied(nc: NatsConnection, subject: string, data: Uint8Array = new Uint8Array([1])): Promise<boolean> {
-  const statuses = nc.status();
-  const seen = (async () => {
-    for await (const s of statuses) {
-      if (s.type === 'error' && String(s.error?.message).includes(subject)) return true;
-    }
-    return false;
-  })();
-  nc.publish(subject, data);
-  await nc.flush();
-  const denied = await Promise.race([seen, new Promise<boolean>((r) => setTimeout(() => r(false), 1_000))]);
-  (statuses as unknown as { stop(): void }).stop();
-  return denied;
-}
 
 describe('deploy/nats/nats.conf: each component holds only the subjects it needs', () => {
   let nats: DeployedNats;

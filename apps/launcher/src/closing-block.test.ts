@@ -55,4 +55,14 @@ describe('the closing block', () => {
     expect(text).not.toMatch(/demo|simulated|stop /);
     expect(text.trimEnd().endsWith('Ctrl-C stops everything.')).toBe(true);
   });
+
+  it("names the local bus's passwords file, never a password; a configured NATS_URL is shown without its credentials", () => {
+    const local = closingBlock({ ...base, nats: { url: 'nats://127.0.0.1:4222', localStore: '.molten/nats', passwordsFile: '.molten/nats.env' } }).split('\n');
+    expect(local).toContain('  NATS             nats://127.0.0.1:4222   (local, data in .molten/nats)');
+    expect(local).toContain('  NATS users       one per service; passwords in .molten/nats.env (tools that only read: user "reader", MOLTEN_NATS_READER_PASSWORD)');
+
+    const external = closingBlock({ ...base, nats: { url: 'nats://api:s3cret-pass@nats1.lan:4222, tls://s3cret-token@nats2.lan:4222,nats3.lan:4222' } });
+    expect(external.split('\n')).toContain('  NATS             nats://nats1.lan:4222,tls://nats2.lan:4222,nats3.lan:4222');
+    expect(external).not.toMatch(/s3cret|NATS users/);
+  });
 });

@@ -4,7 +4,11 @@ export interface RunningStack {
   url: string;
   grpc: string;
   token: { value: string; file?: string; generated: boolean } | 'configured';
-  nats: { url: string; localStore?: string };
+  /**
+   * The bus: a configured NATS_URL (shown without its credentials), or npm start's local
+   * nats-server with its store and the file of its users' passwords (named, never printed).
+   */
+  nats: { url: string; localStore?: string; passwordsFile?: string };
   /** Whether MOLTEN_AGENT_TOKEN is set (then agents reach Molten's MCP endpoint). */
   agentEndpoint?: boolean;
   demo: boolean;
@@ -38,7 +42,8 @@ export function closingBlock(s: RunningStack): string {
     row('gRPC', s.grpc),
     row('Token', token),
     ...(s.agentEndpoint ? [row('MCP for agents', `${s.url}/mcp   (your MOLTEN_AGENT_TOKEN; docs/mcp-endpoint.md)`)] : []),
-    row('NATS', `${s.nats.url}${s.nats.localStore ? `   (local, data in ${s.nats.localStore})` : ''}`),
+    row('NATS', `${withoutCredentials(s.nats.url)}${s.nats.localStore ? `   (local, data in ${s.nats.localStore})` : ''}`),
+    ...(s.nats.passwordsFile ? [row('NATS users', `one per service; passwords in ${s.nats.passwordsFile} (tools that only read: user "reader", MOLTEN_NATS_READER_PASSWORD)`)] : []),
     '',
     ...s.upstreams.map((u) => row(u.label, `${u.where.padEnd(width)}   ${u.origin === 'simulated' ? `simulated: ${u.note}` : u.note}`)),
     ...(s.notConfigured.length ? [row('Not configured', s.notConfigured.join(', '))] : []),
@@ -54,4 +59,12 @@ export function closingBlock(s: RunningStack): string {
   }
   lines.push('  Ctrl-C stops everything.', '');
   return `${lines.join('\n')}\n`;
+}
+
+/** A NATS_URL (one server or a comma-separated list) as it may be shown: no user, password or token. */
+export function withoutCredentials(natsUrl: string): string {
+  return natsUrl
+    .split(',')
+    .map((server) => server.trim().replace(/^([a-z]+:\/\/)?[^@/]*@/i, '$1'))
+    .join(',');
 }

@@ -9,16 +9,18 @@ import { startDemoConsole } from './demo-console.js';
 import { startDemoUpstreams, type SimulatedUpstream } from './demo-upstreams.js';
 import { portFree, startLocalNats } from './local-nats.js';
 import { prettyLine } from './pretty-log.js';
+import { waitForAdapters, waitForHealth } from './readiness.js';
 import { ServiceProcess } from './service-process.js';
 import { configuredUpstreams, notConfigured } from './upstreams.js';
 
 /**
  * npm start: everything on one machine. A local nats-server with JetStream unless NATS_URL is
- * set; simulated upstreams for whatever is not configured (demo mode); every adapter; the api
- * with the built dashboard. Prints where to go and with which token. SIGINT (Ctrl-C), SIGTERM
- * (a supervisor; npm forwards it here, since the start script execs this process) and SIGHUP
- * (the terminal closed) stop it all, last started first: the api, the adapters, the
- * simulators, the bus.
+ * set, locked with a NATS user per service (deploy/nats/nats.conf; passwords generated into the
+ * data directory); simulated upstreams for whatever is not configured (demo mode); the api with
+ * the built dashboard, then every adapter. Prints where to go and with which token once every
+ * adapter has reported to the api. SIGINT (Ctrl-C), SIGTERM (a supervisor; npm forwards it here,
+ * since the start script execs this process) and SIGHUP (the terminal closed) stop it all in
+ * order: the api, the adapters, the simulators, the bus.
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const log = createLogger('molten', {
@@ -46,11 +48,19 @@ async function main() {
   const configured = configuredUpstreams(source);
   const demo = source.MOLTEN_DEMO ? /^(1|true|yes)$/i.test(source.MOLTEN_DEMO) : configured.length === 0;
 
-  let natsUrl = source.NATS_URL;
-  if (!natsUrl) {
-    const nats = await startLocalNats(dir, log);
-    natsUrl = nats.url;
-    shutdown.add('nats-server', () => nats.stop());
+  // Each service gets its own NATS user on the local bus; a configured NATS_URL (and whatever
+  // credentials it holds) is the user's to give, and every service gets it as it is.
+  let nats: RunningStack['nats'];
+  let busUrl: (service: string) => string;
+  if (source.NATS_URL) {
+    const external = source.NATS_URL;
+    nats = { url: external };
+    busUrl = () => external;
+  } else {
+    const local = await startLocalNats(dir, log);
+    shutdown.add('nats-server', () => local.stop());
+    nats = { url: local.url, localStore: local.store, passwordsFile: local.passwordsFile };
+    busUrl = (service) => local.urlFor(service);
   }
 
   // The token is settled here, before the api starts, so that only this block prints it (the
@@ -61,7 +71,7 @@ async function main() {
     token = { value: op.token, file: op.file, generated: op.generated };
   }
 
-  const env: NodeJS.ProcessEnv = { ...source, NATS_URL: natsUrl, MOLTEN_DATA_DIR: dir, MOLTEN_HOST: host, MOLTEN_PORT: String(port), MOLTEN_GRPC_PORT: String(grpcPort) };
+  const env: NodeJS.ProcessEnv = { ...source, MOLTEN_DATA_DIR: dir, MOLTEN_HOST: host, MOLTEN_PORT: String(port), MOLTEN_GRPC_PORT: String(grpcPort) };
   let simulated: SimulatedUpstream[] = [];
   if (demo) {
     const sims = await startDemoUpstreams(source, log);
@@ -76,28 +86,38 @@ async function main() {
   );
 
   const run = (name: string) => {
-    const s = new ServiceProcess({ name, entry: path.join(ROOT, `dist/${name}.mjs`), env }, log);
+    const s = new ServiceProcess({ name, entry: path.join(ROOT, `dist/${name}.mjs`), env: { ...env, NATS_URL: busUrl(name) } }, log);
     s.start();
     return s;
   };
   const adapters: ServiceProcess[] = [];
-  if (env.PVE_URL || env.PROXMOX_MCP_URL) adapters.push(run('proxmox-adapter'));
-  if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) adapters.push(run('homelab-adapter'));
-  if (env.MOLTBOT_URL) adapters.push(run('moltbot-adapter'));
-  shutdown.add('adapters', () => Promise.all(adapters.map((s) => s.stop())).then(() => undefined));
+  let adaptersStopped = false;
+  shutdown.add('adapters', () => {
+    adaptersStopped = true;
+    return Promise.all(adapters.map((s) => s.stop())).then(() => undefined);
+  });
+  // Started first, as in a deployment: the api provisions the streams and buckets, which an
+  // adapter's NATS user may not create. Stopped first: no new command is taken while the
+  // adapters finish theirs.
   const api = run('api');
-  // Stopped first: no new command is taken while the adapters finish theirs.
   shutdown.add('api', () => api.stop());
-
   const url = `http://${host}:${port}`;
   await waitForHealth(url);
+  const adaptersStarted = Date.now();
+  if (!adaptersStopped) {
+    if (env.PVE_URL || env.PROXMOX_MCP_URL) adapters.push(run('proxmox-adapter'));
+    if (env.HOMELAB_MCP_URL || env.MOLTEN_CONFIG) adapters.push(run('homelab-adapter'));
+    if (env.MOLTBOT_URL) adapters.push(run('moltbot-adapter'));
+  }
+  const bearer = token === 'configured' ? source.MOLTEN_TOKEN! : token.value;
+  await waitForAdapters(url, bearer, adapters.map((s) => s.spec.name), adaptersStarted, log);
   const consoleNames = simulated.map((u) => u.name);
   process.stdout.write(
     closingBlock({
       url,
       grpc: `${host}:${grpcPort}`,
       token,
-      nats: { url: natsUrl, localStore: source.NATS_URL ? undefined : path.join(dir, 'nats') },
+      nats,
       agentEndpoint: !!source.MOLTEN_AGENT_TOKEN,
       demo,
       upstreams: [...configured, ...simulated],
@@ -109,20 +129,6 @@ async function main() {
   if (consoleNames.length) {
     const demoConsole = startDemoConsole(process.stdin, simulated, log);
     shutdown.add('demo console', () => demoConsole.close());
-  }
-}
-
-async function waitForHealth(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/api/health`);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`the api did not answer on ${url} within ${timeoutMs / 1000} s; see its log lines above`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { subjects } from '@molten/contracts';
 import { startHomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN, startPveSimulator } from '@molten/simulators/pve';
-import { freePort, waitFor } from '@molten/testkit';
-import { portFree } from './local-nats.js';
+import { freePort, publishDenied, waitFor } from '@molten/testkit';
+import { readDeployNatsConf } from './deploy-nats-conf.js';
+import { PASSWORDS_FILE } from './local-nats-passwords.js';
+import { portFree, SERVER_CONF_FILE } from './local-nats.js';
+import { guestPicker, isRunningVm } from '../../../tests/src/stack.js';
 
 /**
  * `npm start` as a person or a supervisor runs it: the real npm, the real launcher, a local
@@ -24,6 +29,7 @@ const SHUTDOWN_BOUND_MS = 45_000;
 const SERVICES = ['api', 'proxmox-adapter', 'homelab-adapter', 'moltbot-adapter'];
 const LOG_LINE = /^\d\d:\d\d:\d\d (\S+)\s+(trace|debug|info|warn|error|fatal)\s/;
 const READY = '  Ctrl-C stops everything.';
+const REFUSED = 'the local nats-server refused a client';
 
 interface Line {
   at: number;
@@ -176,11 +182,52 @@ function expectStopInOrder(text: string): void {
   expect(last, text).toBeGreaterThan(Math.max(...SERVICES.map((s) => lines.findLastIndex((l) => new RegExp(`^\\S+ ${s}\\s+info\\s+stopped`).test(l)))));
 }
 
+/** The local bus's passwords as npm start keeps them, by variable. */
+function natsPasswords(dataDir: string): Record<string, string> {
+  const lines = readFileSync(path.join(dataDir, PASSWORDS_FILE), 'utf8').split('\n').filter((l) => /^[A-Z]/.test(l));
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/** Each service's NATS_URL, read from its process's environment. */
+function servicesNatsUrls(stack: Map<number, string>): Map<string, { url: URL; environ: string }> {
+  const out = new Map<string, { url: URL; environ: string }>();
+  for (const [pid, cmd] of stack) {
+    const service = SERVICES.find((s) => cmd.endsWith(`dist/${s}.mjs`));
+    if (!service) continue;
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    const url = environ.split('\0').find((e) => e.startsWith('NATS_URL='))?.slice('NATS_URL='.length);
+    expect(url, `${service} has a NATS_URL`).toBeDefined();
+    out.set(service, { url: new URL(url!), environ });
+  }
+  return out;
+}
+
+/** Stops a running guest of the demo cluster through the api and waits for the command to end. */
+async function stopAGuest(base: string, token: string): Promise<string> {
+  const api = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const guest = await waitFor(async () => guestPicker().take((await api('/api/vms')).body.data, isRunningVm), {
+    timeoutMs: 60_000,
+    message: 'the demo cluster is published with a running VM',
+  });
+  const cmd = await api(`/api/vms/${guest.vmid}/stop`, { method: 'POST' });
+  expect(cmd.status, JSON.stringify(cmd.body)).toBe(202);
+  const done = await waitFor(
+    async () => {
+      const r = await api(`/api/commands/${cmd.body.data.id}`);
+      return ['succeeded', 'failed', 'timed_out', 'uncertain'].includes(r.body.data?.status) ? r.body.data : undefined;
+    },
+    { timeoutMs: 60_000, message: 'the stop command ended' },
+  );
+  return done.status;
+}
+
 describe('npm start', () => {
-  it('SIGTERM to the npm process stops every process of the stack in order, with a quiet log, on a first start and on a restart', { timeout: 600_000 }, async () => {
+  it('SIGTERM to the npm process stops every process of the stack in order, with a quiet log, on a first start and on a restart; the bus is locked with the same passwords both times', { timeout: 600_000 }, async () => {
     const dataDir = tempDir();
     const port = await freePort();
     const env = { MOLTEN_DATA_DIR: dataDir, MOLTEN_PORT: String(port), MOLTEN_GRPC_PORT: String(await freePort()) };
+    const passwordVars = readDeployNatsConf().passwordVars;
+    let firstPasswords: Record<string, string> | undefined;
 
     for (const run of ['first start', 'restart']) {
       const npm = new NpmStart(env);
@@ -188,7 +235,7 @@ describe('npm start', () => {
       const started = npm.text();
       const commands = [...npm.stack.values()];
       expect(commands.some((c) => c.includes('apps/launcher/src/main.ts')), commands.join('\n')).toBe(true);
-      expect(commands.some((c) => /nats-server .*-js/.test(c)), commands.join('\n')).toBe(true);
+      expect(commands.some((c) => c.endsWith(`nats-server -c ${path.join(dataDir, SERVER_CONF_FILE)}`)), commands.join('\n')).toBe(true);
       for (const s of SERVICES) expect(commands.some((c) => c.endsWith(`dist/${s}.mjs`)), `${s} runs`).toBe(true);
       expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
 
@@ -198,6 +245,35 @@ describe('npm start', () => {
       expect(started.split(token).length - 1, `${run}: the token is printed once`).toBe(1);
       expect(started).toContain(run === 'first start' ? '(operator; generated now, kept in' : `${token}   (operator; kept in`);
       expect(quietness(started), `${run}:\n${started}`).toEqual([]);
+
+      // The bus is locked (issue 14): passwords generated once into 0600 files and kept; each
+      // service holds its own user's and no other; a client without credentials is refused, and
+      // the proxmox-adapter's user cannot publish a command; the api's power command still runs.
+      const passwords = natsPasswords(dataDir);
+      expect(Object.keys(passwords).sort()).toEqual(Object.values(passwordVars).sort());
+      if (firstPasswords) expect(passwords, 'the restart reuses the passwords').toEqual(firstPasswords);
+      firstPasswords = passwords;
+      for (const f of [PASSWORDS_FILE, SERVER_CONF_FILE]) expect(statSync(path.join(dataDir, f)).mode & 0o777, f).toBe(0o600);
+      const urls = servicesNatsUrls(npm.stack);
+      expect([...urls.keys()].sort()).toEqual([...SERVICES].sort());
+      for (const [service, { url, environ }] of urls) {
+        expect(url.username).toBe(service);
+        expect(url.password).toBe(passwords[passwordVars[service]!]);
+        for (const [v, p] of Object.entries(passwords)) if (v !== passwordVars[service]) expect(environ.includes(p), `${service} holds ${v}`).toBe(false);
+      }
+      const bus = /^ {2}NATS +(nats:\/\/127\.0\.0\.1:\d+) {3}\(local, data in /m.exec(started)?.[1];
+      expect(bus, started).toBeDefined();
+      expect(started).toContain(`passwords in ${path.join(dataDir, PASSWORDS_FILE)}`);
+      await expect(connect({ servers: bus!, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+      const adapter = await connect({ servers: bus!, user: 'proxmox-adapter', pass: passwords[passwordVars['proxmox-adapter']!], reconnect: false });
+      expect(await publishDenied(adapter, subjects.command('proxmox', 'homelab', 'vm-stop'))).toBe(true);
+      await adapter.close();
+      await waitFor(() => npm.text().split(REFUSED).length - 1 >= 2, { message: 'both refusals logged by npm start' });
+      expect(await stopAGuest(`http://127.0.0.1:${port}`, token)).toBe('succeeded');
+      // Nothing else was refused while the whole stack ran: every service has the permissions it needs.
+      const refusals = quietness(npm.text());
+      expect(refusals.filter((l) => !l.includes(REFUSED)), npm.text()).toEqual([]);
+      expect(refusals.map((l) => /authentication error|Publish Violation - User "proxmox-adapter", Subject "molten\.cmd\./.exec(l)?.[0])).toEqual(['authentication error', 'Publish Violation - User "proxmox-adapter", Subject "molten.cmd.']);
 
       const signalled = Date.now();
       process.kill(npm.child.pid!, 'SIGTERM');
@@ -209,6 +285,7 @@ describe('npm start', () => {
       expect(stopped).not.toMatch(/connection lost/i);
       expect(quietness(stopped), stopped).toEqual([]);
       expect(await portFree(port), 'the api port is free again').toBe(true);
+      for (const p of Object.values(passwords)) expect(npm.text().includes(p), `${run}: a NATS password in the output`).toBe(false);
       console.info(`npm start (${run}): every process gone ${tookMs} ms after SIGTERM`);
     }
   });

@@ -3,3 +3,4 @@ export * from './nats-server.js';
 export * from './ports.js';
 export * from './wait.js';
 export * from './mcp-everything.js';
+export * from './nats-permissions.js';
