@@ -203,8 +203,8 @@ describe('api', () => {
       let heartbeat: { stop(): void };
       beforeAll(async () => {
         heartbeat = startHeartbeat(adapterBus, {
-          domain: 'proxmox', instance: 'busy', version: 't', intervalMs: 200,
-          upstreams: () => [{ serverId: 'pve-homelab', scope: 'homelab', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+          domain: 'proxmox', instance: 'busy', version: 't', intervalMs: 1_000,
+          upstreams: () => [{ serverId: 'pve-homelab', scope: 'homelab', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 1_000, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
         });
         await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'homelab') === undefined, { message: 'the adapter is seen' });
       });

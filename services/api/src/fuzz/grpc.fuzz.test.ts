@@ -71,8 +71,8 @@ describe('fuzz: the gRPC ControlPlaneService', () => {
     await new StatePublisher(bus, 'mcp', 'fz').put('server', 'mcp-fz', server);
     const send = () => {
       const { data, headers } = encodeBus('molten.v1.Heartbeat', {
-        domain: 'mcp', instance: 'fuzz-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 200,
-        upstreams: [{ serverId: 'mcp-fz', scope: 'fz', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+        domain: 'mcp', instance: 'fuzz-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 2_000,
+        upstreams: [{ serverId: 'mcp-fz', scope: 'fz', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 2_000, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
       });
       bus.nc.publish(subjects.heartbeat('mcp', 'fuzz-mcp'), data, { headers });
     };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, credentials, loadPackageDefinition, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { CommandWorker, StatePublisher, connectBus, encodeBus, type Bus, type CommandHandler } from '@molten/bus';
+import { CommandWorker, StatePublisher, connectBus, encodeBus, startHeartbeat, type Bus, type CommandHandler } from '@molten/bus';
 import { CommandStatus, STREAMS, ServerStatus, subjects, type Event, type Guest } from '@molten/contracts';
 import { ControlPlaneServiceClient, type SubmitCommandRequest } from '@molten/contracts/grpc';
 import { testLogger, waitFor } from '@molten/testkit';
@@ -64,6 +64,7 @@ describe('gRPC ControlPlaneService', () => {
   let adapterBus: Bus;
   let publisher: StatePublisher;
   let worker: CommandWorker;
+  let heartbeat: { stop(): void } | undefined;
   let client: ControlPlaneServiceClient;
   const executed: string[] = [];
 
@@ -93,11 +94,19 @@ describe('gRPC ControlPlaneService', () => {
     };
     worker = new CommandWorker(adapterBus, { domain: 'proxmox', scope: 'homelab', instance: 'fake-1', handler, log: testLogger() });
     await worker.start();
+    // It beats as a real adapter does, so the api knows it is there also while its worker is
+    // stopped; beats far apart enough that a busy machine never makes it look gone.
+    heartbeat = startHeartbeat(adapterBus, {
+      domain: 'proxmox', instance: 'fake-1', version: 't', intervalMs: 1_000,
+      upstreams: () => [{ serverId: 'pve-homelab', scope: 'homelab', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 1_000, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+    });
     client = new ControlPlaneServiceClient(fx.api.grpcUrl, credentials.createInsecure());
     await waitFor(() => fx.api.plane.state.guests('homelab').length === 3, { message: 'guests visible to the api' });
+    await waitFor(() => fx.api.plane.liveness.unavailable('proxmox', 'homelab') === undefined, { message: 'the adapter is seen' });
   });
 
   afterAll(async () => {
+    heartbeat?.stop();
     client?.close();
     await worker?.stop(1_000);
     await adapterBus?.close();
@@ -254,8 +263,8 @@ describe('gRPC ControlPlaneService', () => {
       await new StatePublisher(adapterBus, 'mcp', 'deep').put('server', 'mcp-deep', server);
       const beat = () => {
         const { data, headers } = encodeBus('molten.v1.Heartbeat', {
-          domain: 'mcp', instance: 'fake-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 200,
-          upstreams: [{ serverId: 'mcp-deep', scope: 'deep', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 200, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+          domain: 'mcp', instance: 'fake-mcp', version: 't', startedAtMs: Date.now(), atMs: Date.now(), intervalMs: 2_000,
+          upstreams: [{ serverId: 'mcp-deep', scope: 'deep', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 2_000, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
         });
         adapterBus.nc.publish(subjects.heartbeat('mcp', 'fake-mcp'), data, { headers });
       };
