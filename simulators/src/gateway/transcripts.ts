@@ -205,12 +205,18 @@ function v4Message(m: Stored, seq: number, maxChars: number): Record<string, unk
   };
   const exact = m.role === 'toolResult';
   const content = typeof m.content === 'string' ? cut(m.content, exact) : m.content.map((b) => (b.type === 'text' ? { ...b, text: cut(b.text, exact) } : b));
-  const meta = { id, ...(runId ? { runId } : {}), seq, ...(truncated ? { truncated: true, reason: 'display-cap' } : {}) };
+  const marked = truncated ? { truncated: true, reason: 'display-cap' } : {};
   const out: Record<string, unknown> = { ...rest, content };
-  if (m.role === 'user' && runId) out.idempotencyKey = `${runId}:user`;
+  // As 2026.9.6 marks them: a prompt by its idempotency key "<runId>:user", replies, results and
+  // the gateway's own notes by runId.
+  if (m.role === 'user') {
+    if (runId) out.idempotencyKey = `${runId}:user`;
+    out.__openclaw = { id, ...(runId ? { idempotencyKey: `${runId}:user` } : {}), seq, ...marked };
+  } else {
+    if (m.role === 'custom') out.display = true;
+    out.__openclaw = { ...(runId ? { runId } : {}), id, seq, ...marked };
+  }
   if (m.role === 'assistant') Object.assign(out, { api: 'anthropic-messages', provider: DEFAULT_MODEL.modelProvider, model: DEFAULT_MODEL.model, usage: usageOf(m) });
-  if (m.role === 'custom') out.display = true;
-  out.__openclaw = m.role === 'user' && runId ? { ...meta, idempotencyKey: `${runId}:user` } : meta;
   return out;
 }
 
