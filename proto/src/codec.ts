@@ -19,6 +19,8 @@ import {
   HaStatusRequest,
   NodeRrdReply,
   NodeRrdRequest,
+  SessionHistoryReply,
+  SessionHistoryRequest,
   TaskListReply,
   TaskLogReply,
   TaskLogRequest,
@@ -69,6 +71,8 @@ export const MESSAGE_TYPES = {
   'molten.v1.GuestSnapshotsReply': GuestSnapshotsReply,
   'molten.v1.HaStatusRequest': HaStatusRequest,
   'molten.v1.HaStatusReply': HaStatusReply,
+  'molten.v1.SessionHistoryRequest': SessionHistoryRequest,
+  'molten.v1.SessionHistoryReply': SessionHistoryReply,
 } as const;
 
 export type MessageTypeName = keyof typeof MESSAGE_TYPES;

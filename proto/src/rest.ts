@@ -10,6 +10,7 @@
  * guest with its freshness, a server as judged now), it is written from the message's fields.
  */
 import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as BusGateway } from './gen/molten/v1/agents.js';
+import type { SessionHistory as BusSessionHistory } from './gen/molten/v1/queries.js';
 import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
 import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
 import type { CommandErrorCode } from './command-errors.js';
@@ -287,6 +288,20 @@ export interface AgentsAnswer {
   agents: Agent[];
   sessions: SessionInfo[];
 }
+
+/**
+ * GET /api/agents/sessions/{gateway}/{key}/history: a session's transcript as the moltbot-adapter
+ * read it from the gateway (chat.history) when asked: the bus message as JSON (`timestampMs` is
+ * left out when the gateway gave no time). Oldest first; texts cut at 4,000 characters
+ * (`textTruncated`), tool-call arguments at 2,000; secret-looking values masked.
+ */
+export type { SessionHistory, TranscriptMessage, TranscriptToolCall } from './gen/molten/v1/queries.js';
+export interface SessionHistoryRead {
+  data: BusSessionHistory;
+  meta: { gateway: string; fetchedAt: Time };
+}
+/** A transcript message's `role`. */
+export type TranscriptRole = 'user' | 'assistant' | 'tool' | 'system' | 'note';
 
 // ---- health (GET /api/health with a token, the SSE `health` event) ----
 

@@ -51,7 +51,8 @@ describe('queries', () => {
   });
 
   it('names a registered request and reply message for every query', () => {
-    expect(QUERY_NAMES).toEqual(['guest-rrd', 'node-rrd', 'guest-config', 'guest-addresses', 'guest-tasks', 'task-log', 'guest-snapshots', 'ha-status']);
+    expect(QUERY_NAMES).toEqual(['guest-rrd', 'node-rrd', 'guest-config', 'guest-addresses', 'guest-tasks', 'task-log', 'guest-snapshots', 'ha-status', 'session-history']);
+    expect(QUERY_NAMES.map((q) => QUERY_TYPES[q].domain)).toEqual([...Array(8).fill('proxmox'), 'moltbot']);
     for (const what of QUERY_NAMES) {
       expect(MESSAGE_TYPES, QUERY_TYPES[what].request).toHaveProperty([QUERY_TYPES[what].request]);
       expect(MESSAGE_TYPES, QUERY_TYPES[what].reply).toHaveProperty([QUERY_TYPES[what].reply]);

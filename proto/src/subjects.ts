@@ -190,26 +190,37 @@ export function isStateKind(kind: string): kind is StateKind {
  * Reads answered on request: molten.query.<domain>.<scope>.<what>, core NATS request/reply (no
  * stream: a read that finds no replica fails at once with "no responders"). The request and the
  * reply are the named messages (proto/molten/v1/queries.proto), with the usual molten-type
- * header; every reply holds its data or a CommandError. Answered by the proxmox domain.
+ * header; every reply holds its data or a CommandError. Each query belongs to one domain, whose
+ * adapter answers it for its scope (a cluster, a gateway).
  */
-export const QUERY_TYPES = {
+export const PROXMOX_QUERY_TYPES = {
   /** A guest's history at Proxmox's step for the timeframe. */
-  'guest-rrd': { request: 'molten.v1.GuestRrdRequest', reply: 'molten.v1.GuestRrdReply' },
+  'guest-rrd': { domain: 'proxmox', request: 'molten.v1.GuestRrdRequest', reply: 'molten.v1.GuestRrdReply' },
   /** A node's history. */
-  'node-rrd': { request: 'molten.v1.NodeRrdRequest', reply: 'molten.v1.NodeRrdReply' },
+  'node-rrd': { domain: 'proxmox', request: 'molten.v1.NodeRrdRequest', reply: 'molten.v1.NodeRrdReply' },
   /** A guest's configuration, summarised, secrets left out. */
-  'guest-config': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestConfigReply' },
+  'guest-config': { domain: 'proxmox', request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestConfigReply' },
   /** A guest's IP addresses (QEMU guest agent, or the container's own view). */
-  'guest-addresses': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestAddressesReply' },
+  'guest-addresses': { domain: 'proxmox', request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestAddressesReply' },
   /** A guest's recent Proxmox tasks. */
-  'guest-tasks': { request: 'molten.v1.GuestTasksRequest', reply: 'molten.v1.TaskListReply' },
+  'guest-tasks': { domain: 'proxmox', request: 'molten.v1.GuestTasksRequest', reply: 'molten.v1.TaskListReply' },
   /** One task's log lines. */
-  'task-log': { request: 'molten.v1.TaskLogRequest', reply: 'molten.v1.TaskLogReply' },
+  'task-log': { domain: 'proxmox', request: 'molten.v1.TaskLogRequest', reply: 'molten.v1.TaskLogReply' },
   /** A guest's snapshots. */
-  'guest-snapshots': { request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestSnapshotsReply' },
+  'guest-snapshots': { domain: 'proxmox', request: 'molten.v1.GuestRequest', reply: 'molten.v1.GuestSnapshotsReply' },
   /** The HA manager's status (optionally one guest's resource). */
-  'ha-status': { request: 'molten.v1.HaStatusRequest', reply: 'molten.v1.HaStatusReply' },
+  'ha-status': { domain: 'proxmox', request: 'molten.v1.HaStatusRequest', reply: 'molten.v1.HaStatusReply' },
 } as const;
+
+/** Reads the moltbot-adapter answers for its gateway (the scope is the gateway id). */
+export const MOLTBOT_QUERY_TYPES = {
+  /** One session's transcript (the gateway's chat.history), bounded, secrets masked. */
+  'session-history': { domain: 'moltbot', request: 'molten.v1.SessionHistoryRequest', reply: 'molten.v1.SessionHistoryReply' },
+} as const;
+
+export const QUERY_TYPES = { ...PROXMOX_QUERY_TYPES, ...MOLTBOT_QUERY_TYPES } as const;
+export type ProxmoxQueryName = keyof typeof PROXMOX_QUERY_TYPES;
+export type MoltbotQueryName = keyof typeof MOLTBOT_QUERY_TYPES;
 export type QueryName = keyof typeof QUERY_TYPES;
 export const QUERY_NAMES = Object.keys(QUERY_TYPES) as QueryName[];
 

@@ -143,6 +143,10 @@ describe('deploy/nats/nats.conf: each component holds only the subjects it needs
         return ['succeeded', 'failed', 'timed_out'].includes(r.body.data.status) ? r.body.data : undefined;
       }, { message: 'the agent run ended', timeoutMs: 20_000 });
       expect(runDone.status).toBe('succeeded');
+      // The run's session transcript: the api asks the moltbot-adapter, which answers on the reply subject.
+      const history = await apiCall(`/api/agents/sessions/default/${encodeURIComponent(`agent:${agents[0].id}:main`)}/history`);
+      expect(history.status).toBe(200);
+      expect(history.body.data.messages.some((m: { role: string; text: string }) => m.role === 'user' && m.text === 'say hello')).toBe(true);
       expect(nats.log).not.toMatch(/Violation/);
     } finally {
       await moltbot.stop();

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TranscriptMessage } from '@molten/contracts';
 import { DeviceIdentity, GatewayClient } from '@molten/moltbot-adapter';
-import { agentAccepted, agentEvent, agentFinal, agentsList, chatEvent, helloOk, sessionsList } from '@molten/moltbot-adapter/protocol';
+import { agentAccepted, agentEvent, agentFinal, agentsList, chatEvent, droppedParts, helloOk, sessionsList } from '@molten/moltbot-adapter/protocol';
+import { chatHistoryAnswer, sessionHistoryOf } from '@molten/moltbot-adapter/chat-history';
 import { startGatewaySimulator } from '@molten/simulators/gateway';
 import { NatsServer, freePort, testLogger, waitFor } from '@molten/testkit';
 import { sseReader } from '../../services/api/src/test/api-fixture.js';
@@ -19,6 +21,9 @@ const GATEWAY_TOKEN = randomBytes(18).toString('base64url');
 const MODEL_KEY = randomBytes(12).toString('hex');
 /** What the gateway answers when a run's model has no credentials (openclaw 2026.9.6, verbatim). */
 const NO_PROVIDER = 'No route-compatible authentication source is configured for openai.';
+/** A prompt the model stand-in answers with a call of the gateway's `ls` tool first (then its reply). */
+const TOOL_PROMPT = 'List your workspace, then say hello.';
+const LS = { when: 'List your workspace', name: 'ls', arguments: { path: '.' } };
 
 /**
  * Molten against the real OpenClaw gateway (npm `openclaw`, the version in tests/openclaw/,
@@ -60,7 +65,7 @@ describe(`the real OpenClaw gateway ${OPENCLAW_VERSION}`, { timeout: 300_000 }, 
     dir = mkdtempSync(path.join(os.tmpdir(), 'molten-openclaw-conformance-'));
     // Instant after `npm test`'s install step; a first run here installs it (about a minute).
     const install = await ensureOpenClaw();
-    model = await startModelStandIn({ apiKey: MODEL_KEY, chunkMs: 30 });
+    model = await startModelStandIn({ apiKey: MODEL_KEY, chunkMs: 30, toolCall: LS });
     [gateway, nats] = await Promise.all([
       startOpenClawGateway({
         install,
@@ -167,11 +172,45 @@ describe(`the real OpenClaw gateway ${OPENCLAW_VERSION}`, { timeout: 300_000 }, 
     expect(done.error.message).toBe(NO_PROVIDER);
   });
 
+  it('shows a session’s transcript through the api: the prompt, the tool the model called and its result, the reply, each naming Molten’s run', async () => {
+    const id = await run('main', TOOL_PROMPT);
+    expect((await finished(id)).status).toBe('succeeded');
+    const path = `/api/agents/sessions/openclaw/${encodeURIComponent('agent:main:main')}/history`;
+    const mine = await waitFor(
+      async () => {
+        const r = await json(path);
+        expect(r.status).toBe(200);
+        const own = (r.body.data.messages as TranscriptMessage[]).filter((m) => m.runId === id);
+        return own.at(-1)?.role === 'assistant' && own.length >= 4 ? own : undefined;
+      },
+      { timeoutMs: 60_000, message: 'the run’s messages in the transcript' },
+    );
+    expect(mine).toMatchObject([
+      { role: 'user', text: TOOL_PROMPT },
+      { role: 'assistant', stopReason: 'toolUse', toolCalls: [{ name: 'ls', argumentsJson: '{"path":"."}', argumentsTruncated: false }] },
+      { role: 'tool', toolName: 'ls', isError: false, text: expect.stringContaining('AGENTS.md') },
+      { role: 'assistant', text: model.reply.join(''), model: `molten/${model.model}` },
+    ]);
+    const [, call, result] = mine;
+    expect(result!.toolCallId).toBe(call!.toolCalls[0]!.id);
+    expect(mine.every((m) => m.timestampMs! > 1_700_000_000_000)).toBe(true);
+    expect(model.requests.some((r) => r.calledTool === 'ls')).toBe(true);
+
+    // A session the gateway does not know is an empty transcript; an unknown gateway a 404.
+    const never = await json(`/api/agents/sessions/openclaw/${encodeURIComponent('agent:main:never-used')}/history`);
+    expect(never).toMatchObject({ status: 200, body: { data: { messages: [], sessionId: '', hasMore: false } } });
+    expect((await json(`/api/agents/sessions/elsewhere/${encodeURIComponent('agent:main:main')}/history`)).status).toBe(404);
+  });
+
   it('the simulator (protocol 4) sends what the adapter reads in the real gateway’s shapes', async () => {
     const sim = await startGatewaySimulator({ token: GATEWAY_TOKEN, protocol: 4, tickIntervalMs: 30_000, agentStepMs: 20 });
     try {
       const real = await framesFrom({ url: gateway.url, okAgent: 'main', failingAgent: 'unrouted' });
-      sim.setNextAgentOutcome({ status: 'ok', chunks: model.reply }, { status: 'error', message: NO_PROVIDER });
+      sim.setNextAgentOutcome(
+        { status: 'ok', chunks: model.reply },
+        { status: 'error', message: NO_PROVIDER },
+        { status: 'ok', chunks: model.reply, tools: [{ name: LS.name, args: LS.arguments, result: '".git/"\n"AGENTS.md"' }] },
+      );
       const simulated = await framesFrom({ url: sim.url, okAgent: 'main', failingAgent: 'main' });
 
       // The device-signed connect of a local backend gets no device token from either.
@@ -190,14 +229,19 @@ describe(`the real OpenClaw gateway ${OPENCLAW_VERSION}`, { timeout: 300_000 }, 
         failed: same,
         'agent events': same,
         'chat events': same,
+        'chat.history': same,
       });
       expect(simulated.sequences).toEqual(real.sequences);
+      // Both record the same turns for the same runs: a reply; a tool call, its result, a reply; the note of a run that failed before it started.
+      expect(simulated.transcripts).toEqual(real.transcripts);
+      expect(real.transcripts).toEqual({ ok: ['user', 'assistant'], tool: ['user', 'assistant:ls', 'tool:ls', 'assistant'], failed: ['note:run-failed-before-reply'] });
+      expect(real.historyDropped).toEqual([]);
     } finally {
       await sim.close();
     }
   });
 
-  /** What the adapter's own client gets from a gateway: hello-ok, the reads, and one run that succeeds and one that fails. */
+  /** What the adapter's own client gets from a gateway: hello-ok, the reads, a run that succeeds, one that fails and one that calls a tool, then the sessions' chat.history. */
   async function framesFrom(o: { url: string; okAgent: string; failingAgent: string }) {
     const dataDir = mkdtempSync(path.join(dir, 'client-'));
     const log = testLogger('conformance-client');
@@ -210,22 +254,45 @@ describe(`the real OpenClaw gateway ${OPENCLAW_VERSION}`, { timeout: 300_000 }, 
       const hello = client.hello!;
       const health = await client.request('health');
       const agents = await client.request('agents.list');
-      const runOnce = async (agentId: string) => {
+      const runOnce = async (agentId: string, message = 'Say hello to Molten.') => {
         const runId = randomUUID();
         const frames: Array<{ event: string; payload: any } | { res: 'final' }> = [];
         const off = client.onEvent((event, payload) => (payload as { runId?: string })?.runId === runId && frames.push({ event, payload }));
-        const answer = await client.requestTwoPhase('agent', { message: 'Say hello to Molten.', agentId, idempotencyKey: runId }, { onAccepted: () => {}, finalTimeoutMs: 180_000 });
+        const answer = await client.requestTwoPhase('agent', { message, agentId, idempotencyKey: runId }, { onAccepted: () => {}, finalTimeoutMs: 180_000 });
         frames.push({ res: 'final' });
         // Events that trail the final answer are part of the sequence too.
         await waitFor(() => frames.some((f) => 'event' in f && f.event === 'chat' && ['final', 'error'].includes(f.payload.state)), { timeoutMs: 10_000, message: 'the run’s last chat event' });
         off();
-        return { answer, sequence: runSequence(frames) };
+        return { answer, runId, sequence: runSequence(frames) };
       };
       const ok = await runOnce(o.okAgent);
       const failed = await runOnce(o.failingAgent);
+      const tool = await runOnce(o.okAgent, TOOL_PROMPT);
+      expect(tool.answer.final.ok).toBe(true);
       expect(ok.answer.final.ok).toBe(true);
       expect(failed.answer.final).toMatchObject({ ok: false, error: { message: NO_PROVIDER } });
       const sessions = await client.request('sessions.list', { limit: 200, includeLastMessage: true, includeDerivedTitles: true });
+      // chat.history as the adapter asks for it (protocol 4: with maxChars), of the sessions the runs went to,
+      // once the gateway has recorded the last reply (it may come a moment after the run's answer).
+      const keys = [...new Set([o.okAgent, o.failingAgent])].map((a) => `agent:${a}:main`);
+      const read = async () => {
+        const histories = await Promise.all(keys.map((sessionKey) => client.request('chat.history', { sessionKey, limit: 200, maxChars: 4_000 })));
+        const parsed = histories.map((h) => chatHistoryAnswer.parse(h));
+        const messages = parsed.flatMap((h, i) => sessionHistoryOf(h, { gateway: 'shapes', sessionKey: keys[i]!, limit: 200 }).messages);
+        const turnOf = (runId: string) =>
+          messages
+            .filter((m) => m.runId === runId)
+            .map((m) => (m.role === 'note' ? `note:${m.noteKind}` : m.toolCalls.length ? `${m.role}:${m.toolCalls.map((c) => c.name).join(',')}` : m.role === 'tool' ? `tool:${m.toolName}` : m.role));
+        return { histories, parsed, transcripts: { ok: turnOf(ok.runId), tool: turnOf(tool.runId), failed: turnOf(failed.runId) } };
+      };
+      const { histories, parsed, transcripts } = await waitFor(
+        async () => {
+          const r = await read();
+          return r.transcripts.ok.at(-1) === 'assistant' && r.transcripts.tool.at(-1) === 'assistant' && r.transcripts.failed.length > 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, message: 'the runs recorded in their sessions' },
+      );
+      const historyDropped = parsed.flatMap((h) => droppedParts(h));
       const runEvents = (event: string) => ({ events: events.filter((e) => e.event === event).map((e) => e.payload) });
       const eventPaths = (schema: Parameters<typeof schemaPaths>[0], extra: string[] = []) => [...schemaPaths(schema), ...extra].map((p) => `events[].${p}`);
       const shapes = {
@@ -240,8 +307,10 @@ describe(`the real OpenClaw gateway ${OPENCLAW_VERSION}`, { timeout: 300_000 }, 
         // The runner reads these of an agent event's data.
         'agent events': shapeOf(runEvents('agent'), eventPaths(agentEvent, ['data.phase', 'data.text', 'data.delta', 'data.error'])),
         'chat events': shapeOf(runEvents('chat'), eventPaths(chatEvent)),
+        // What the adapter reads of chat.history, over both sessions.
+        'chat.history': shapeOf({ histories }, schemaPaths(chatHistoryAnswer).map((p) => `histories[].${p}`)),
       } satisfies Record<string, Shape>;
-      return { hello, shapes, sequences: { ok: ok.sequence, failed: failed.sequence } };
+      return { hello, shapes, sequences: { ok: ok.sequence, failed: failed.sequence }, transcripts, historyDropped };
     } finally {
       await client.stop();
     }

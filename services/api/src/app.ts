@@ -29,7 +29,7 @@ export interface AppDeps {
   reads: Reads;
   commands: Commands;
   events: Events;
-  /** Reads adapters answer on request (a guest's page); its routes are mounted when given. */
+  /** Reads adapters answer on request (a guest's page, a session's transcript); the guest page's routes are mounted when given. */
   queries?: Queries;
   /** Agents' calls that wait for an operator; /api/approvals is mounted when given. */
   approvals?: Approvals;

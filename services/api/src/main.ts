@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { commandsPulled, connectBus, requestQuery, type Bus } from '@molten/bus';
+import { QUERY_TYPES } from '@molten/contracts';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -72,8 +73,9 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
     log,
   });
 
-  // A guest page's reads: asked of the cluster's proxmox-adapter each time.
-  const queries: Queries = { ask: (cluster, what, request) => requestQuery(bus, { domain: 'proxmox', scope: cluster, what, request, timeoutMs: 15_000 }) };
+  // Page reads, asked each time of the adapter of the query's domain: the cluster's
+  // proxmox-adapter (a guest's page), the gateway's moltbot-adapter (a session's transcript).
+  const queries: Queries = { ask: (scope, what, request) => requestQuery(bus, { domain: QUERY_TYPES[what].domain, scope, what, request, timeoutMs: 15_000 }) };
 
   // Agents' calls that wait for an operator: kept in the commands bucket, re-armed on start, and
   // announced to MOLTEN_NOTIFY_URL when one is set.

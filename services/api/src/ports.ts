@@ -164,10 +164,12 @@ export interface Approvals {
 }
 
 /**
- * Reads an adapter answers on request (a guest's history, config, addresses, tasks, snapshots):
- * asked over the bus each time, never stored. Never throws for bus trouble: the reply's error
- * says what went wrong (no_adapter, deadline, a Proxmox refusal).
+ * Reads an adapter answers on request (a guest's history, config, addresses, tasks, snapshots; a
+ * gateway session's transcript): asked over the bus each time, never stored. `scope` is the
+ * cluster, or the gateway for a moltbot query (QUERY_TYPES names each query's domain). Never
+ * throws for bus trouble: the reply's error says what went wrong (no_adapter, deadline, a Proxmox
+ * refusal, the gateway down).
  */
 export interface Queries {
-  ask<Q extends QueryName>(cluster: string, what: Q, request: QueryRequestOf<Q>): Promise<QueryReplyOf<Q>>;
+  ask<Q extends QueryName>(scope: string, what: Q, request: QueryRequestOf<Q>): Promise<QueryReplyOf<Q>>;
 }

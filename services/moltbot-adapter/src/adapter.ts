@@ -6,6 +6,7 @@ import type { AdapterConfig } from './config.js';
 import { DeviceIdentity } from './device-identity.js';
 import { GatewayClient, type GatewayClientOptions } from './gateway-client.js';
 import { DOMAIN, GatewayState } from './gateway-state.js';
+import { startSessionQueries } from './session-queries.js';
 
 export { loadConfig, type AdapterConfig } from './config.js';
 export { DeviceIdentity } from './device-identity.js';
@@ -37,7 +38,8 @@ export interface MoltbotAdapter {
 /**
  * Starts the moltbot-adapter in this process: one gateway connection per replica (for agent
  * runs and its heartbeat), the gateway's state published by the replica that holds the lease
- * `moltbot.<gatewayId>.poll`, and agent-run commands taken from the gateway's shared consumer.
+ * `moltbot.<gatewayId>.poll`, agent-run commands taken from the gateway's shared consumer, and
+ * the gateway's reads (a session's transcript) answered on request.
  */
 export async function startMoltbotAdapter(config: AdapterConfig, log: Logger, tuning: AdapterTuning = {}): Promise<MoltbotAdapter> {
   const device = config.deviceAuth ? await DeviceIdentity.open(config.dataDir, log) : undefined;
@@ -74,6 +76,8 @@ export async function startMoltbotAdapter(config: AdapterConfig, log: Logger, tu
       });
       state.start();
       client.start();
+      // A session's transcript, read from the gateway when asked: by every replica, in one queue group.
+      const queries = startSessionQueries(rt.bus, { client, gatewayId: scope, log: log.child({ component: 'session-queries' }) });
       return {
         scopes: [
           {
@@ -86,6 +90,7 @@ export async function startMoltbotAdapter(config: AdapterConfig, log: Logger, tu
           },
         ],
         close: async () => {
+          await queries.stop();
           await state.stop();
           await client.stop();
         },

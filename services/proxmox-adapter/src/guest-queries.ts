@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { queryErrorReply, serveQueries, type Bus, type QueryHandlers, type QueryReplyOf, type QueryServer } from '@molten/bus';
-import { GUEST_TYPES, commandError, type CommandError, type GuestSelector, type HaStatus, type QueryName } from '@molten/contracts';
+import { GUEST_TYPES, commandError, type CommandError, type GuestSelector, type HaStatus, type ProxmoxQueryName } from '@molten/contracts';
 import type { Logger } from '@molten/kit';
 import type { ClusterDriver, GuestRef } from './driver.js';
 import { hasGuestPage, type Cf, type GuestCapableDriver, type Timeframe } from './guest-driver.js';
@@ -69,7 +69,7 @@ const schemas = {
     })
     .passthrough(),
   'ha-status': z.object({ vmid: z.number().int().min(0).max(999_999_999) }).passthrough(),
-} satisfies Record<QueryName, z.ZodType>;
+} satisfies Record<ProxmoxQueryName, z.ZodType>;
 
 function invalid(what: string, err: z.ZodError): CommandError {
   const fields: Record<string, string> = {};
@@ -117,7 +117,7 @@ export function guestQueryHandlers(o: GuestQueriesOptions): QueryHandlers & { re
   };
 
   /** Checks the request, finds the driver's guest page and runs `answer`. */
-  function handler<Q extends QueryName>(
+  function handler<Q extends ProxmoxQueryName>(
     what: Q,
     answer: (req: z.infer<(typeof schemas)[Q]>, d: GuestCapableDriver) => Promise<QueryReplyOf<Q>>,
   ): (req: unknown) => Promise<QueryReplyOf<Q>> {

@@ -1,7 +1,8 @@
 /**
  * Requests after the handshake: the frame and scope checks the gateway makes before a method
  * runs (v4 `FORBIDDEN missing scope: …`, v3 `INVALID_REQUEST`), strict params per method, and
- * the read methods' answers from the world. `agent` and `agent.wait` go to the runs.
+ * the read methods' answers from the world (chat.history from its transcripts). `agent` and
+ * `agent.wait` go to the runs.
  */
 import type { z } from 'zod';
 import type { GatewayContext } from './context.js';
@@ -20,6 +21,7 @@ import {
   sessionsListParamsSchema,
 } from './protocol.js';
 import type { AgentRuns } from './runs.js';
+import { chatHistoryParamsSchema } from './transcripts.js';
 
 export function answerRequest(ctx: GatewayContext, runs: AgentRuns, conn: Conn, parsed: unknown): void {
   const frame = requestFrameSchema.safeParse(parsed);
@@ -96,6 +98,11 @@ function dispatch(ctx: GatewayContext, runs: AgentRuns, conn: Conn, id: string, 
     case 'node.list':
       if (parse(emptyParamsSchema)) ok({ ts: Date.now(), nodes: [] });
       return;
+    case 'chat.history': {
+      const q = parse(chatHistoryParamsSchema(ctx.v4));
+      if (q) ok(world.transcripts.history(q, world.sessions.find((s) => s.key === q.sessionKey)));
+      return;
+    }
     case 'agent':
       return runs.agent(conn, id, params);
     case 'agent.wait':

@@ -104,6 +104,7 @@ export const METHOD_SCOPES: Record<string, 'read' | 'write' | 'none'> = {
   'cron.status': 'read',
   'system-presence': 'read',
   'node.list': 'read',
+  'chat.history': 'read',
   agent: 'write',
   'agent.wait': 'write',
 };
@@ -242,6 +243,8 @@ export function formatIssues(error: z.ZodError): string {
       }
       if (issue.code === 'invalid_value') return [`at ${path}: must be equal to one of the allowed values`];
       if (issue.code === 'invalid_type') return [`at ${path}: must be ${issue.expected}`];
+      if (issue.code === 'too_small' && issue.origin === 'number') return [`at ${path}: must be >= ${String(issue.minimum)}`];
+      if (issue.code === 'too_big' && issue.origin === 'number') return [`at ${path}: must be <= ${String(issue.maximum)}`];
       if (issue.code === 'too_small') return [`at ${path}: must NOT have fewer than ${String(issue.minimum)} characters`];
       return [`at ${path}: ${issue.message}`];
     })

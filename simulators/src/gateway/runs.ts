@@ -3,7 +3,8 @@
  * and `chat` events in between; the idempotencyKey is the runId, and a repeated key is answered
  * from the dedupe cache instead of starting a second run; `agent.wait` reports a run's end.
  * The event sequence of each generation is the real one: v4 as openclaw 2026.9.6 streams it
- * (services/moltbot-adapter/fixtures/openclaw-2026.9.6/agent-run-*.json).
+ * (services/moltbot-adapter/fixtures/openclaw-2026.9.6/agent-run-*.json). A run that ends is
+ * recorded in its session's transcript (transcripts.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { sleep } from '@molten/kit';
@@ -147,13 +148,15 @@ export class AgentRuns {
       if (i === 0) await hold();
       if (!alive()) return;
     }
+    const calls: Array<{ id: string; name: string; args: Record<string, unknown>; result: unknown }> = [];
     if (outcome.status === 'ok') {
-      for (const [i, tool] of (outcome.tools ?? []).entries()) {
-        const toolCallId = `call_${i + 1}`;
+      for (const tool of outcome.tools ?? []) {
+        const toolCallId = `call_${randomUUID().slice(0, 8)}`;
         agentEvent('tool', { phase: 'start', name: tool.name, toolCallId, args: tool.args ?? {} });
         await sleep(step);
         if (!alive()) return;
         agentEvent('tool', { phase: 'result', name: tool.name, toolCallId, result: tool.result ?? null, isError: false });
+        calls.push({ id: toolCallId, name: tool.name, args: tool.args ?? {}, result: tool.result ?? null });
       }
     }
     await sleep(step);
@@ -197,6 +200,17 @@ export class AgentRuns {
     this.#dedupe.set(run.idempotencyKey, final);
     // The second res goes to the connection that asked, if it is still there.
     if (conns.has(conn)) conns.respond(conn, reqId, final.ok, final.payload, final.error);
+    world.transcripts.recordRun({
+      sessionKey: run.sessionKey,
+      sessionId: world.sessions.find((s) => s.key === run.sessionKey)?.sessionId,
+      runId: run.runId,
+      prompt: run.message,
+      startedAt: run.startedAt,
+      tools: calls,
+      text,
+      error: outcome.status === 'error' ? outcome.message : undefined,
+      failedBeforeStart: failsBeforeStart,
+    });
     world.touchSession(run.sessionKey, run.message, text || run.error || '');
     if (v4) conns.broadcast('sessions.changed', { sessionKey: run.sessionKey, reason: 'run' }, { needsRead: true });
     for (const w of run.waiters) w();

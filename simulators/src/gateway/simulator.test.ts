@@ -349,4 +349,69 @@ describe('gateway simulator (wire protocol)', () => {
     expect(cron.jobs).toHaveLength(3);
     expect((await c.request('cron.list', {})).payload.jobs).toHaveLength(2);
   });
+  it("answers chat.history with a demo session's transcript, newest `limit` oldest first, cut at maxChars as openclaw 2026.9.6 does", async () => {
+    const s = await sim({ protocol: 4 });
+    const c = await client(s);
+    await c.challenge();
+    await c.request('connect', baseConnect());
+    const all = (await c.request('chat.history', { sessionKey: 'agent:homelab-ops:main' })).payload;
+    expect(all).toMatchObject({ sessionKey: 'agent:homelab-ops:main', sessionId: 'd5c3e4f6-7081-4c9d-0e1f-2a3b4c5d6e7f', hasMore: false, totalMessages: 6, pendingInputs: { items: [], total: 0 } });
+    expect(all.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'toolResult', 'assistant', 'toolResult', 'assistant']);
+    expect(all.messages[0]).toMatchObject({ role: 'user', content: 'Why is pve2 swapping?', __openclaw: { seq: 1 } });
+    expect(all.messages[1].content[0]).toEqual({ type: 'toolCall', id: 'call_swap_1', name: 'exec', arguments: { command: 'ssh root@pve2 free -m' } });
+    expect(all.messages[2]).toMatchObject({ toolCallId: 'call_swap_1', toolName: 'exec', isError: false });
+    const times = all.messages.map((m: { timestamp: number }) => m.timestamp);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+
+    const tail = (await c.request('chat.history', { sessionKey: 'agent:homelab-ops:main', limit: 2, maxChars: 20 })).payload;
+    expect(tail).toMatchObject({ hasMore: true, totalMessages: 6 });
+    expect(tail.messages[0]).toMatchObject({ role: 'toolResult', content: [{ text: 'balloon: 16384\nmemor' }], __openclaw: { truncated: true, seq: 5 } });
+    expect(tail.messages[1].content[0].text).toBe('pve2 is short of mem\n...(truncated)...');
+
+    const never = (await c.request('chat.history', { sessionKey: 'agent:main:nothing-here' })).payload;
+    expect(never).toMatchObject({ sessionKey: 'agent:main:nothing-here', messages: [], hasMore: false, totalMessages: 0 });
+    expect(never.sessionId).toBeUndefined();
+
+    expect((await c.request('chat.history', { sessionKey: 'agent:main:main', limit: 1001 })).error).toEqual({ code: 'INVALID_REQUEST', message: 'invalid chat.history params: at /limit: must be <= 1000' });
+    expect((await c.request('chat.history', { sessionKey: 'agent:main:main', limit: 0 })).error.message).toBe('invalid chat.history params: at /limit: must be >= 1');
+    expect((await c.request('chat.history', { limit: 5 })).error.message).toBe("invalid chat.history params: at root: must have required property 'sessionKey'");
+    expect((await c.request('chat.history', { sessionKey: 'agent:main:main', before: 'x' })).error.message).toBe("invalid chat.history params: at root: unexpected property 'before'");
+  });
+
+  it('records each run in its session: the prompt, tool calls and results, the reply; a v4 run that fails before it starts leaves a note', async () => {
+    const s = await sim({ protocol: 4 });
+    s.setNextAgentOutcome(
+      { status: 'ok', chunks: ['All ', 'good.'], tools: [{ name: 'exec', args: { command: 'uptime' }, result: 'up 3 days' }] },
+      { status: 'error', message: 'No route-compatible authentication source is configured for openai.' },
+    );
+    const c = await client(s);
+    await c.challenge();
+    await c.request('connect', baseConnect());
+    for (const [id, key] of [['run-1', 'run-a'], ['run-2', 'run-b']]) {
+      c.send({ type: 'req', id, method: 'agent', params: { message: `check ${key}`, agentId: 'researcher', sessionKey: 'agent:researcher:scratch', idempotencyKey: key } });
+      await c.next((f) => f.id === id && f.payload?.status !== 'accepted');
+    }
+    const h = (await c.request('chat.history', { sessionKey: 'agent:researcher:scratch' })).payload;
+    expect(h.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'toolResult', 'assistant', 'custom']);
+    expect(h.messages[0]).toMatchObject({ content: 'check run-a', idempotencyKey: 'run-a:user', __openclaw: { idempotencyKey: 'run-a:user' } });
+    expect(h.messages[1]).toMatchObject({ stopReason: 'toolUse', content: [{ type: 'toolCall', name: 'exec', arguments: { command: 'uptime' } }], __openclaw: { runId: 'run-a' } });
+    expect(h.messages[2]).toMatchObject({ toolCallId: h.messages[1].content[0].id, content: [{ type: 'text', text: 'up 3 days' }] });
+    expect(h.messages[3]).toMatchObject({ content: [{ type: 'text', text: 'All good.' }], stopReason: 'stop' });
+    expect(h.messages[4]).toMatchObject({ customType: 'run-failed-before-reply', content: 'This turn ended before a reply: No route-compatible authentication source is configured for openai.', __openclaw: { runId: 'run-b' } });
+    expect(h.pendingInputs).toMatchObject({ total: 1, items: [{ state: 'interrupted', runId: 'run-b', message: { content: 'check run-b' } }] });
+    const listed = (await c.request('sessions.list', {})).payload.sessions.find((x: { key: string }) => x.key === 'agent:researcher:scratch');
+    expect(listed.sessionId).toBe(h.sessionId);
+  });
+
+  it('v3: chat.history takes sessionKey and limit only, and answers the stored messages as they are', async () => {
+    const s = await sim({ protocol: 3 });
+    const c = await client(s);
+    await c.challenge();
+    await c.request('connect', baseConnect());
+    const h = (await c.request('chat.history', { sessionKey: 'agent:main:main', limit: 2 })).payload;
+    expect(Object.keys(h).sort()).toEqual(['messages', 'sessionId', 'sessionKey', 'thinkingLevel']);
+    expect(h.messages).toHaveLength(2);
+    expect(h.messages.every((m: Record<string, unknown>) => !('__openclaw' in m))).toBe(true);
+    expect((await c.request('chat.history', { sessionKey: 'agent:main:main', maxChars: 10 })).error.message).toBe("invalid chat.history params: at root: unexpected property 'maxChars'");
+  });
 });

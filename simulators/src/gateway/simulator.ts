@@ -19,9 +19,11 @@ import { DeviceRegistry } from './pairing.js';
 import { CLOSE, HANDSHAKE_TIMEOUT_MS, POLICY } from './protocol.js';
 import { AgentRuns } from './runs.js';
 import type { AgentOutcome, ConnectAttempt, GatewaySimulator, GatewaySimulatorOptions, SimClientInfo, SimRunInfo } from './types.js';
+import type { SimTranscriptMessage } from './transcripts.js';
 import { GatewayWorld } from './world.js';
 
 export type { AgentOutcome, ConnectAttempt, GatewaySimulator, GatewaySimulatorOptions, SimClientInfo, SimRunInfo, SimToolCall } from './types.js';
+export type { SimContentBlock, SimTranscriptMessage } from './transcripts.js';
 
 export async function startGatewaySimulator(options: GatewaySimulatorOptions): Promise<GatewaySimulator> {
   const sim = new Simulator(options);
@@ -162,6 +164,14 @@ class Simulator implements GatewaySimulator {
     this.#ctx.world.sessions = sessions;
     this.#healthChanged();
     if (this.#ctx.v4) this.#ctx.conns.broadcast('sessions.changed', { reason: 'update' });
+  }
+
+  setTranscript(sessionKey: string, messages: SimTranscriptMessage[]): void {
+    this.#ctx.world.transcripts.set(sessionKey, messages, this.#ctx.world.sessions.find((s) => s.key === sessionKey)?.sessionId);
+  }
+
+  transcript(sessionKey: string): SimTranscriptMessage[] {
+    return this.#ctx.world.transcripts.messages(sessionKey);
   }
 
   setCronJobs(jobs: SimCronJob[]): void {

@@ -4,6 +4,7 @@
 import type { Logger } from '@molten/kit';
 import type { SimAgent, SimCronJob, SimSession } from './demo-data.js';
 import type { ErrorShape } from './protocol.js';
+import type { SimTranscriptMessage } from './transcripts.js';
 
 /** How the next `agent` run ends. `hold` pauses the run after its first chunk until releaseRuns(). */
 export type AgentOutcome =
@@ -103,6 +104,10 @@ export interface GatewaySimulator {
   sendRaw(frame: string | object): void;
   setAgents(agents: SimAgent[], defaultAgentId?: string): void;
   setSessions(sessions: SimSession[]): void;
+  /** Replaces what a session said (chat.history answers it); demo sessions start with a transcript of their own. */
+  setTranscript(sessionKey: string, messages: SimTranscriptMessage[]): void;
+  /** What a session's transcript holds now (runs append their turns). */
+  transcript(sessionKey: string): SimTranscriptMessage[];
   setCronJobs(jobs: SimCronJob[]): void;
   /** Queues how the next runs end, in order; runs without a queued outcome stream a demo reply. */
   setNextAgentOutcome(...outcomes: AgentOutcome[]): void;

@@ -1,13 +1,14 @@
 /**
- * What the simulated gateway knows — its agents, sessions and cron jobs — and the answers built
- * from them (health, status, presence, agents.list, sessions.list, cron), in each protocol
- * generation's shapes. No sockets here: connections.ts and methods.ts serve these.
+ * What the simulated gateway knows — its agents, sessions (with their transcripts) and cron jobs —
+ * and the answers built from them (health, status, presence, agents.list, sessions.list, cron,
+ * chat.history in transcripts.ts), in each protocol generation's shapes. No sockets here: connections.ts and methods.ts serve these.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { z } from 'zod';
 import { DEFAULT_MODEL, demoAgents, demoCronJobs, demoSessions, type SimAgent, type SimCronJob, type SimSession } from './demo-data.js';
 import type { cronListParamsSchema, sessionsListParamsSchema } from './protocol.js';
+import { Transcripts } from './transcripts.js';
 
 /** A client past the handshake, as presence lists it. */
 export interface PresentClient {
@@ -37,6 +38,8 @@ export class GatewayWorld {
   defaultAgentId: string;
   sessions: SimSession[];
   cron: SimCronJob[];
+  /** What each session said (chat.history). */
+  readonly transcripts: Transcripts;
 
   constructor(o: { protocol: number; version?: string; agents?: SimAgent[]; defaultAgentId?: string; sessions?: SimSession[]; cronJobs?: SimCronJob[] }) {
     this.v4 = o.protocol >= 4;
@@ -45,6 +48,7 @@ export class GatewayWorld {
     this.defaultAgentId = o.defaultAgentId ?? this.agents[0]?.id ?? 'main';
     this.sessions = o.sessions ?? demoSessions();
     this.cron = o.cronJobs ?? demoCronJobs();
+    this.transcripts = new Transcripts({ protocol: o.protocol, sessions: this.sessions });
   }
 
   get stateDir(): string {
@@ -196,7 +200,8 @@ export class GatewayWorld {
       if (preview) existing.lastMessagePreview = preview.slice(0, 200);
       existing.totalTokens = (existing.totalTokens ?? 0) + tokens;
     } else {
-      this.sessions.push({ key: sessionKey, kind: 'direct', updatedAt: now, sessionId: randomUUID(), lastMessagePreview: preview.slice(0, 200), totalTokens: tokens, ...DEFAULT_MODEL });
+      const sessionId = this.transcripts.sessionIdOf(sessionKey) ?? randomUUID();
+      this.sessions.push({ key: sessionKey, kind: 'direct', updatedAt: now, sessionId, lastMessagePreview: preview.slice(0, 200), totalTokens: tokens, ...DEFAULT_MODEL });
     }
   }
 }

@@ -18,6 +18,12 @@ export interface ModelStandInOptions {
   reply?: string[];
   /** Delay between streamed chunks (default 20 ms). */
   chunkMs?: number;
+  /**
+   * A prompt that contains `when` is first answered with a call of the gateway's tool `name`
+   * (streamed as OpenAI `tool_calls` deltas); the reply follows once the gateway sends the
+   * tool's result back. So a transcript holds a tool call and its result, as a real model's would.
+   */
+  toolCall?: { when: string; name: string; arguments: Record<string, unknown> };
 }
 
 export interface ModelRequest {
@@ -25,6 +31,10 @@ export interface ModelRequest {
   stream: boolean;
   messages: number;
   tools: number;
+  /** The names of the tools the gateway offered. */
+  toolNames: string[];
+  /** The stand-in answered this one with a tool call. */
+  calledTool?: string;
 }
 
 export interface ModelStandIn {
@@ -80,18 +90,37 @@ export async function startModelStandIn(o: ModelStandInOptions): Promise<ModelSt
     }
     if (q.model !== model) return openAiError(res, 404, `The model \`${String(q.model)}\` does not exist.`, 'model_not_found');
     if (!Array.isArray(q.messages) || q.messages.length === 0) return openAiError(res, 400, "'messages' must be a non-empty array.", 'invalid_value');
-    requests.push({ model, stream: q.stream === true, messages: q.messages.length, tools: Array.isArray(q.tools) ? q.tools.length : 0 });
+    const tools = Array.isArray(q.tools) ? (q.tools as Array<{ function?: { name?: string } }>) : [];
+    const toolNames = tools.map((t) => t.function?.name ?? '').filter(Boolean);
+    const call = toolCallFor(q.messages as Json[], toolNames);
+    requests.push({ model, stream: q.stream === true, messages: q.messages.length, tools: tools.length, toolNames, ...(call ? { calledTool: call.name } : {}) });
     const id = `chatcmpl-molten-${requests.length}`;
     const created = Math.floor(Date.now() / 1000);
     const text = reply.join('');
     const usage = { prompt_tokens: Math.ceil(body.length / 4), completion_tokens: reply.length, total_tokens: Math.ceil(body.length / 4) + reply.length };
     if (q.stream !== true) {
+      const message = call
+        ? { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } }] }
+        : { role: 'assistant', content: text };
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage }));
+      res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: call ? 'tool_calls' : 'stop' }], usage }));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const chunk = (delta: Json, finish: string | null) => res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    if (call) {
+      // OpenAI streams a call's id and name first, then its arguments in pieces.
+      const args = JSON.stringify(call.arguments);
+      const cut = Math.ceil(args.length / 2);
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null);
+      for (const piece of [args.slice(0, cut), args.slice(cut)]) {
+        await sleep(chunkMs);
+        chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null);
+      }
+      chunk({}, 'tool_calls');
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     chunk({ role: 'assistant', content: '' }, null);
     for (const [i, piece] of reply.entries()) {
       await sleep(chunkMs);
@@ -103,6 +132,22 @@ export async function startModelStandIn(o: ModelStandInOptions): Promise<ModelSt
     const opts = q.stream_options as { include_usage?: boolean } | undefined;
     if (opts?.include_usage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
+  }
+
+  /**
+   * The call to make now: a user's prompt since the model's last answer asks for it, and the
+   * gateway offers the tool. The gateway appends a user message of its own context after the
+   * prompt, so the prompt is not always the last message; a tool result since then means the
+   * call was made and the reply is due.
+   */
+  function toolCallFor(messages: Json[], toolNames: string[]): { id: string; name: string; arguments: Record<string, unknown> } | undefined {
+    const t = o.toolCall;
+    if (!t || !toolNames.includes(t.name)) return undefined;
+    const lastAnswer = messages.findLastIndex((m) => m.role === 'assistant');
+    const since = messages.slice(lastAnswer + 1);
+    if (since.some((m) => m.role === 'tool')) return undefined;
+    const asks = since.some((m) => m.role === 'user' && (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? '')).includes(t.when));
+    return asks ? { id: `call_molten_${requests.length + 1}`, name: t.name, arguments: t.arguments } : undefined;
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -36,6 +36,9 @@ const TEMPLATES = [
   // The guest page (issue 12): reads asked of an adapter (none runs here), snapshots and suspend/resume.
   '/api/vms/{}/rrd', '/api/vms/101/rrd?timeframe={}&cf={}', '/api/vms/{}/snapshots', '/api/vms/101/snapshots/{}', '/api/vms/101/snapshots/{}/rollback',
   '/api/vms/{}/suspend', '/api/vms/{}/resume', '/api/vms/101/tasks?limit={}&since={}', '/api/nodes/{}/rrd', '/api/tasks/{}/log', '/api/tasks/{}/{}',
+  // A session's transcript (issue 13), asked of a stand-in moltbot-adapter for the gateway "default"
+  // (another gateway would rightly be a 503: no adapter answers for it).
+  '/api/agents/sessions/default/{}/history', '/api/agents/sessions/default/{}/history?limit={}', '/api/agents/sessions/default/agent%3Amain%3Amain/{}',
 ];
 const routeShaped = fc
   .tuple(fc.constantFrom(...TEMPLATES), fc.array(fc.oneof(fc.constantFrom(...PARAMS, 'start', 'stop', 'approve', 'deny'), fc.string({ maxLength: 10 }).map(encodeURIComponent)), { minLength: 2, maxLength: 2 }), fc.constantFrom(...QUERIES))
@@ -106,12 +109,24 @@ describe('fuzz: every route, hostile input', () => {
   let fx: Awaited<ReturnType<typeof apiFixture>>;
   let bus: Bus;
   let queries: QueryServer;
+  let gatewayQueries: QueryServer;
   const dashboardDir = mkdtempSync(nodePath.join(os.tmpdir(), 'molten-fuzz-dash-'));
   writeFileSync(nodePath.join(dashboardDir, 'index.html'), '<!doctype html><title>Molten</title>');
   beforeAll(async () => {
     fx = await apiFixture({ MOLTEN_DASHBOARD_DIR: dashboardDir, MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: '1000', MOLTEN_RATE_LIMIT: '60000', MOLTEN_RATE_BURST: '100000' });
     bus = await connectBus({ servers: fx.nats.url, name: 'fuzz-adapter', log: testLogger() });
     queries = serveQueries(bus, { domain: 'proxmox', scope: 'homelab', handlers: queryHandlers(), log: testLogger() });
+    gatewayQueries = serveQueries(bus, {
+      domain: 'moltbot',
+      scope: 'default',
+      handlers: {
+        'session-history': async (r) => ({
+          result: { $case: 'history', value: { gateway: 'default', sessionKey: r.sessionKey, sessionId: '', messages: [], hasMore: false, totalMessages: 0, dropped: [] } },
+          fetchedAtMs: Date.now(),
+        }),
+      },
+      log: testLogger(),
+    });
     const publisher = new StatePublisher(bus, 'proxmox', 'homelab');
     await publisher.put('qemu', '101', guest(101));
     await publisher.put('qemu', '102', guest(102));
@@ -119,6 +134,7 @@ describe('fuzz: every route, hostile input', () => {
   });
   afterAll(async () => {
     await queries?.stop();
+    await gatewayQueries?.stop();
     await bus?.close();
     await fx?.dispose();
     rmSync(dashboardDir, { recursive: true, force: true });

@@ -22,6 +22,7 @@ const ANSWERS: Record<QueryName, [string, unknown]> = {
   'task-log': ['log', { upid: UPID, lines: [{ n: 1, text: 'TASK OK' }], total: 1, running: false, exitstatus: 'OK' }],
   'guest-snapshots': ['snapshots', { vmid: 101, snapshots: [], currentParent: '', running: true }],
   'ha-status': ['status', { entries: [], managed: false }],
+  'session-history': ['history', { gateway: 'default', sessionKey: 'agent:main:main', sessionId: '', messages: [], hasMore: false, totalMessages: 0, dropped: [] }],
 };
 
 function fakeQueries(over: Partial<Record<QueryName, (request: unknown) => unknown>> = {}) {

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { CommandError, QueryName } from '@molten/contracts';
+import type { CommandError, ProxmoxQueryName, QueryName } from '@molten/contracts';
 import type { QueryReplyOf } from '@molten/bus';
 import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
@@ -82,7 +82,7 @@ interface RestOf {
 }
 
 /** The reply's data as `{ data, meta }`, or its error thrown as an ApiError. */
-function answer<Q extends QueryName>(c: Context<AppEnv>, cluster: string, reply: QueryReplyOf<Q>) {
+function answer<Q extends ProxmoxQueryName>(c: Context<AppEnv>, cluster: string, reply: QueryReplyOf<Q>) {
   const r = reply.result;
   if (!r) throw new ApiError(503, 'upstream_unavailable', 'the adapter answered with nothing');
   if (r.$case === 'error') throw queryFailure(r.value as CommandError);

@@ -414,6 +414,88 @@ export interface HaStatusReply {
   fetchedAtMs: number;
 }
 
+/** session-history: the messages of one gateway session, read with the gateway's chat.history. */
+export interface SessionHistoryRequest {
+  /** The gateway's session key ("agent:main:main"). */
+  sessionKey: string;
+  /** At most this many of the newest messages (default 200, at most 1000, the gateway's own cap). */
+  limit: number;
+}
+
+/** A tool the assistant called. */
+export interface TranscriptToolCall {
+  /** The call's id, which the tool's result names (tool_call_id). */
+  id: string;
+  name: string;
+  /** Its arguments as JSON, secret-looking values masked, cut at a few thousand characters. */
+  argumentsJson: string;
+  argumentsTruncated: boolean;
+}
+
+/**
+ * One message of a transcript, as a person reads it: the text, the calls, who and when. Nothing
+ * the gateway keeps for itself passes (usage, cost, cursors, idempotency keys, signatures), and
+ * content Molten does not show (images, the model's reasoning) is named in `omitted`.
+ */
+export interface TranscriptMessage {
+  /**
+   * "user", "assistant", "tool" (a tool's result), "system", or "note" (the gateway's own
+   * remark, such as a run that ended before a reply).
+   */
+  role: string;
+  /**
+   * The text, secret-looking values masked; cut at a few thousand characters (text_truncated),
+   * by the adapter or already by the gateway.
+   */
+  text: string;
+  textTruncated: boolean;
+  /** assistant: the tools it called. */
+  toolCalls: TranscriptToolCall[];
+  /** tool: the call this result answers, the tool's name, and whether the tool reported an error. */
+  toolCallId: string;
+  toolName: string;
+  isError: boolean;
+  /** Unix ms; unset when the gateway gave no time. */
+  timestampMs?:
+    | number
+    | undefined;
+  /** The gateway's id of the message ("" when it has none, as Moltbot releases). */
+  id: string;
+  /** The run that wrote it: Molten's command id when Molten started the run ("" when unknown). */
+  runId: string;
+  /**
+   * assistant: "<provider>/<model>" that wrote it, why it stopped ("stop", "toolUse", "error"),
+   * and the model's error when it failed.
+   */
+  model: string;
+  stopReason: string;
+  error: string;
+  /** note: the gateway's kind of remark ("run-failed-before-reply"). */
+  noteKind: string;
+  /** Kinds of content left out: "image", "thinking", … */
+  omitted: string[];
+}
+
+export interface SessionHistory {
+  gateway: string;
+  sessionKey: string;
+  /** The gateway's id of the session's current transcript ("" when the session has none yet). */
+  sessionId: string;
+  /** Oldest first: the newest `limit` messages, fewer when they would not fit in one answer. */
+  messages: TranscriptMessage[];
+  /** There are older messages than these. */
+  hasMore: boolean;
+  /** How many messages the session holds, when the gateway says (0 otherwise). */
+  totalMessages: number;
+  /** Parts of the gateway's answer that did not fit the expected shape and were left out. */
+  dropped: string[];
+}
+
+export interface SessionHistoryReply {
+  result?: { $case: "history"; value: SessionHistory } | { $case: "error"; value: CommandError } | undefined;
+  fetchedAtMs: number;
+}
+
 function createBaseGuestSelector(): GuestSelector {
   return { vmid: 0, node: "", type: "" };
 }
@@ -5452,6 +5534,873 @@ export const HaStatusReply: MessageFns<HaStatusReply> = {
       case "status": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "status", value: HaStatus.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: CommandError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    message.fetchedAtMs = object.fetchedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSessionHistoryRequest(): SessionHistoryRequest {
+  return { sessionKey: "", limit: 0 };
+}
+
+export const SessionHistoryRequest: MessageFns<SessionHistoryRequest> = {
+  encode(message: SessionHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionKey !== "") {
+      writer.uint32(10).string(message.sessionKey);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionHistoryRequest {
+    return {
+      sessionKey: isSet(object.sessionKey)
+        ? globalThis.String(object.sessionKey)
+        : isSet(object.session_key)
+        ? globalThis.String(object.session_key)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: SessionHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.sessionKey !== "") {
+      obj.sessionKey = message.sessionKey;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionHistoryRequest>): SessionHistoryRequest {
+    return SessionHistoryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionHistoryRequest>): SessionHistoryRequest {
+    const message = createBaseSessionHistoryRequest();
+    message.sessionKey = object.sessionKey ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseTranscriptToolCall(): TranscriptToolCall {
+  return { id: "", name: "", argumentsJson: "", argumentsTruncated: false };
+}
+
+export const TranscriptToolCall: MessageFns<TranscriptToolCall> = {
+  encode(message: TranscriptToolCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.argumentsJson !== "") {
+      writer.uint32(26).string(message.argumentsJson);
+    }
+    if (message.argumentsTruncated !== false) {
+      writer.uint32(32).bool(message.argumentsTruncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TranscriptToolCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTranscriptToolCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.argumentsJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.argumentsTruncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TranscriptToolCall {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      argumentsJson: isSet(object.argumentsJson)
+        ? globalThis.String(object.argumentsJson)
+        : isSet(object.arguments_json)
+        ? globalThis.String(object.arguments_json)
+        : "",
+      argumentsTruncated: isSet(object.argumentsTruncated)
+        ? globalThis.Boolean(object.argumentsTruncated)
+        : isSet(object.arguments_truncated)
+        ? globalThis.Boolean(object.arguments_truncated)
+        : false,
+    };
+  },
+
+  toJSON(message: TranscriptToolCall): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.argumentsJson !== "") {
+      obj.argumentsJson = message.argumentsJson;
+    }
+    if (message.argumentsTruncated !== false) {
+      obj.argumentsTruncated = message.argumentsTruncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TranscriptToolCall>): TranscriptToolCall {
+    return TranscriptToolCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TranscriptToolCall>): TranscriptToolCall {
+    const message = createBaseTranscriptToolCall();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.argumentsJson = object.argumentsJson ?? "";
+    message.argumentsTruncated = object.argumentsTruncated ?? false;
+    return message;
+  },
+};
+
+function createBaseTranscriptMessage(): TranscriptMessage {
+  return {
+    role: "",
+    text: "",
+    textTruncated: false,
+    toolCalls: [],
+    toolCallId: "",
+    toolName: "",
+    isError: false,
+    timestampMs: undefined,
+    id: "",
+    runId: "",
+    model: "",
+    stopReason: "",
+    error: "",
+    noteKind: "",
+    omitted: [],
+  };
+}
+
+export const TranscriptMessage: MessageFns<TranscriptMessage> = {
+  encode(message: TranscriptMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    if (message.textTruncated !== false) {
+      writer.uint32(24).bool(message.textTruncated);
+    }
+    for (const v of message.toolCalls) {
+      TranscriptToolCall.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.toolCallId !== "") {
+      writer.uint32(42).string(message.toolCallId);
+    }
+    if (message.toolName !== "") {
+      writer.uint32(50).string(message.toolName);
+    }
+    if (message.isError !== false) {
+      writer.uint32(56).bool(message.isError);
+    }
+    if (message.timestampMs !== undefined) {
+      writer.uint32(64).int64(message.timestampMs);
+    }
+    if (message.id !== "") {
+      writer.uint32(74).string(message.id);
+    }
+    if (message.runId !== "") {
+      writer.uint32(82).string(message.runId);
+    }
+    if (message.model !== "") {
+      writer.uint32(90).string(message.model);
+    }
+    if (message.stopReason !== "") {
+      writer.uint32(98).string(message.stopReason);
+    }
+    if (message.error !== "") {
+      writer.uint32(106).string(message.error);
+    }
+    if (message.noteKind !== "") {
+      writer.uint32(114).string(message.noteKind);
+    }
+    for (const v of message.omitted) {
+      writer.uint32(122).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TranscriptMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTranscriptMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.textTruncated = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toolCalls.push(TranscriptToolCall.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.toolCallId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.toolName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.isError = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timestampMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.stopReason = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.noteKind = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.omitted.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TranscriptMessage {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      textTruncated: isSet(object.textTruncated)
+        ? globalThis.Boolean(object.textTruncated)
+        : isSet(object.text_truncated)
+        ? globalThis.Boolean(object.text_truncated)
+        : false,
+      toolCalls: globalThis.Array.isArray(object?.toolCalls)
+        ? object.toolCalls.map((e: any) => TranscriptToolCall.fromJSON(e))
+        : globalThis.Array.isArray(object?.tool_calls)
+        ? object.tool_calls.map((e: any) => TranscriptToolCall.fromJSON(e))
+        : [],
+      toolCallId: isSet(object.toolCallId)
+        ? globalThis.String(object.toolCallId)
+        : isSet(object.tool_call_id)
+        ? globalThis.String(object.tool_call_id)
+        : "",
+      toolName: isSet(object.toolName)
+        ? globalThis.String(object.toolName)
+        : isSet(object.tool_name)
+        ? globalThis.String(object.tool_name)
+        : "",
+      isError: isSet(object.isError)
+        ? globalThis.Boolean(object.isError)
+        : isSet(object.is_error)
+        ? globalThis.Boolean(object.is_error)
+        : false,
+      timestampMs: isSet(object.timestampMs)
+        ? globalThis.Number(object.timestampMs)
+        : isSet(object.timestamp_ms)
+        ? globalThis.Number(object.timestamp_ms)
+        : undefined,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      stopReason: isSet(object.stopReason)
+        ? globalThis.String(object.stopReason)
+        : isSet(object.stop_reason)
+        ? globalThis.String(object.stop_reason)
+        : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      noteKind: isSet(object.noteKind)
+        ? globalThis.String(object.noteKind)
+        : isSet(object.note_kind)
+        ? globalThis.String(object.note_kind)
+        : "",
+      omitted: globalThis.Array.isArray(object?.omitted)
+        ? object.omitted.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TranscriptMessage): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.textTruncated !== false) {
+      obj.textTruncated = message.textTruncated;
+    }
+    if (message.toolCalls?.length) {
+      obj.toolCalls = message.toolCalls.map((e) => TranscriptToolCall.toJSON(e));
+    }
+    if (message.toolCallId !== "") {
+      obj.toolCallId = message.toolCallId;
+    }
+    if (message.toolName !== "") {
+      obj.toolName = message.toolName;
+    }
+    if (message.isError !== false) {
+      obj.isError = message.isError;
+    }
+    if (message.timestampMs !== undefined) {
+      obj.timestampMs = Math.round(message.timestampMs);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.stopReason !== "") {
+      obj.stopReason = message.stopReason;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.noteKind !== "") {
+      obj.noteKind = message.noteKind;
+    }
+    if (message.omitted?.length) {
+      obj.omitted = message.omitted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TranscriptMessage>): TranscriptMessage {
+    return TranscriptMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TranscriptMessage>): TranscriptMessage {
+    const message = createBaseTranscriptMessage();
+    message.role = object.role ?? "";
+    message.text = object.text ?? "";
+    message.textTruncated = object.textTruncated ?? false;
+    message.toolCalls = object.toolCalls?.map((e) => TranscriptToolCall.fromPartial(e)) || [];
+    message.toolCallId = object.toolCallId ?? "";
+    message.toolName = object.toolName ?? "";
+    message.isError = object.isError ?? false;
+    message.timestampMs = object.timestampMs ?? undefined;
+    message.id = object.id ?? "";
+    message.runId = object.runId ?? "";
+    message.model = object.model ?? "";
+    message.stopReason = object.stopReason ?? "";
+    message.error = object.error ?? "";
+    message.noteKind = object.noteKind ?? "";
+    message.omitted = object.omitted?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSessionHistory(): SessionHistory {
+  return { gateway: "", sessionKey: "", sessionId: "", messages: [], hasMore: false, totalMessages: 0, dropped: [] };
+}
+
+export const SessionHistory: MessageFns<SessionHistory> = {
+  encode(message: SessionHistory, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.gateway !== "") {
+      writer.uint32(10).string(message.gateway);
+    }
+    if (message.sessionKey !== "") {
+      writer.uint32(18).string(message.sessionKey);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(26).string(message.sessionId);
+    }
+    for (const v of message.messages) {
+      TranscriptMessage.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.hasMore !== false) {
+      writer.uint32(40).bool(message.hasMore);
+    }
+    if (message.totalMessages !== 0) {
+      writer.uint32(48).uint32(message.totalMessages);
+    }
+    for (const v of message.dropped) {
+      writer.uint32(58).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionHistory {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionHistory();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.messages.push(TranscriptMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.hasMore = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.totalMessages = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dropped.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionHistory {
+    return {
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      sessionKey: isSet(object.sessionKey)
+        ? globalThis.String(object.sessionKey)
+        : isSet(object.session_key)
+        ? globalThis.String(object.session_key)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => TranscriptMessage.fromJSON(e))
+        : [],
+      hasMore: isSet(object.hasMore)
+        ? globalThis.Boolean(object.hasMore)
+        : isSet(object.has_more)
+        ? globalThis.Boolean(object.has_more)
+        : false,
+      totalMessages: isSet(object.totalMessages)
+        ? globalThis.Number(object.totalMessages)
+        : isSet(object.total_messages)
+        ? globalThis.Number(object.total_messages)
+        : 0,
+      dropped: globalThis.Array.isArray(object?.dropped)
+        ? object.dropped.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SessionHistory): unknown {
+    const obj: any = {};
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.sessionKey !== "") {
+      obj.sessionKey = message.sessionKey;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => TranscriptMessage.toJSON(e));
+    }
+    if (message.hasMore !== false) {
+      obj.hasMore = message.hasMore;
+    }
+    if (message.totalMessages !== 0) {
+      obj.totalMessages = Math.round(message.totalMessages);
+    }
+    if (message.dropped?.length) {
+      obj.dropped = message.dropped;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionHistory>): SessionHistory {
+    return SessionHistory.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionHistory>): SessionHistory {
+    const message = createBaseSessionHistory();
+    message.gateway = object.gateway ?? "";
+    message.sessionKey = object.sessionKey ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.messages = object.messages?.map((e) => TranscriptMessage.fromPartial(e)) || [];
+    message.hasMore = object.hasMore ?? false;
+    message.totalMessages = object.totalMessages ?? 0;
+    message.dropped = object.dropped?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSessionHistoryReply(): SessionHistoryReply {
+  return { result: undefined, fetchedAtMs: 0 };
+}
+
+export const SessionHistoryReply: MessageFns<SessionHistoryReply> = {
+  encode(message: SessionHistoryReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "history":
+        SessionHistory.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "error":
+        CommandError.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    if (message.fetchedAtMs !== 0) {
+      writer.uint32(80).int64(message.fetchedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionHistoryReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionHistoryReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "history", value: SessionHistory.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "error", value: CommandError.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.fetchedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionHistoryReply {
+    return {
+      result: isSet(object.history)
+        ? { $case: "history", value: SessionHistory.fromJSON(object.history) }
+        : isSet(object.error)
+        ? { $case: "error", value: CommandError.fromJSON(object.error) }
+        : undefined,
+      fetchedAtMs: isSet(object.fetchedAtMs)
+        ? globalThis.Number(object.fetchedAtMs)
+        : isSet(object.fetched_at_ms)
+        ? globalThis.Number(object.fetched_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SessionHistoryReply): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "history") {
+      obj.history = SessionHistory.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = CommandError.toJSON(message.result.value);
+    }
+    if (message.fetchedAtMs !== 0) {
+      obj.fetchedAtMs = Math.round(message.fetchedAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionHistoryReply>): SessionHistoryReply {
+    return SessionHistoryReply.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionHistoryReply>): SessionHistoryReply {
+    const message = createBaseSessionHistoryReply();
+    switch (object.result?.$case) {
+      case "history": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "history", value: SessionHistory.fromPartial(object.result.value) };
         }
         break;
       }
