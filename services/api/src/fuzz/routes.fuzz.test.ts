@@ -3,8 +3,8 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatePublisher, connectBus, queryErrorReply, serveQueries, type Bus, type QueryHandlers, type QueryServer } from '@molten/bus';
-import { QUERY_NAMES, commandError, type Guest } from '@molten/contracts';
+import { StatePublisher, connectBus, queryErrorReply, serveQueries, startHeartbeat, type Bus, type QueryHandlers, type QueryServer } from '@molten/bus';
+import { QUERY_NAMES, ServerStatus, commandError, type Guest } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { AGENT, OPERATOR, VIEWER, apiFixture } from '../test/api-fixture.js';
 import { rawRequest } from '../test/raw-http.js';
@@ -109,6 +109,7 @@ describe('fuzz: every route, hostile input', () => {
   let fx: Awaited<ReturnType<typeof apiFixture>>;
   let bus: Bus;
   let queries: QueryServer;
+  let heartbeat: { stop(): void } | undefined;
   let gatewayQueries: QueryServer;
   const dashboardDir = mkdtempSync(nodePath.join(os.tmpdir(), 'molten-fuzz-dash-'));
   writeFileSync(nodePath.join(dashboardDir, 'index.html'), '<!doctype html><title>Molten</title>');
@@ -116,6 +117,12 @@ describe('fuzz: every route, hostile input', () => {
     fx = await apiFixture({ MOLTEN_DASHBOARD_DIR: dashboardDir, MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: '1000', MOLTEN_RATE_LIMIT: '60000', MOLTEN_RATE_BURST: '100000' });
     bus = await connectBus({ servers: fx.nats.url, name: 'fuzz-adapter', log: testLogger() });
     queries = serveQueries(bus, { domain: 'proxmox', scope: 'homelab', handlers: queryHandlers(), log: testLogger() });
+    // The stand-in adapter beats, so commands are queued (202) for as long as the run lasts
+    // instead of meeting "no proxmox-adapter is running" (503) once the api's start-up grace ends.
+    heartbeat = startHeartbeat(bus, {
+      domain: 'proxmox', instance: 'fuzz-adapter', version: 't', intervalMs: 1_000,
+      upstreams: () => [{ serverId: 'pve-homelab', scope: 'homelab', status: ServerStatus.SERVER_STATUS_CONNECTED, lastOkMs: Date.now(), pollMs: 1_000, latencyMs: 1, leader: true, capabilities: [], privileges: [] }],
+    });
     gatewayQueries = serveQueries(bus, {
       domain: 'moltbot',
       scope: 'default',
@@ -133,6 +140,7 @@ describe('fuzz: every route, hostile input', () => {
     await waitFor(async () => (await fx.json('/api/vms')).body.data?.length === 2, { message: 'guests visible' });
   });
   afterAll(async () => {
+    heartbeat?.stop();
     await queries?.stop();
     await gatewayQueries?.stop();
     await bus?.close();
