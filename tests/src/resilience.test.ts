@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { leaseKey } from '@molten/contracts';
 import { waitFor } from '@molten/testkit';
 import { startStack, type Stack } from './stack.js';
+import { acceptDelayMs, awaitLoadOutcome, outcomeLine, powerTargets, submitAtRate, type CommandJson, type LoadOutcome } from './support/command-load.js';
 
 /**
  * Issue 2's resilience checks: an adapter restarted mid-task, two replicas sharing the work, and
@@ -82,5 +84,124 @@ describe('resilience', { timeout: 120_000 }, () => {
     const more = runningGuests(stack).find((g) => !targets.some((t) => t.g.vmid === g.vmid))!;
     const r = await stack.json(`/api/vms/${more.vmid}/stop`, { method: 'POST' });
     expect((await stack.waitCommand(r.body.data.id, ['succeeded', 'failed', 'timed_out'], 30_000)).status).toBe('succeeded');
+  });
+});
+
+/**
+ * Failover under load (issue 14): two proxmox-adapter replicas take 20 commands/s while a fault
+ * hits, with the production timings (the api's 15 s accept timeout, the adapters' default ack
+ * wait). Every command the api took must succeed, once, with one POST to Proxmox.
+ */
+describe('failover under load', { timeout: 150_000 }, () => {
+  const RATE = 20;
+  const COMMANDS = 300;
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  const expectEveryCommandOnce = (o: LoadOutcome) => {
+    if (o.lost.length || o.doubled.length) {
+      // What went wrong, in the replicas' own words.
+      for (const c of o.lost) {
+        console.log(`lost ${c.id} (VM ${c.target.vmid}, ${stack!.sim.countRequests({ method: 'POST', vmid: c.target.vmid })} POST): ${c.transitions.map((t) => `${t.at.slice(17)} ${t.status} by ${t.by}: ${t.message}`).join(' | ')}`);
+        for (const p of stack!.processes) console.log(p.output().split('\n').filter((l) => l.includes(c.id)).join('\n'));
+      }
+    }
+    // The api takes every command through the fault (during a bus outage it waits for the bus).
+    expect(o.refused.map((r) => ({ vmid: r.target.vmid, status: r.status, error: r.error }))).toEqual([]);
+    expect(o.lost.map((c) => ({ id: c.id, vmid: c.target.vmid, status: c.status, message: c.message }))).toEqual([]);
+    expect(o.doubled).toEqual([]);
+    expect(o.unposted).toEqual([]);
+    expect(o.endedTwice).toEqual([]);
+    expect(o.succeeded).toBe(o.commands.length);
+  };
+
+  const startReplicas = async () => {
+    // Production timings for what decides failover: the accept timeout and the ack wait are the
+    // defaults (the stack's 3 s ack wait would hide a dead replica's commands coming back late).
+    stack = await startStack({
+      adapter: false,
+      pollMs: 1_000,
+      sim: { preset: 'generated', nodes: 8, guestsPerNode: 50, seed: 14, taskDurations: { start: 600, stop: 600 } },
+      env: { MOLTEN_COMMAND_ACK_WAIT_MS: '', MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS: '15000' },
+    });
+    const s = stack;
+    const a = s.spawnAdapter('replica-a');
+    const b = s.spawnAdapter('replica-b');
+    await waitFor(async () => (await s.json('/api/health')).body.adapters?.filter((x: { alive: boolean }) => x.alive).length === 2, {
+      timeoutMs: 30_000,
+      message: 'two replicas alive',
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${a.output().slice(-1500)}\n${b.output().slice(-1500)}`);
+    });
+    await waitFor(async () => (await s.json('/api/vms')).body.data?.length >= 400, { timeoutMs: 30_000, message: 'the cluster is published' });
+    return { s, replicas: { 'replica-a': a, 'replica-b': b } };
+  };
+
+  it('loses no command when the lease holder hangs and is SIGKILLed at 20 commands/s', async () => {
+    const { s, replicas } = await startReplicas();
+    const leader = await waitFor(async () => {
+      const e = await s.api.bus.kv.leases.get(leaseKey('proxmox', 'homelab', 'poll'));
+      return e && e.operation === 'PUT' && e.length > 0 ? (e.string() as keyof typeof replicas) : undefined;
+    }, { message: 'a replica holds the poll lease' });
+    const survivor = leader === 'replica-a' ? 'replica-b' : 'replica-a';
+    const targets = powerTargets(s.sim, COMMANDS);
+
+    // It hangs for a second, then dies (a stall that ends in the OOM killer or a watchdog): the
+    // bus keeps its connection, and its pulls keep taking commands, until the kill.
+    let killedAt = 0;
+    let killed: Promise<void> | undefined;
+    const submissions = await submitAtRate(s.json, targets, RATE, (n) => {
+      if (n === COMMANDS / 3) {
+        replicas[leader].child.kill('SIGSTOP');
+        killed = new Promise((r) => setTimeout(r, 1_000)).then(() => {
+          killedAt = Date.now();
+          return replicas[leader].kill('SIGKILL');
+        });
+      }
+    });
+    await killed;
+    const o = await awaitLoadOutcome(s.json, s.sim, submissions, 90_000);
+    // Takeover: the last command the dead replica had taken ends on the survivor this long after the kill.
+    const handedOver = o.commands.filter((c) => c.transitions.some((t) => t.by === leader) && c.transitions.some((t) => t.by === survivor));
+    const takeoverMs = handedOver.length ? Math.max(...handedOver.map((c) => Date.parse(c.transitions.at(-1)!.at))) - killedAt : 0;
+    const waits = o.commands.map(acceptDelayMs).filter((d): d is number => d !== undefined).sort((x, y) => x - y);
+    console.log(
+      `failover, replica hung 1 s then SIGKILLed at ${RATE} commands/s: ${outcomeLine(o)}; ${handedOver.length} command(s) of the dead replica finished by the survivor, the last ${takeoverMs} ms after the kill; accepted after p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms`,
+    );
+    expectEveryCommandOnce(o);
+  });
+
+  it('loses no command when the nats-server is SIGKILLed for 5 s at 20 commands/s', async () => {
+    const { s } = await startReplicas();
+    const targets = powerTargets(s.sim, COMMANDS);
+
+    let outage: Promise<void> | undefined;
+    let downAt = 0;
+    let upAt = 0;
+    const submissions = await submitAtRate(s.json, targets, RATE, (n) => {
+      if (n === COMMANDS / 3) {
+        outage = (async () => {
+          downAt = Date.now();
+          await s.nats.kill();
+          await new Promise((r) => setTimeout(r, 5_000));
+          await s.nats.startAgain();
+          upAt = Date.now();
+        })();
+      }
+    });
+    await outage;
+    const o = await awaitLoadOutcome(s.json, s.sim, submissions, 90_000);
+    // Recovery: the commands taken while the server was down are accepted this long after it is back.
+    const acceptedAt = (c: CommandJson) => Date.parse(c.transitions.find((t) => t.status === 'accepted')?.at ?? '') || Infinity;
+    const during = o.commands.filter((c) => Date.parse(c.createdAt) >= downAt && Date.parse(c.createdAt) <= upAt);
+    const recoveryMs = Math.max(0, ...during.map((c) => acceptedAt(c) - upAt));
+    const waits = o.commands.map(acceptDelayMs).filter((d): d is number => d !== undefined).sort((x, y) => x - y);
+    console.log(
+      `failover, nats-server SIGKILL for ${upAt - downAt} ms at ${RATE} commands/s: ${outcomeLine(o)}; the ${during.length} submitted while it was down were accepted within ${recoveryMs} ms of its return; accepted after p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms`,
+    );
+    expectEveryCommandOnce(o);
   });
 });

@@ -95,14 +95,21 @@ export class CommandStore {
     const record = requestedRecord(command, this.by, now);
     const transition = record.transitions[0]!;
     let revision: number;
+    let resent = false;
     try {
-      revision = await retryOnBusError(() => this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish()));
+      revision = await retryOnBusError((attempt) => {
+        resent ||= attempt > 0;
+        return this.bus.kv.commands.create(commandKey(command.id), CommandRecord.encode(record).finish());
+      }, this.bus);
       this.#remember(command.id, { record, revision });
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
-      const existing = await this.get(command.id);
-      if (existing) return { record: existing.record, created: false };
-      throw err;
+      const existing = await retryOnBusError(() => this.get(command.id), this.bus);
+      if (!existing) throw err;
+      // Sent again after an answer was lost (an outage), it found its own first copy: created.
+      if (!(resent && sameRecord(existing.record, record))) return { record: existing.record, created: false };
+      revision = existing.revision;
+      this.#remember(command.id, existing);
     }
     await this.publishTransition(transition);
     return { record, created: true, revision };
@@ -154,9 +161,13 @@ export class CommandStore {
     return record;
   }
 
-  /** Records that the mutating upstream call is about to be made (before it is made). */
+  /**
+   * Records that the mutating upstream call is about to be made (before it is made). Returns
+   * undefined when it must not be made: the command has ended, or another delivery of it (a
+   * redelivery while this one stalled) has marked its call already.
+   */
   async markUpstreamCall(id: string, now = Date.now()): Promise<CommandRecord | undefined> {
-    return this.update(id, (r) => (isTerminal(r.status) ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
+    return this.update(id, (r) => (isTerminal(r.status) || r.upstreamCallAtMs > 0 ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
   }
 
   /** Records the upstream's task id without changing the status. */
@@ -177,11 +188,11 @@ export class CommandStore {
     const hash = createHash('sha256').update(`${scopeOfKey}\u0000${key}`).digest('hex').slice(0, 40);
     const k = idempotencyKey(hash);
     try {
-      await retryOnBusError(() => this.bus.kv.commands.create(k, new TextEncoder().encode(candidateId)));
+      await retryOnBusError(() => this.bus.kv.commands.create(k, new TextEncoder().encode(candidateId)), this.bus);
       return candidateId;
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
-      const e = await this.bus.kv.commands.get(k);
+      const e = await retryOnBusError(() => this.bus.kv.commands.get(k), this.bus);
       if (e && e.operation === 'PUT') return e.string();
       throw err;
     }
@@ -190,23 +201,30 @@ export class CommandStore {
   private async update(id: string, change: (r: CommandRecord) => CommandRecord | undefined): Promise<CommandRecord | undefined> {
     let current = this.#written.get(id);
     for (let attempt = 0; attempt < 20; attempt++) {
-      current ??= await retryOnBusError(() => this.get(id));
+      current ??= await retryOnBusError(() => this.get(id), this.bus);
       if (!current) return undefined;
       const next = change(current.record);
       if (!next) {
         this.#written.delete(id);
         return undefined;
       }
+      let resent = false;
       try {
         const { revision } = current;
-        const written = await retryOnBusError(() => this.bus.kv.commands.update(commandKey(id), CommandRecord.encode(next).finish(), revision));
+        const written = await retryOnBusError((n) => {
+          resent ||= n > 0;
+          return this.bus.kv.commands.update(commandKey(id), CommandRecord.encode(next).finish(), revision);
+        }, this.bus);
         this.#remember(id, { record: next, revision: written });
         return next;
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
-        // Someone else wrote it (or our copy was stale): read again and re-decide.
+        // Someone else wrote it, or our copy was stale: read again and re-decide. Unless this
+        // write was sent again after an answer was lost (an outage) and what is there is exactly
+        // what we wrote: then the first copy landed, and the write is made.
         this.#written.delete(id);
-        current = undefined;
+        current = await retryOnBusError(() => this.get(id), this.bus);
+        if (resent && current && sameRecord(current.record, next)) return next;
       }
     }
     throw new Error(`command ${id}: too many concurrent updates`);
@@ -262,18 +280,46 @@ export function isWrongLastSequence(err: unknown): boolean {
   return /wrong last sequence|key exists/i.test(String((err as Error)?.message));
 }
 
+/** Whether two records are the same bytes: a write that landed although its answer was lost. */
+function sameRecord(a: CommandRecord, b: CommandRecord): boolean {
+  return Buffer.from(CommandRecord.encode(a).finish()).equals(CommandRecord.encode(b).finish());
+}
+
+/** The connection came back while a request was out: its answer will never come. */
+class ReconnectedError extends Error {
+  override name = 'ReconnectedError';
+}
+
 /**
- * Retries an operation while the bus is briefly unreachable (a nats-server restart), so a
- * transition made during the outage lands when the connection is back instead of being lost.
+ * Retries an operation while the bus is briefly unreachable (a nats-server restart, a cluster
+ * node going away), so a transition made during the outage lands when the connection is back
+ * instead of being lost. With the bus, an attempt still out when the connection comes back is
+ * given up and made again at once: a request sent into a dead connection (or buffered while
+ * reconnecting) is never answered, and would otherwise hold the command for its whole timeout.
+ * Only for operations that are safe to repeat (a compare-and-set, a create, a publish with a
+ * message id, a read); `op` gets the attempt's number (0 first), so a write can tell that an
+ * earlier copy of it may have landed.
  */
-export async function retryOnBusError<T>(op: () => Promise<T>, totalMs = 30_000): Promise<T> {
+export async function retryOnBusError<T>(op: (attempt: number) => Promise<T>, bus?: Pick<Bus, 'onReconnect'>, totalMs = 30_000): Promise<T> {
   const start = Date.now();
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+  for (let delay = 100, n = 0; ; delay = Math.min(delay * 2, 2000), n++) {
+    let off: (() => void) | undefined;
     try {
-      return await op();
+      const attempt = op(n);
+      if (!bus) return await attempt;
+      // The abandoned attempt still settles later (a timeout): nobody waits for it any more.
+      attempt.catch(() => {});
+      return await Promise.race([attempt, new Promise<never>((_, reject) => (off = bus.onReconnect(() => reject(new ReconnectedError()))))]);
     } catch (err) {
-      if (!isTransientBusError(err) || Date.now() - start > totalMs) throw err;
+      if (Date.now() - start > totalMs) throw err;
+      if (err instanceof ReconnectedError) {
+        delay = 50;
+        continue;
+      }
+      if (!isTransientBusError(err)) throw err;
       await sleep(delay);
+    } finally {
+      off?.();
     }
   }
 }

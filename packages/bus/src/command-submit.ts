@@ -1,6 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import { HEADERS, subjects, type Actor, type Command, type CommandRecord } from '@molten/contracts';
-import { requestedRecord, type CommandStore, type StoredRecord } from './command-store.js';
+import { requestedRecord, retryOnBusError, type CommandStore, type StoredRecord } from './command-store.js';
 import type { Bus } from './connect.js';
 import { encodeBus } from './messages.js';
 import { markStage } from './stage-trace.js';
@@ -92,7 +92,8 @@ export async function submitCommand(
 
 /**
  * Queues a stored command on its adapter's work queue, with its id as Nats-Msg-Id (so a
- * repeat within the stream's duplicate window is dropped). An approved command goes this way.
+ * repeat within the stream's duplicate window is dropped: which is what makes retrying the
+ * publish through a short bus outage safe). An approved command goes this way.
  */
 export async function publishCommand(bus: Bus, command: Command, extraHeaders: Record<string, string> = {}): Promise<void> {
   const { data, headers } = encodeBus('molten.v1.Command', command, {
@@ -101,7 +102,7 @@ export async function publishCommand(bus: Bus, command: Command, extraHeaders: R
     ...extraHeaders,
   });
   try {
-    await bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: command.id });
+    await retryOnBusError(() => bus.js.publish(subjects.command(command.domain, command.scope, command.action), data, { headers, msgID: command.id }), bus);
   } catch (err) {
     throw new CommandNotPublishedError(`command ${command.id} could not be queued: ${(err as Error).message}`, { cause: err });
   }

@@ -115,6 +115,13 @@ describe('command worker', () => {
     await waitFor(async () => !(await commandsPulled(bus, 'proxmox', 'pulled')), { message: 'the stopped worker no longer pulls', timeoutMs: 10_000 });
   });
 
+  it('right after its connection came back from an outage, counts a scope as pulled (its workers are reconnecting too)', async () => {
+    expect(await commandsPulled(bus, 'proxmox', 'nobody-yet')).toBe(false);
+    const now = Date.now();
+    expect(await commandsPulled({ ...bus, lastReconnectAtMs: () => now - 1_000 }, 'proxmox', 'nobody-yet', now)).toBe(true);
+    expect(await commandsPulled({ ...bus, lastReconnectAtMs: () => now - 60_000 }, 'proxmox', 'nobody-yet', now)).toBe(false);
+  });
+
   it('maps a repeated idempotency key to the same command and queues it once', async () => {
     const a = await submit('b', 102, { idempotencyKey: 'k-1' });
     const b = await submit('b', 102, { idempotencyKey: 'k-1' });
@@ -241,6 +248,78 @@ describe('command worker', () => {
     expect(r.status).toBe(CommandStatus.COMMAND_STATUS_TIMED_OUT);
     expect(r.transitions.map((t) => commandStatusName(t.status))).toEqual(['requested', 'timed_out']);
     await w.stop();
+  });
+
+  it('holds no more commands than it runs: a busy replica leaves the rest in the stream for others', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    const started: number[] = [];
+    const handler: CommandHandler = {
+      async execute(ctx) {
+        const p = ctx.command.payload;
+        started.push(p?.$case === 'power' ? p.value.vmid : 0);
+        await blocked;
+        return { status: 'succeeded', message: 'done' };
+      },
+      resume: async () => ({ status: 'succeeded', message: 'done' }),
+    };
+    const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'busy', instance: 'w-busy', handler, log: testLogger(), concurrency: 2 });
+    await w.start();
+    try {
+      for (let i = 0; i < 8; i++) await submit('busy', 400 + i);
+      await waitFor(() => started.length === 2, { message: 'two commands run' });
+      // Held by this replica: the two it runs, none waiting in a local buffer (a replica that
+      // died now would strand only those two, and they come back after the ack wait).
+      const c = await waitFor(async () => {
+        const info = await bus.jsm.consumers.info('MOLTEN_CMD', w.durable);
+        return info.num_pending === 6 ? info : undefined;
+      }, { message: 'six commands still in the stream' });
+      expect(c.num_ack_pending).toBe(2);
+      release();
+      await waitFor(() => started.length === 8, { message: 'the rest run as slots free up' });
+    } finally {
+      release();
+      await w.stop();
+    }
+  });
+
+  it('steps back when another delivery of the command made its upstream call, and resumes it instead', async () => {
+    const calls: string[] = [];
+    const handler: CommandHandler = {
+      async execute(ctx) {
+        await ctx.beforeUpstreamCall();
+        calls.push('posted');
+        return { status: 'succeeded', message: 'posted' };
+      },
+      async resume(ctx) {
+        calls.push('resumed');
+        return { status: 'succeeded', message: `followed the call made at ${ctx.record.upstreamCallAtMs}` };
+      },
+    };
+    const { record } = await submit('twin', 110);
+    const id = record.command!.id;
+    // Another replica accepted it and marked its call, then stalled past the ack wait.
+    const other = new CommandStore(bus, 'stalled-replica');
+    await other.transition(id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: 'accepted by stalled-replica' });
+    // This worker gets the command in the moment after the record said accepted but before the
+    // stalled one's mark reached it: it sees no call yet and executes, and its mark is refused.
+    const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'twin', instance: 'w-twin', handler, log: testLogger() });
+    const execute = handler.execute;
+    handler.execute = async (ctx) => {
+      await other.markUpstreamCall(id);
+      return execute(ctx);
+    };
+    await w.start();
+    try {
+      const done = await waitFor(async () => {
+        const r = (await store.get(id))?.record;
+        return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+      }, { message: 'the command ends', timeoutMs: 15_000 });
+      expect(calls).toEqual(['resumed']);
+      expect(done.transitions.at(-1)!.message).toMatch(/^followed the call made at \d+/);
+    } finally {
+      await w.stop();
+    }
   });
 
   it('refuses a transition that the lifecycle does not allow', async () => {

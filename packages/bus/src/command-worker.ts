@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import {
   CommandStatus,
@@ -12,7 +12,7 @@ import {
   type CommandRecord,
 } from '@molten/contracts';
 import { Backoff, sleep, type Logger } from '@molten/kit';
-import { CommandStore } from './command-store.js';
+import { CommandStore, retryOnBusError } from './command-store.js';
 import { submittedRecord } from './command-submit.js';
 import type { Bus } from './connect.js';
 import { MalformedMessageError, decodeBus } from './messages.js';
@@ -65,7 +65,9 @@ export interface CommandWorkerOptions {
   concurrency?: number;
   /**
    * How long a command taken by a replica that died waits before another replica gets it
-   * (default 15 s); while a replica works on a command it extends this with in-progress acks.
+   * (default 5 s); while a replica works on a command it extends this with in-progress acks.
+   * Keep it well below the api's accept timeout: a command a replica received but had not yet
+   * accepted when it died must come back in time to be accepted by another.
    */
   ackWaitMs?: number;
   /** How soon an uncertain command is looked at again (default 5 s). */
@@ -81,15 +83,43 @@ const OUTCOME_STATUS: Record<OutcomeStatus, CommandStatus> = {
   uncertain: CommandStatus.COMMAND_STATUS_UNCERTAIN,
 };
 
+/** The default ack wait (see CommandWorkerOptions.ackWaitMs). */
+export const DEFAULT_COMMAND_ACK_WAIT_MS = 5_000;
+/**
+ * How long one pull for commands waits before it is renewed, and how often the server says it
+ * is still there while it waits. Short, so a pull the server dropped (its node went away, the
+ * consumer's leader moved) is noticed in about two seconds, not at its expiry.
+ */
+const PULL_EXPIRES_MS = 5_000;
+const PULL_HEARTBEAT_MS = 1_000;
+
+/** What becomes of a delivery once this replica is done with it. */
+type Disposition = { ack: true } | { ack: false; delayMs?: number };
+const ACK: Disposition = { ack: true };
+
+/**
+ * Thrown by beforeUpstreamCall when the call must not be made: another delivery of the command
+ * made it (or the command ended). This delivery steps back; the command comes back and resumes.
+ */
+export class UpstreamCallTakenError extends Error {
+  override name = 'UpstreamCallTakenError';
+}
+
 /** The durable consumer every replica of a scope's adapter pulls its commands from. */
 export const commandConsumerName = (domain: string, scope: string) => `cmd-${domain}-${scope}`;
+
+/** After the bus connection comes back, workers are given this long to pull again. */
+const REPULL_GRACE_MS = 10_000;
 
 /**
  * Whether some worker is pulling a scope's commands right now (its consumer has pull requests
  * waiting). The consumer itself outlives its workers, so its existence proves nothing; a stopped
- * worker's last pull lingers until it expires (seconds).
+ * worker's last pull lingers until it expires (seconds). Right after this connection came back
+ * from an outage the answer is yes: the workers are reconnecting too, and their pulls (and
+ * heartbeats) follow in a moment; a command taken meanwhile waits for them.
  */
-export async function commandsPulled(bus: Bus, domain: string, scope: string): Promise<boolean> {
+export async function commandsPulled(bus: Bus, domain: string, scope: string, now = Date.now()): Promise<boolean> {
+  if (bus.lastReconnectAtMs() > 0 && now - bus.lastReconnectAtMs() < REPULL_GRACE_MS) return true;
   try {
     const info = await bus.jsm.consumers.info(STREAMS.commands, commandConsumerName(domain, scope));
     return info.num_waiting > 0;
@@ -103,6 +133,13 @@ export async function commandsPulled(bus: Bus, domain: string, scope: string): P
  * Takes commands for one domain and scope from the shared durable consumer: every replica of
  * an adapter pulls from the same consumer, so each command goes to one replica, and a command
  * whose replica died is redelivered to another, which resumes it instead of running it again.
+ *
+ * A replica pulls only as many commands as it has free slots, and starts each one it receives
+ * at once (its in-progress acks then keep it). Nothing waits in a local buffer: a command held
+ * by a replica that dies is one it had started, and comes back after the ack wait, within the
+ * accept timeout. (A refilling consume() would keep pulling while the replica is busy, and a
+ * dying replica would take a backlog of unstarted commands with it until their ack wait ran
+ * out, past their accept deadline.)
  */
 export class CommandWorker {
   readonly durable: string;
@@ -112,14 +149,17 @@ export class CommandWorker {
   #running = false;
   #loop: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<void>>();
+  /** Commands running here, each with the further deliveries of it that came meanwhile. */
+  readonly #active = new Map<string, JsMsg[]>();
   readonly #abort = new AbortController();
   #offReconnect: (() => void) | undefined;
+  #warnedAckWait = false;
 
   constructor(
     private readonly bus: Bus,
     opts: CommandWorkerOptions,
   ) {
-    this.#o = { concurrency: 32, ackWaitMs: 15_000, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
+    this.#o = { concurrency: 32, ackWaitMs: DEFAULT_COMMAND_ACK_WAIT_MS, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
     this.durable = commandConsumerName(opts.domain, opts.scope);
     this.#store = new CommandStore(bus, opts.instance);
   }
@@ -176,22 +216,35 @@ export class CommandWorker {
   }
 
   async #consume(pulling: () => void): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
+    // Short and capped: after a reconnect the server may need a moment before JetStream answers,
+    // and every second here is a second commands wait.
+    const backoff = new Backoff({ initialMs: 100, maxMs: 1_000 });
+    let consumer: Consumer | undefined;
     while (this.#running) {
       try {
-        const consumer = await this.bus.js.consumers.get(STREAMS.commands, this.durable);
-        this.#messages = await consumer.consume({ max_messages: this.#o.concurrency });
-        pulling();
-        backoff.reset();
+        consumer ??= await this.bus.js.consumers.get(STREAMS.commands, this.durable);
+        while (this.#inflight.size >= this.#o.concurrency) await Promise.race(this.#inflight);
+        if (!this.#running) break;
+        // One pull for the free slots: the server sends at most that many, each started on arrival.
+        this.#messages = await consumer.fetch({
+          max_messages: this.#o.concurrency - this.#inflight.size,
+          expires: PULL_EXPIRES_MS,
+          idle_heartbeat: PULL_HEARTBEAT_MS,
+        });
+        // The pull goes out when the iteration below starts.
+        setImmediate(pulling);
         for await (const m of this.#messages) {
-          while (this.#inflight.size >= this.#o.concurrency) await Promise.race(this.#inflight);
           const p = this.#handle(m).finally(() => this.#inflight.delete(p));
           this.#inflight.add(p);
-          if (!this.#running) break;
         }
+        backoff.reset();
       } catch (err) {
         if (!this.#running) break;
-        this.#o.log.warn({ err }, 'command consumer failed; retrying');
+        // A pull the server no longer has (its node left, the consumer's leader moved) shows as
+        // missed heartbeats; anything else is worth a louder word.
+        const quiet = /heartbeats missed/i.test(String((err as Error)?.message));
+        this.#o.log[quiet ? 'info' : 'warn']({ err }, 'command pull ended; pulling again');
+        consumer = undefined;
         // A server that lost its state (memory storage, a new cluster) lost the consumer too.
         if (err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound) {
           await this.#ensureConsumer().catch(() => {});
@@ -223,41 +276,55 @@ export class CommandWorker {
       return;
     }
 
+    const twins = this.#active.get(command.id);
+    if (twins) {
+      // Delivered again while it runs here (a stall outlasted the ack wait): this delivery rides
+      // along with the running one, kept alive with it and settled with it.
+      twins.push(m);
+      m.working();
+      return;
+    }
+    const deliveries = [m];
+    this.#active.set(command.id, deliveries);
     markStage(this.bus, command.id, 'adapter.received');
     const clog = log.child({ commandId: command.id, action: command.action });
-    const keepAlive = setInterval(() => m.working(), Math.max(1_000, this.#o.ackWaitMs / 3));
+    const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1_000, this.#o.ackWaitMs / 3));
+    let done: Disposition;
     try {
-      await this.#run(m, command, clog);
+      done = await this.#run(m, command, clog);
     } catch (err) {
-      if (this.#abort.signal.aborted) {
-        m.nak();
-        return;
+      if (this.#abort.signal.aborted) done = { ack: false };
+      else if (err instanceof UpstreamCallTakenError) {
+        clog.info({ reason: err.message }, 'another delivery of this command made its upstream call; this one steps back and the command resumes');
+        done = { ack: false, delayMs: 1_000 };
+      } else {
+        clog.error({ err }, 'command handling failed; it will be redelivered');
+        done = { ack: false, delayMs: this.#o.reconcileEveryMs };
       }
-      clog.error({ err }, 'command handling failed; it will be redelivered');
-      m.nak(this.#o.reconcileEveryMs);
     } finally {
       clearInterval(keepAlive);
+      this.#active.delete(command.id);
     }
+    for (const d of deliveries) {
+      if (done.ack) d.ack();
+      else d.nak(done.delayMs);
+    }
+    if (done.ack) markStage(this.bus, command.id, 'adapter.acked');
   }
 
-  async #run(m: JsMsg, command: Command, log: Logger): Promise<void> {
+  async #run(m: JsMsg, command: Command, log: Logger): Promise<Disposition> {
     const store = this.#store;
+    this.#checkAckWait(command);
     // First delivery of a command the api just stored: its record is known without a read (a
     // stale guess fails its compare-and-set and is read again). A redelivery always reads.
     let stored = m.redelivered ? undefined : submittedRecord(command, m.headers);
     if (stored) store.assume(command.id, stored);
-    else stored = await store.get(command.id);
-    if (!stored) {
-      // Published without going through the api: store it now so it has a record like any other.
-      await store.create(command);
-      stored = await store.get(command.id);
-      if (!stored) throw new Error('command record vanished');
-    }
+    else stored = await this.#read(command.id);
+    if (!stored) stored = await this.#recreate(command, log);
     let record = stored.record;
     if (isTerminal(record.status)) {
       log.debug({ status: record.status }, 'command already finished; acknowledging');
-      m.ack();
-      return;
+      return ACK;
     }
 
     if (record.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
@@ -267,25 +334,27 @@ export class CommandWorker {
         // anything else was published around it. Refused, recorded, never run.
         log.warn({ actor: command.actor?.name, role: command.actor?.role }, 'refusing a command whose actor may not act');
         await store.transition(command.id, CommandStatus.COMMAND_STATUS_FAILED, { message: refused, error: commandError('forbidden', refused) });
-        m.ack();
-        return;
+        return ACK;
       }
       if (Date.now() > command.acceptByMs) {
         await store.transition(command.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, {
           message: `no adapter accepted the command before its deadline (${this.#o.domain} adapter for "${this.#o.scope}" came too late)`,
           error: commandError('no_adapter', 'accepted too late'),
         });
-        m.ack();
-        return;
+        return ACK;
       }
       const accepted = await store.transition(command.id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: `accepted by ${this.#o.instance}` });
       if (!accepted) {
-        const now = await store.get(command.id);
-        if (!now || isTerminal(now.record.status)) {
-          m.ack();
-          return;
-        }
+        const now = (await this.#read(command.id)) ?? (await this.#recreate(command, log));
+        if (isTerminal(now.record.status)) return ACK;
         record = now.record;
+        if (record.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
+          // Its record was lost and is back as requested: accept it now.
+          const again = await store.transition(command.id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: `accepted by ${this.#o.instance}` });
+          if (!again) return { ack: false, delayMs: 1_000 };
+          record = again;
+          markStage(this.bus, command.id, 'adapter.accepted');
+        }
       } else {
         record = accepted;
         markStage(this.bus, command.id, 'adapter.accepted');
@@ -300,7 +369,9 @@ export class CommandWorker {
       signal: this.#abort.signal,
       log,
       beforeUpstreamCall: async () => {
-        await store.markUpstreamCall(command.id);
+        if (!(await store.markUpstreamCall(command.id))) {
+          throw new UpstreamCallTakenError(`command ${command.id}: its upstream call is marked already, or it has ended`);
+        }
         markStage(this.bus, command.id, 'adapter.call-marked');
       },
       running: async (upstreamTaskId, message) => {
@@ -318,10 +389,7 @@ export class CommandWorker {
     };
 
     const outcome = started ? await this.#o.handler.resume(ctx) : await this.#o.handler.execute(ctx);
-    if (this.#abort.signal.aborted) {
-      m.nak();
-      return;
-    }
+    if (this.#abort.signal.aborted) return { ack: false };
     await store.transition(command.id, OUTCOME_STATUS[outcome.status], {
       message: outcome.message,
       error: outcome.error,
@@ -333,11 +401,38 @@ export class CommandWorker {
 
     if (outcome.status === 'uncertain' && Date.now() < command.deadlineMs + this.#o.reconcileForMs) {
       // Keep it: it comes back after a while and resume() reconciles it from real state.
-      m.nak(this.#o.reconcileEveryMs);
-      return;
+      return { ack: false, delayMs: this.#o.reconcileEveryMs };
     }
-    m.ack();
-    markStage(this.bus, command.id, 'adapter.acked');
+    return ACK;
+  }
+
+  /** A command's record, read through a short bus outage. */
+  #read(id: string) {
+    return retryOnBusError(() => this.#store.get(id), this.bus);
+  }
+
+  /**
+   * Stores the record of a command that has none: one published around the api, or one whose
+   * record a crashed single nats-server lost (its last writes not yet on disk) while the
+   * command itself survived.
+   */
+  async #recreate(command: Command, log: Logger) {
+    log.info('the command has no record; storing it as requested');
+    await this.#store.create(command);
+    const stored = await this.#read(command.id);
+    if (!stored) throw new Error('command record vanished');
+    return stored;
+  }
+
+  /** Says once when the ack wait is too long for the accept timeouts the api gives commands. */
+  #checkAckWait(command: Command): void {
+    const window = command.acceptByMs - command.createdAtMs;
+    if (this.#warnedAckWait || window <= 0 || this.#o.ackWaitMs * 2 <= window) return;
+    this.#warnedAckWait = true;
+    this.#o.log.warn(
+      { ackWaitMs: this.#o.ackWaitMs, acceptTimeoutMs: window },
+      'MOLTEN_COMMAND_ACK_WAIT_MS is more than half the accept timeout: a command a dying replica had received but not accepted comes back too late to be accepted; lower it',
+    );
   }
 }
 

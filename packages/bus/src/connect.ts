@@ -20,6 +20,8 @@ export interface Bus {
   onReconnect(listener: () => void): () => void;
   /** Reconnects so far (for metrics). */
   reconnects(): number;
+  /** When the connection last came back (ms since epoch; 0 when it never dropped). */
+  lastReconnectAtMs(): number;
   /** Drains the connection: in-flight messages are delivered, then it closes. */
   close(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
   log.info({ server: nc.getServer() }, 'connected to NATS');
   let connected = true;
   let reconnects = 0;
+  let lastReconnectAtMs = 0;
   const reconnectListeners = new Set<() => void>();
   void (async () => {
     for await (const s of nc.status()) {
@@ -97,6 +100,7 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
       } else if (s.type === 'reconnect') {
         connected = true;
         reconnects++;
+        lastReconnectAtMs = Date.now();
         log.info({ server: s.server }, 'NATS reconnected');
         for (const l of reconnectListeners) l();
       }
@@ -125,6 +129,7 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
       return () => reconnectListeners.delete(listener);
     },
     reconnects: () => reconnects,
+    lastReconnectAtMs: () => lastReconnectAtMs,
     async close() {
       if (nc.isClosed()) return;
       try {

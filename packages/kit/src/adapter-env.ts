@@ -14,7 +14,8 @@ export const adapterEnv = {
   /** Also the molten-leases bucket's TTL: every service provisions it with this value. */
   MOLTEN_LEASE_TTL_MS: env.int(500, 300_000, 10_000),
   MOLTEN_COMMAND_CONCURRENCY: env.int(1, 1_000, 32),
-  MOLTEN_COMMAND_ACK_WAIT_MS: env.int(1_000, 600_000, 15_000),
+  /** Keep it well below the api's MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS (see CommandWorkerOptions.ackWaitMs in @molten/bus). */
+  MOLTEN_COMMAND_ACK_WAIT_MS: env.int(1_000, 600_000, 5_000),
   /** Unset: each adapter decides (the homelab-adapter turns demo mode on when nothing is configured). */
   MOLTEN_DEMO: env.optionalFlag(),
 };

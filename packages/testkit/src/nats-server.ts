@@ -74,6 +74,19 @@ export class NatsServer {
     });
   }
 
+  /** Kills the server with SIGKILL (a crash: nothing is flushed or closed) and waits for it to exit. */
+  async kill(): Promise<void> {
+    const proc = this.#proc;
+    if (!proc) return;
+    this.#proc = undefined;
+    this.#log = '';
+    await new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.startAgain();
