@@ -118,7 +118,7 @@ export async function runAdapter(o: AdapterOptions): Promise<AdapterRuntime> {
     servers: o.settings.natsUrl,
     name: `${o.service}-${o.settings.instance}`,
     log: o.log,
-    provision: { leaseTtlMs: o.settings.leaseTtlMs },
+    provision: { leaseTtlMs: o.settings.leaseTtlMs, replicas: o.settings.streamReplicas ?? 1 },
   });
   const runtime = new Runtime(bus, o);
   try {

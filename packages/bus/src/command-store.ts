@@ -163,11 +163,12 @@ export class CommandStore {
 
   /**
    * Records that the mutating upstream call is about to be made (before it is made). Returns
-   * undefined when it must not be made: the command has ended, or another delivery of it (a
-   * redelivery while this one stalled) has marked its call already.
+   * undefined when it must not be made: the command has ended, or (unless `again`: a resume that
+   * repeats a call known to be harmless) another delivery of it, a redelivery while this one
+   * stalled, has marked its call already.
    */
-  async markUpstreamCall(id: string, now = Date.now()): Promise<CommandRecord | undefined> {
-    return this.update(id, (r) => (isTerminal(r.status) || r.upstreamCallAtMs > 0 ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
+  async markUpstreamCall(id: string, now = Date.now(), o: { again?: boolean } = {}): Promise<CommandRecord | undefined> {
+    return this.update(id, (r) => (isTerminal(r.status) || (r.upstreamCallAtMs > 0 && !o.again) ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
   }
 
   /** Records the upstream's task id without changing the status. */
@@ -327,7 +328,12 @@ export async function retryOnBusError<T>(op: (attempt: number) => Promise<T>, bu
 /** Errors that mean "the bus is not there right now", not "the request is wrong". */
 export function isTransientBusError(err: unknown): boolean {
   if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return false;
+  // What nats.js says when a JetStream request has no responders: JetStream (or, in a cluster,
+  // the stream's leader) is not there right now.
+  if ((err as Error)?.name === 'JetStreamNotEnabled') return true;
   if (err instanceof TimeoutError || err instanceof NoRespondersError || err instanceof RequestError) return true;
-  if (err instanceof JetStreamApiError) return err.code === 503;
+  // status is the answer's HTTP-like code (503: JetStream temporarily unavailable, e.g. while a
+  // cluster elects a leader); code is JetStream's own error number.
+  if (err instanceof JetStreamApiError) return err.status === 503;
   return /timeout|no responders|disconnect|reconnect/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`);
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import {
@@ -35,7 +36,11 @@ export interface CommandContext {
   /** Aborted when the worker stops: stop waiting, return; the command is handed to another replica. */
   signal: AbortSignal;
   log: Logger;
-  /** Call right before the mutating upstream call, so a crash after it is never followed by a second call. */
+  /**
+   * Call right before the mutating upstream call, so a crash after it is never followed by a
+   * second call. In execute() it throws UpstreamCallTakenError when another delivery of the
+   * command marked its call first (or the command ended): return nothing, the command resumes.
+   */
   beforeUpstreamCall(): Promise<void>;
   /** The upstream took the work: records its task id and moves the command to running. */
   running(upstreamTaskId: string, message?: string): Promise<void>;
@@ -161,6 +166,8 @@ export class CommandWorker {
   ) {
     this.#o = { concurrency: 32, ackWaitMs: DEFAULT_COMMAND_ACK_WAIT_MS, reconcileEveryMs: 5_000, reconcileForMs: 600_000, ...opts };
     this.durable = commandConsumerName(opts.domain, opts.scope);
+    // Every command in flight listens on the one stop signal: as many listeners as commands.
+    setMaxListeners(0, this.#abort.signal);
     this.#store = new CommandStore(bus, opts.instance);
   }
 
@@ -369,7 +376,8 @@ export class CommandWorker {
       signal: this.#abort.signal,
       log,
       beforeUpstreamCall: async () => {
-        if (!(await store.markUpstreamCall(command.id))) {
+        // A resume that calls again (a call known to be harmless to repeat) marks it again.
+        if (!(await store.markUpstreamCall(command.id, Date.now(), { again: started }))) {
           throw new UpstreamCallTakenError(`command ${command.id}: its upstream call is marked already, or it has ended`);
         }
         markStage(this.bus, command.id, 'adapter.call-marked');

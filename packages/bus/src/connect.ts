@@ -108,7 +108,9 @@ export async function connectBus(opts: ConnectOptions): Promise<Bus> {
     }
   })();
 
-  const jsm = await jetstreamManager(nc);
+  // No API check here: a cluster that is still electing its JetStream leader would fail it;
+  // provisioning waits for JetStream instead.
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   await provision(jsm, log, opts.provision ?? provisionOptionsFromEnv());
   const js = jetstream(nc);
   const kvm = new Kvm(js);

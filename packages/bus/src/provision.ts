@@ -8,8 +8,10 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { z } from 'zod';
 import { BUCKETS, STREAMS, subjects } from '@molten/contracts';
-import type { Logger } from '@molten/kit';
+import { ConfigError, loadEnv, sleep, streamReplicasEnv, type Logger } from '@molten/kit';
+import { isTransientBusError } from './command-store.js';
 
 export interface ProvisionOptions {
   /** "file" (default) survives a nats-server restart; "memory" is for throwaway setups. */
@@ -22,7 +24,7 @@ export interface ProvisionOptions {
   commandsTtlMs?: number;
   /** A lease not renewed within this time expires, and another replica takes over (default 10 s). */
   leaseTtlMs?: number;
-  /** Replicas of each stream in a clustered NATS (default 1). */
+  /** Servers each stream and bucket is kept on in a clustered NATS (MOLTEN_STREAM_REPLICAS; default 1). */
   replicas?: number;
 }
 
@@ -30,12 +32,18 @@ export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 /**
  * The deployment-wide settings of streams and buckets, from the environment every service
- * shares (MOLTEN_LEASE_TTL_MS), so that whichever service starts first provisions the same.
+ * shares (MOLTEN_LEASE_TTL_MS, MOLTEN_STREAM_REPLICAS), so that whichever service starts first
+ * provisions the same. A MOLTEN_STREAM_REPLICAS that is not a whole number from 1 to 5 is a
+ * ConfigError naming it.
  */
 export function provisionOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): ProvisionOptions {
+  const { MOLTEN_STREAM_REPLICAS } = loadEnv(z.object({ MOLTEN_STREAM_REPLICAS: streamReplicasEnv }), source);
   const ttl = Number(source.MOLTEN_LEASE_TTL_MS);
-  return Number.isInteger(ttl) && ttl >= 500 ? { leaseTtlMs: ttl } : {};
+  return { replicas: MOLTEN_STREAM_REPLICAS, ...(Number.isInteger(ttl) && ttl >= 500 ? { leaseTtlMs: ttl } : {}) };
 }
+
+/** How long provisioning waits for a JetStream that is not ready yet (a cluster electing its leader). */
+const PROVISION_WAIT_MS = 60_000;
 
 /** Stream configs, from the subject table. Exported so docs and tests read the same values. */
 type NamedStreamConfig = Partial<StreamConfig> & { name: string };
@@ -95,6 +103,7 @@ export function streamConfigs(o: ProvisionOptions = {}): NamedStreamConfig[] {
  * config. Safe to run from every replica at every start, at the same time.
  */
 export async function provision(jsm: JetStreamManager, log: Logger, o: ProvisionOptions = {}): Promise<void> {
+  const since = Date.now();
   for (const cfg of streamConfigs(o)) {
     const name = cfg.name;
     for (let attempt = 0; ; attempt++) {
@@ -121,7 +130,14 @@ export async function provision(jsm: JetStreamManager, log: Logger, o: Provision
       } catch (err) {
         // Another replica created it between our info and add: look again.
         if (attempt < 3 && /already in use|exists/i.test(String((err as Error).message))) continue;
-        throw err;
+        // A cluster that has just started (or lost a node) answers once it has elected a leader
+        // and its servers know each other.
+        if ((isTransientBusError(err) || notPlaceableYet(err, o.replicas ?? 1)) && Date.now() - since < PROVISION_WAIT_MS) {
+          if (attempt === 0) log.info({ stream: name, err }, 'JetStream is not ready yet; waiting');
+          await sleep(Math.min(250 * 2 ** attempt, 2_000));
+          continue;
+        }
+        throw replicasProblem(err, o.replicas ?? 1) ?? err;
       }
     }
   }
@@ -133,4 +149,27 @@ function differs(have: Record<string, unknown>, want: Record<string, unknown>): 
     if (JSON.stringify(have[k]) !== JSON.stringify(v)) return true;
   }
   return false;
+}
+
+/** Too few servers for the replicas, which a cluster that is still forming can grow out of. */
+function notPlaceableYet(err: unknown, replicas: number): boolean {
+  return replicas > 1 && /insufficient resources|no suitable peers/i.test(String((err as Error)?.message));
+}
+
+/** A clear word for a replica count the NATS deployment cannot hold (undefined for other errors). */
+function replicasProblem(err: unknown, replicas: number): ConfigError | undefined {
+  const text = String((err as Error)?.message);
+  if (replicas > 1 && /non-clustered mode/i.test(text)) {
+    return new ConfigError(
+      `MOLTEN_STREAM_REPLICAS=${replicas}, but this nats-server is not part of a cluster (JetStream: "${text}"). Set MOLTEN_STREAM_REPLICAS=1, or run a NATS cluster (deploy/nats/cluster) and list its servers in NATS_URL.`,
+      { cause: err },
+    );
+  }
+  if (replicas > 1 && /insufficient resources|no suitable peers/i.test(text)) {
+    return new ConfigError(
+      `MOLTEN_STREAM_REPLICAS=${replicas}, but the NATS cluster has had fewer JetStream servers up than that for a minute (JetStream: "${text}"). Lower MOLTEN_STREAM_REPLICAS, or bring the cluster's servers up.`,
+      { cause: err },
+    );
+  }
+  return undefined;
 }
