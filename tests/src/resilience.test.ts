@@ -102,7 +102,7 @@ describe('failover under load', { timeout: 150_000 }, () => {
   });
 
   const expectEveryCommandOnce = (o: LoadOutcome) => {
-    if (o.lost.length || o.doubled.length) {
+    if (o.lost.length > o.neverSent.length || o.doubled.length) {
       // What went wrong, in the replicas' own words.
       for (const c of o.lost) {
         console.log(`lost ${c.id} (VM ${c.target.vmid}, ${stack!.sim.countRequests({ method: 'POST', vmid: c.target.vmid })} POST): ${c.transitions.map((t) => `${t.at.slice(17)} ${t.status} by ${t.by}: ${t.message}`).join(' | ')}`);
@@ -111,11 +111,16 @@ describe('failover under load', { timeout: 150_000 }, () => {
     }
     // The api takes every command through the fault (during a bus outage it waits for the bus).
     expect(o.refused.map((r) => ({ vmid: r.target.vmid, status: r.status, error: r.error }))).toEqual([]);
-    expect(o.lost.map((c) => ({ id: c.id, vmid: c.target.vmid, status: c.status, message: c.message }))).toEqual([]);
+    // Every command succeeds, with one exception the design keeps: a call recorded as about to
+    // be made that never reached Proxmox (a replica killed between the two, or a POST on a
+    // connection Proxmox had just closed) ends failed as never sent, with no POST, rather than
+    // being sent again blindly. Rare (a window of milliseconds); counted in the figures.
+    const lost = o.lost.filter((c) => !o.neverSent.includes(c));
+    expect(lost.map((c) => ({ id: c.id, vmid: c.target.vmid, status: c.status, message: c.message }))).toEqual([]);
     expect(o.doubled).toEqual([]);
     expect(o.unposted).toEqual([]);
     expect(o.endedTwice).toEqual([]);
-    expect(o.succeeded).toBe(o.commands.length);
+    expect(o.succeeded + o.neverSent.length).toBe(o.commands.length);
   };
 
   const startReplicas = async () => {
@@ -203,5 +208,82 @@ describe('failover under load', { timeout: 150_000 }, () => {
       `failover, nats-server SIGKILL for ${upAt - downAt} ms at ${RATE} commands/s: ${outcomeLine(o)}; the ${during.length} submitted while it was down were accepted within ${recoveryMs} ms of its return; accepted after p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms`,
     );
     expectEveryCommandOnce(o);
+  });
+
+  it('loses no command when the api restarts at 20 commands/s (requests meanwhile are refused, none runs)', async () => {
+    const { s } = await startReplicas();
+    const targets = powerTargets(s.sim, COMMANDS);
+    let restart: Promise<void> | undefined;
+    let downAt = 0;
+    let upAt = 0;
+    const submissions = await submitAtRate(s.json, targets, RATE, (n) => {
+      if (n !== COMMANDS / 3) return;
+      restart = (async () => {
+        downAt = Date.now();
+        await s.restartApi(1_000);
+        upAt = Date.now();
+      })();
+    });
+    await restart;
+    const o = await awaitLoadOutcome(s.json, s.sim, submissions, 90_000);
+    const refusedWhileDown = o.refused.filter((r) => r.sentAt >= downAt - 1_000 && r.sentAt <= upAt);
+    console.log(`failover, api restart (${upAt - downAt} ms from stop to listening again) at ${RATE} commands/s: ${outcomeLine(o)}; ${refusedWhileDown.length} refused while it was away`);
+    // Taken before the restart: finished by the adapters, and shown by the new api.
+    expect(o.lost.map((c) => ({ id: c.id, status: c.status, message: c.message }))).toEqual([]);
+    expect(o.doubled).toEqual([]);
+    expect(o.unposted).toEqual([]);
+    expect(o.endedTwice).toEqual([]);
+    // Refused only while no api listened (the connection refused), and none of those ran.
+    expect(o.refused.length).toBe(refusedWhileDown.length);
+    expect(o.refused.every((r) => r.status === 0)).toBe(true);
+    expect(o.refusedButRun).toEqual([]);
+  });
+
+  it('an upstream outage at 20 commands/s: nothing runs twice, nothing stays open, and commands run again once it is back', async () => {
+    const { s } = await startReplicas();
+    const targets = powerTargets(s.sim, COMMANDS);
+    const health = async () => (await s.json('/api/health')).body?.clusters?.find((c: { id: string }) => c.id === 'homelab');
+    let outage: Promise<void> | undefined;
+    let downAt = 0;
+    let seenDownAt = 0;
+    let upAt = 0;
+    let seenUpAt = 0;
+    const submissions = await submitAtRate(s.json, targets, RATE, (n) => {
+      if (n !== COMMANDS / 3) return;
+      outage = (async () => {
+        downAt = Date.now();
+        await s.sim.stop();
+        await waitFor(async () => (await health())?.upstream?.status === 'down', { timeoutMs: 30_000, intervalMs: 50, message: 'the api reports Proxmox down' });
+        seenDownAt = Date.now();
+        await new Promise((r) => setTimeout(r, Math.max(0, downAt + 5_000 - Date.now())));
+        await s.sim.start();
+        upAt = Date.now();
+        await waitFor(async () => (await health())?.upstream?.status === 'connected', { timeoutMs: 30_000, intervalMs: 50, message: 'the api reports Proxmox connected again' });
+        seenUpAt = Date.now();
+      })();
+    });
+    await outage;
+    const o = await awaitLoadOutcome(s.json, s.sim, submissions, 90_000);
+    const sentAfterBack = o.submissions.filter((x) => x.sentAt > seenUpAt);
+    const failed = o.commands.filter((c) => c.status !== 'succeeded');
+    const uncertainThenOk = o.commands.filter((c) => c.status === 'succeeded' && c.transitions.some((t) => t.status === 'uncertain'));
+    const firstOkAfter = Math.min(...o.commands.filter((c) => Date.parse(c.createdAt) > upAt && c.status === 'succeeded').map((c) => Date.parse(c.createdAt)));
+    console.log(
+      `upstream outage (Proxmox away ${upAt - downAt} ms) at ${RATE} commands/s: ${outcomeLine(o)}; the api said down ${seenDownAt - downAt} ms after it went and connected ${seenUpAt - upAt} ms after it came back; ` +
+        `${uncertainThenOk.length} in flight went uncertain and were reconciled to succeeded once it was back; the first command after it came back was taken ${firstOkAfter - upAt} ms after`,
+    );
+    expect(o.doubled).toEqual([]);
+    expect(o.endedTwice).toEqual([]);
+    expect(o.refusedButRun).toEqual([]);
+    // What did not succeed failed saying Proxmox could not be reached, and never reached it.
+    for (const c of failed) {
+      expect(c.message, c.id).toMatch(/cannot reach|unreachable|is down|never reached Proxmox/i);
+      expect(s.sim.countRequests({ method: 'POST', vmid: c.target.vmid }), `POSTs for VM ${c.target.vmid}`).toBe(0);
+    }
+    // Refused: Proxmox is down, the api says so (503 upstream_unavailable).
+    for (const r of o.refused) expect(r.error, `VM ${r.target.vmid}`).toMatch(/upstream_unavailable/);
+    // Once it is back (and the adapter has read it again), commands run as before.
+    expect(sentAfterBack.length).toBeGreaterThan(10);
+    for (const x of sentAfterBack) expect(o.commands.find((c) => c.id === x.id)?.status, `VM ${x.target.vmid}`).toBe('succeeded');
   });
 });

@@ -88,6 +88,13 @@ export interface LoadOutcome {
   succeeded: number;
   /** Taken (202) but not succeeded: timed out, failed. */
   lost: CommandJson[];
+  /**
+   * Of those, the ones that ended failed as never sent, with no POST: the replica recorded that it
+   * was about to call Proxmox and the call never got there (the replica died in between, or the
+   * request met a connection Proxmox had just closed). By design the survivor does not send it
+   * again blindly: after looking for its task for 30 s it says so.
+   */
+  neverSent: CommandJson[];
   /** Guests Proxmox got more than one POST for. */
   doubled: { vmid: number; posts: number }[];
   /** Succeeded commands Proxmox got no POST for. */
@@ -131,6 +138,7 @@ export async function awaitLoadOutcome(json: Json, sim: PveSimulator, submission
     commands,
     succeeded: commands.filter((c) => c.status === 'succeeded').length,
     lost: commands.filter((c) => c.status !== 'succeeded'),
+    neverSent: commands.filter((c) => c.status === 'failed' && /never reached Proxmox/.test(c.message) && posts(byId.get(c.id)!.target.vmid, byId.get(c.id)!.target.action) === 0),
     doubled,
     unposted,
     endedTwice: commands.filter((c) => c.transitions.filter((t) => TERMINAL.has(t.status)).length !== 1).map((c) => c.id),
@@ -144,7 +152,7 @@ export function outcomeLine(o: LoadOutcome): string {
   const lostWhy = new Map<string, number>();
   for (const c of o.lost) lostWhy.set(`${c.status}: ${c.message.slice(0, 80)}`, (lostWhy.get(`${c.status}: ${c.message.slice(0, 80)}`) ?? 0) + 1);
   return (
-    `commands ${o.submissions.length}, taken ${o.commands.length}, succeeded ${o.succeeded}, lost ${o.lost.length}, doubled ${o.doubled.length}, ` +
+    `commands ${o.submissions.length}, taken ${o.commands.length}, succeeded ${o.succeeded}, lost ${o.lost.length}${o.neverSent.length ? ` (${o.neverSent.length} of them never sent)` : ''}, doubled ${o.doubled.length}, ` +
     `refused ${o.refused.length}${o.refused.length ? ` (${[...new Set(o.refused.map((s) => `${s.status} ${s.error?.slice(0, 80)}`))].join('; ')})` : ''}` +
     (lostWhy.size ? `; lost as ${[...lostWhy].map(([k, n]) => `${n}× ${k}`).join('; ')}` : '')
   );
