@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { connectBus, startHeartbeat, type Bus } from '@molten/bus';
+import { CommandStore, CommandWorker, connectBus, startHeartbeat, submitCommand, type Bus } from '@molten/bus';
+import { isTerminal } from '@molten/contracts';
 import { adapterEnv, findExecutable } from '@molten/kit';
 import { SERVICES as BUNDLED } from '@molten/launcher/build-services';
-import { NatsServer, testLogger } from '@molten/testkit';
+import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
+import { DeployedNatsCluster } from './support/deploy-nats.js';
 import { REPO_ROOT } from './support/processes.js';
 
 /**
@@ -44,13 +46,25 @@ const NODE_VARS = new Set(['NODE_ENV', 'NODE_OPTIONS']);
 /** Variables every adapter's config reads through the kit's shared fragment. */
 const ADAPTER_VARS = new Set(Object.keys(adapterEnv));
 
-const readsVar = (service: Service, name: string) =>
-  configVars(service).has(name) || (isAdapter(service) && ADAPTER_VARS.has(name)) || KIT_VARS.has(name) || NODE_VARS.has(name);
+/** Variables every service's bus connection reads for the streams it provisions (provisionOptionsFromEnv). */
+const BUS_VARS = new Set([...read('packages/bus/src/provision.ts').matchAll(/\b(MOLTEN_[A-Z0-9_]+)\b/g)].map((m) => m[1]!));
 
-/** nats-server reads the $VARIABLES nats.conf uses but does not define from the environment. */
+const readsVar = (service: Service, name: string) =>
+  configVars(service).has(name) || (isAdapter(service) && ADAPTER_VARS.has(name)) || KIT_VARS.has(name) || BUS_VARS.has(name) || NODE_VARS.has(name);
+
+/** nats-server reads the $VARIABLES a config uses but does not define from the environment. */
+const confVars = (conf: string) => {
+  const defined = new Set([...conf.matchAll(/^([A-Z][A-Z0-9_]+)\s*=/gm)].map((m) => m[1]!));
+  return new Set([...conf.matchAll(/[:[,]\s*\$([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!).filter((v) => !defined.has(v)));
+};
 const NATS_CONF = read('deploy/nats/nats.conf');
-const NATS_DEFINED = new Set([...NATS_CONF.matchAll(/^([A-Z][A-Z0-9_]+)\s*=/gm)].map((m) => m[1]!));
-const NATS_VARS = new Set([...NATS_CONF.matchAll(/:\s*\$([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!).filter((v) => !NATS_DEFINED.has(v)));
+const NATS_CLUSTER_CONF = read('deploy/nats/cluster/nats-cluster.conf');
+/** What nats.conf reads, all from env/nats.env. */
+const NATS_ENV_VARS = confVars(NATS_CONF);
+/** What each node of a cluster sets itself (its name, the routes built with the route password). */
+const NATS_NODE_VARS = new Set([...confVars(NATS_CLUSTER_CONF)].filter((v) => v === 'MOLTEN_NATS_SERVER_NAME' || /^MOLTEN_NATS_ROUTE_\d+$/.test(v)));
+/** What a nats-server of Molten's reads: nats.conf's, and a cluster node's. */
+const NATS_VARS = new Set([...NATS_ENV_VARS, ...confVars(NATS_CLUSTER_CONF)]);
 
 /** KEY=value lines of an env file (comments skipped, commented-out keys listed too). */
 function envFile(p: string): { set: Map<string, string>; all: Set<string> } {
@@ -197,7 +211,7 @@ describe('deploy/', () => {
         expect(url.password, s).toBe(nats.get(`MOLTEN_NATS_${users[s]}_PASSWORD`));
         expect(read('deploy/nats/nats.conf')).toContain(`{ user: ${s}, password: $MOLTEN_NATS_${users[s]}_PASSWORD`);
       }
-      for (const v of NATS_VARS) expect(envFile('deploy/env/nats.env.example').all.has(v), v).toBe(true);
+      for (const v of [...NATS_VARS].filter((x) => !NATS_NODE_VARS.has(x))) expect(envFile('deploy/env/nats.env.example').all.has(v), v).toBe(true);
     });
   });
 
@@ -300,6 +314,165 @@ describe('deploy/', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+  });
+
+  describe('nats/cluster: a three-node NATS cluster', () => {
+    const override = parse(read('deploy/nats/cluster/compose.yaml'), { merge: true });
+    const component = parse(read('deploy/nats/cluster/kustomization.yaml'));
+    /** The env a node gets: every password of nats.env, its name and the routes. */
+    const nodeEnv = (name: string, routes: string[]) => ({
+      ...Object.fromEntries(envFile('deploy/env/nats.env.example').set),
+      MOLTEN_NATS_STORE_DIR: '/data',
+      MOLTEN_NATS_SERVER_NAME: name,
+      ...Object.fromEntries(routes.map((r, i) => [`MOLTEN_NATS_ROUTE_${i + 1}`, r])),
+    });
+
+    it('adds only the clustering to nats.conf, which it includes: the same users and permissions', () => {
+      expect(NATS_CLUSTER_CONF).toMatch(/^include \.\.\/nats\.conf$/m);
+      const settings = NATS_CLUSTER_CONF.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+      for (const own of [/PERMISSIONS/, /accounts/, /users/, /jetstream/i, /^listen:/m, /^http:/m]) expect(settings, String(own)).not.toMatch(own);
+      expect(NATS_CLUSTER_CONF).toMatch(/^server_name: \$MOLTEN_NATS_SERVER_NAME$/m);
+      expect(NATS_CLUSTER_CONF).toMatch(/authorization \{ user: route, password: \$MOLTEN_NATS_ROUTE_PASSWORD \}/);
+    });
+
+    it('passes nats-server -t, beside nats.conf as shipped', () => {
+      const bin = findExecutable('nats-server');
+      expect(bin, 'nats-server').toBeTruthy();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-nats-conf-'));
+      try {
+        cpSync(path.join(DEPLOY, 'nats'), path.join(dir, 'nats'), { recursive: true });
+        const routes = [1, 2, 3].map((i) => `nats-route://route:change-me-route@nats-${i}:6222`);
+        const out = execFileSync(bin!, ['-t', '-c', path.join(dir, 'nats', 'cluster', 'nats-cluster.conf')], { encoding: 'utf8', env: { PATH: process.env.PATH, ...nodeEnv('nats-1', routes) }, stdio: ['ignore', 'pipe', 'pipe'] });
+        expect(out + '').toBe('');
+      } catch (err) {
+        throw new Error(`nats-server -t: ${(err as { stderr?: string }).stderr ?? err}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('compose: three nodes of one cluster, each named, routed to all three, with both config files; every service keeps three replicas', () => {
+      const base = compose.services as Record<string, any>;
+      const services = override.services as Record<string, any>;
+      const nodes = Object.entries(services).filter(([, svc]) => String(svc.image ?? base[svc]?.image).startsWith('nats:'));
+      expect(nodes.map(([n]) => n).sort()).toEqual(['nats', 'nats-2', 'nats-3']);
+      // The names a node answers to: its service name and its aliases.
+      const names = (n: string) => [n, ...(services[n].networks?.default?.aliases ?? [])];
+      const servers = new Set<string>();
+      for (const [name, svc] of nodes) {
+        const script = svc.entrypoint.join(' ');
+        const routes = [...script.matchAll(/MOLTEN_NATS_ROUTE_(\d+)="nats-route:\/\/route:\$\$\{MOLTEN_NATS_ROUTE_PASSWORD\}@([a-z0-9-]+):6222"/g)];
+        expect(routes.map((r) => Number(r[1])), name).toEqual(nodes.map((_, i) => i + 1));
+        // Each route reaches exactly one node.
+        expect(routes.map((r) => nodes.filter(([n]) => names(n).includes(r[2]!)).length), name).toEqual(nodes.map(() => 1));
+        expect(script).toMatch(/exec nats-server -c \/etc\/nats\/cluster\/nats-cluster\.conf$/);
+        expect(names(name).includes('nats'), `${name} answers to "nats" (the services' NATS_URL)`).toBe(true);
+        const env = { ...base[name]?.environment, ...svc.environment };
+        for (const v of Object.keys(env)) expect(NATS_VARS.has(v), `${name}: environment ${v}`).toBe(true);
+        servers.add(env.MOLTEN_NATS_SERVER_NAME);
+        for (const f of svc.env_file ?? base[name].env_file) expect(existsSync(path.join(DEPLOY, `${f}.example`)), f).toBe(true);
+        const mounts = [...(base[name]?.volumes ?? []), ...svc.volumes].map(String);
+        for (const [file, at] of [['./nats/nats.conf', '/etc/nats/nats.conf'], ['./nats/cluster/nats-cluster.conf', '/etc/nats/cluster/nats-cluster.conf']]) {
+          expect(mounts, `${name} mounts ${file}`).toContain(`${file}:${at}:ro`);
+        }
+        for (const m of mounts) {
+          const [src] = m.split(':');
+          if (src!.startsWith('.')) expect(existsSync(path.resolve(DEPLOY, src!)), `${name}: ${src}`).toBe(true);
+          else expect([...Object.keys(compose.volumes), ...Object.keys(override.volumes)], `${name}: volume ${src}`).toContain(src);
+        }
+        expect(svc.healthcheck.test.join(' ')).toContain(`:${/^http: .*:(\d+)$/m.exec(NATS_CONF)![1]}/healthz`);
+      }
+      expect(servers.size).toBe(nodes.length);
+      for (const s of SERVICES) {
+        expect(services[s]?.environment?.MOLTEN_STREAM_REPLICAS, s).toBe(String(nodes.length));
+        expect(readsVar(s, 'MOLTEN_STREAM_REPLICAS'), s).toBe(true);
+      }
+    });
+
+    it('Kubernetes: a component that makes nats a StatefulSet of three, routed by a headless Service, and sets the replicas', (ctx) => {
+      expect(component.kind).toBe('Component');
+      for (const r of component.resources) expect(existsSync(path.join(DEPLOY, 'nats/cluster', r)), r).toBe(true);
+      for (const g of component.configMapGenerator) for (const f of g.files) expect(existsSync(path.join(DEPLOY, 'nats/cluster', f)), f).toBe(true);
+      expect(read('deploy/kustomization.yaml')).toMatch(/^# components:\n#   - nats\/cluster$/m);
+      // Render it (kubectl kustomize, no cluster needed) and read what Kubernetes would get.
+      const kubectl = findExecutable('kubectl', ['/usr/bin', '/usr/local/bin', '/bin']);
+      if (!kubectl) ctx.skip();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-kustomize-'));
+      try {
+        cpSync(DEPLOY, path.join(dir, 'deploy'), { recursive: true });
+        for (const f of readdirSync(path.join(dir, 'deploy', 'env')).filter((x) => x.endsWith('.example'))) cpSync(path.join(dir, 'deploy', 'env', f), path.join(dir, 'deploy', 'env', f.replace(/\.example$/, '')));
+        const k = path.join(dir, 'deploy', 'kustomization.yaml');
+        writeFileSync(k, `${readFileSync(k, 'utf8')}\ncomponents:\n  - nats/cluster\n`);
+        const docs = parseAllDocuments(execFileSync(kubectl!, ['kustomize', path.join(dir, 'deploy')], { encoding: 'utf8' })).map((d) => d.toJS());
+        const sts = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'nats');
+        const c = sts.spec.template.spec.containers[0];
+        const env = new Map<string, any>(c.env.map((e: { name: string }) => [e.name, e]));
+        const routes = [...env.keys()].filter((n) => /^MOLTEN_NATS_ROUTE_\d+$/.test(n)).map((n) => env.get(n).value as string);
+        expect(sts.spec.replicas).toBe(3);
+        expect(sts.spec.podManagementPolicy).toBe('Parallel');
+        const clusterPort = c.ports.find((p: { name: string }) => p.name === 'cluster').containerPort;
+        expect(routes).toEqual([0, 1, 2].map((i) => `nats-route://route:$(MOLTEN_NATS_ROUTE_PASSWORD)@nats-${i}.${sts.spec.serviceName}:${clusterPort}`));
+        expect(env.get('MOLTEN_NATS_SERVER_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+        for (const n of env.keys()) expect(NATS_VARS.has(n), `nats: env ${n}`).toBe(true);
+        expect(c.args).toEqual(['-c', '/etc/nats/cluster/nats-cluster.conf']);
+        const config = sts.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config').configMap;
+        expect(config.items).toEqual([{ key: 'nats.conf', path: 'nats.conf' }, { key: 'nats-cluster.conf', path: 'cluster/nats-cluster.conf' }]);
+        expect(c.volumeMounts.find((m: { name: string }) => m.name === 'config').mountPath).toBe('/etc/nats');
+        const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === config.name);
+        expect(Object.keys(cm.data).sort()).toEqual(['nats-cluster.conf', 'nats.conf']);
+        const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === sts.spec.serviceName);
+        expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: sts.spec.selector.matchLabels });
+        expect(headless.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['cluster']);
+        expect(docs.find((d) => d.kind === 'PodDisruptionBudget' && d.metadata.name === 'nats').spec.minAvailable).toBe(2);
+        for (const s of SERVICES) {
+          const d = docs.find((x) => x.kind === 'Deployment' && x.metadata.name === s);
+          expect(d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MOLTEN_STREAM_REPLICAS')?.value, s).toBe('3');
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('runs as a three-node cluster with the users of nats.conf: the api provisions three replicas, an adapter takes a command', async () => {
+      const cluster = await DeployedNatsCluster.start();
+      const buses: Bus[] = [];
+      try {
+        const api = await connectBus({ servers: cluster.url('api'), name: 'deploy-cluster-api', log: testLogger(), provision: { replicas: 3 } });
+        buses.push(api);
+        for (const name of ['MOLTEN_CMD', 'MOLTEN_EVENTS', 'KV_molten-state', 'KV_molten-commands', 'KV_molten-leases']) {
+          const info = await api.jsm.streams.info(name);
+          expect(info.config.num_replicas, name).toBe(3);
+          expect(info.cluster?.replicas?.length, name).toBe(2);
+        }
+        // The adapter's user connects without provisioning rights: it takes the streams as they are.
+        const adapter = await connectBus({ servers: cluster.url('proxmox-adapter'), name: 'deploy-cluster-adapter', log: testLogger(), provision: { replicas: 3 } });
+        buses.push(adapter);
+        const worker = new CommandWorker(adapter, {
+          domain: 'proxmox', scope: 'homelab', instance: 'deploy-cluster', log: testLogger(),
+          handler: { execute: async (ctx) => (await ctx.beforeUpstreamCall(), { status: 'succeeded', message: 'ran on the cluster' }), resume: async () => ({ status: 'succeeded', message: '' }) },
+        });
+        await worker.start();
+        try {
+          const store = new CommandStore(api, 'api');
+          const { record } = await submitCommand(api, store, {
+            domain: 'proxmox', scope: 'homelab', action: 'vm-stop', actor: { kind: 'user', name: 'op', role: 'operator' }, acceptTimeoutMs: 30_000, timeoutMs: 60_000,
+            payload: { $case: 'power', value: { vmid: 101, action: 'stop', node: 'pve1', type: 'qemu' } },
+          });
+          const done = await waitFor(async () => {
+            const r = (await store.get(record.command!.id))?.record;
+            return r && isTerminal(r.status) ? r : undefined;
+          }, { timeoutMs: 30_000, message: 'the command ends' });
+          expect(done.transitions.at(-1)!.message).toBe('ran on the cluster');
+        } finally {
+          await worker.stop();
+        }
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${cluster.log.slice(-4000)}`);
+      } finally {
+        for (const b of buses) await b.close();
+        await cluster.dispose();
+      }
+    }, 90_000);
   });
 
   describe('the adapter heartbeat probe', () => {
