@@ -1,5 +1,6 @@
 import type { PveSimulator } from '@molten/simulators/pve';
 import { waitFor } from '@molten/testkit';
+import { guestPicker } from '../stack.js';
 
 /** One power command: a running guest is stopped, a stopped one started (one command per guest). */
 export interface PowerTarget {
@@ -35,17 +36,28 @@ type Json = (path: string, init?: RequestInit) => Promise<{ status: number; body
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'denied', 'expired']);
 
 /**
- * Guests one power command each can act on: running guests to stop and stopped ones to start,
- * interleaved, none locked, templated, paused or HA-managed (whose commands take other paths).
+ * Guests one power command each can act on (guestPicker's: none locked, templated or
+ * HA-managed, each handed out once): running ones to stop and stopped ones to start, alternating.
  */
 export function powerTargets(sim: PveSimulator, count: number): PowerTarget[] {
-  const usable = sim.guests().filter((g) => !g.template && !g.lock && !g.hastate && g.qmpstatus !== 'paused');
-  const running = usable.filter((g) => g.status === 'running').map((g): PowerTarget => ({ vmid: g.vmid, action: 'stop' }));
-  const stopped = usable.filter((g) => g.status === 'stopped').map((g): PowerTarget => ({ vmid: g.vmid, action: 'start' }));
+  const guests = sim.guests();
+  const picker = guestPicker();
   const out: PowerTarget[] = [];
-  for (let i = 0; out.length < count && (i < running.length || i < stopped.length); i++) {
-    if (running[i]) out.push(running[i]!);
-    if (stopped[i] && out.length < count) out.push(stopped[i]!);
+  const take = (want: (g: (typeof guests)[number]) => boolean) => {
+    try {
+      return picker.take(guests, want).vmid;
+    } catch {
+      return undefined;
+    }
+  };
+  for (let turn = 0, dry = 0; out.length < count && dry < 2; turn++) {
+    const stop = turn % 2 === 0;
+    const vmid = stop ? take((g) => g.status === 'running' && g.qmpstatus !== 'paused') : take((g) => g.status === 'stopped');
+    if (vmid === undefined) dry++;
+    else {
+      dry = 0;
+      out.push({ vmid, action: stop ? 'stop' : 'start' });
+    }
   }
   if (out.length < count) throw new Error(`the simulator has ${out.length} guests a power command can act on; the load needs ${count}`);
   return out;
