@@ -303,7 +303,9 @@ class ReconnectedError extends Error {
  */
 export async function retryOnBusError<T>(op: (attempt: number) => Promise<T>, bus?: Pick<Bus, 'onReconnect'>, totalMs = 30_000): Promise<T> {
   const start = Date.now();
-  for (let delay = 100, n = 0; ; delay = Math.min(delay * 2, 2000), n++) {
+  // At most a second apart: in a cluster electing a stream's leader, each second waited here is
+  // a second every waiting command is late.
+  for (let delay = 100, n = 0; ; delay = Math.min(delay * 2, 1_000), n++) {
     let off: (() => void) | undefined;
     try {
       const attempt = op(n);

@@ -251,10 +251,15 @@ export class CommandWorker {
         // missed heartbeats; anything else is worth a louder word.
         const quiet = /heartbeats missed/i.test(String((err as Error)?.message));
         this.#o.log[quiet ? 'info' : 'warn']({ err }, 'command pull ended; pulling again');
-        consumer = undefined;
-        // A server that lost its state (memory storage, a new cluster) lost the consumer too.
-        if (err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound) {
-          await this.#ensureConsumer().catch(() => {});
+        // The consumer handle stays good when a pull goes unanswered (missed heartbeats, a
+        // timeout: a cluster electing the consumer's leader): looking the consumer up again would
+        // wait on that same leader, while the next pull is taken as soon as there is one. Only a
+        // pull nobody listens for (503), or a consumer reported missing, means it may be gone: a
+        // server that lost its state (memory storage, a new cluster) lost it too; it is made again.
+        const missing = err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound;
+        if (missing || (err as { code?: unknown })?.code === 503 || /no responders/i.test(String((err as Error)?.message))) {
+          consumer = undefined;
+          if (missing) await this.#ensureConsumer().catch(() => {});
         }
         await sleep(backoff.next());
       }
