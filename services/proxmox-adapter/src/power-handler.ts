@@ -133,7 +133,9 @@ export class PowerHandler implements CommandHandler {
         };
       }
       ctx.mark?.('adapter.guest-reread');
-      if (guest) await this.o.publishGuest(guest);
+      // The task's outcome is known: a state write the bus cannot take right now (a NATS leader
+      // election) must not send the command round again; the next poll publishes the state.
+      if (guest) await this.o.publishGuest(guest).catch((err: unknown) => ctx.log.warn({ err }, "the guest's new state was not published; the next poll publishes it"));
       ctx.mark?.('adapter.state-published');
       const warn = outcome.exitstatus !== 'OK' ? ` (${outcome.exitstatus})` : '';
       return { status: 'succeeded', message: `${task.what}: done${warn}`, resultJson: result(guest, task, taskId, outcome.exitstatus), upstreamTaskId: taskId };
