@@ -385,8 +385,9 @@ describe('deploy/', () => {
       expect(servers.size).toBe(nodes.length);
       for (const s of SERVICES) {
         expect(services[s]?.environment?.MOLTEN_STREAM_REPLICAS, s).toBe(String(nodes.length));
-        expect(readsVar(s, 'MOLTEN_STREAM_REPLICAS'), s).toBe(true);
+        for (const v of Object.keys(services[s].environment)) expect(readsVar(s, v), `${s}: ${v}`).toBe(true);
       }
+      expect(Number(services.api.environment.MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS)).toBeGreaterThanOrEqual(30_000);
     });
 
     it('Kubernetes: a component that makes nats a StatefulSet of three, routed by a headless Service, and sets the replicas', (ctx) => {
@@ -426,8 +427,12 @@ describe('deploy/', () => {
         expect(docs.find((d) => d.kind === 'PodDisruptionBudget' && d.metadata.name === 'nats').spec.minAvailable).toBe(2);
         for (const s of SERVICES) {
           const d = docs.find((x) => x.kind === 'Deployment' && x.metadata.name === s);
-          expect(d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MOLTEN_STREAM_REPLICAS')?.value, s).toBe('3');
+          const env = d.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+          expect(env.find((e) => e.name === 'MOLTEN_STREAM_REPLICAS')?.value, s).toBe('3');
+          for (const e of env) expect(readsVar(s, e.name), `${s}: env ${e.name}`).toBe(true);
         }
+        const api = docs.find((x) => x.kind === 'Deployment' && x.metadata.name === 'api').spec.template.spec.containers[0].env;
+        expect(Number(api.find((e: { name: string }) => e.name === 'MOLTEN_COMMAND_ACCEPT_TIMEOUT_MS')?.value)).toBeGreaterThanOrEqual(30_000);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
