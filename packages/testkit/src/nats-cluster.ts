@@ -43,6 +43,17 @@ export class NatsCluster {
 
   /** Starts `size` nodes (default 3) and waits until each says it is ready. */
   static async start(opts: { size?: number; clusterName?: string } = {}): Promise<NatsCluster> {
+    // A port picked free can be taken by another test before a node binds it: pick again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NatsCluster.#start(opts);
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/i.test(String((err as Error).message))) throw err;
+      }
+    }
+  }
+
+  static async #start(opts: { size?: number; clusterName?: string }): Promise<NatsCluster> {
     const bin = findExecutable('nats-server');
     if (!bin) throw new Error(NATS_SERVER_MISSING);
     const size = opts.size ?? 3;

@@ -108,6 +108,17 @@ export class DeployedNatsCluster {
   ) {}
 
   static async start(size = 3): Promise<DeployedNatsCluster> {
+    // A port picked free can be taken by another test before a node binds it: pick again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DeployedNatsCluster.#start(size);
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/i.test(String((err as Error).message))) throw err;
+      }
+    }
+  }
+
+  static async #start(size: number): Promise<DeployedNatsCluster> {
     const bin = findExecutable('nats-server');
     if (!bin) throw new Error(NATS_SERVER_MISSING);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'molten-deploy-nats-cluster-'));
