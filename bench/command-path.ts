@@ -1,0 +1,352 @@
+/**
+ * The command path's figures (issue 15), measured on the running stack:
+ *
+ *   command overhead   client POST → `succeeded` on SSE, instant tasks, open loop at 10 and at
+ *                      100 commands/s; each run repeated, with its per-stage trace
+ *   CPU per command    the api's and the proxmox-adapter's CPU time per command (their /proc
+ *                      counters, the ones process.cpuUsage reads), minus what they use idle over
+ *                      the same length of time (the poll), in windows of whole poll periods
+ *   tool-call overhead an MCP tool call through the bus (REST 202 → `succeeded` on SSE) and
+ *                      through Molten's own MCP endpoint (POST /mcp → the result), minus the
+ *                      MCP server's own round trip
+ *
+ * bench/run.ts calls benchCommandPath() on its stack (its env includes COMMAND_PATH_ENV);
+ * `node --import tsx bench/command-path.ts` runs it alone on a stack of its own
+ * (BENCH_NODES × BENCH_GUESTS_PER_NODE guests, default 50 × 100; BENCH_RUNS, default 3; BENCH_RATES,
+ * default "10,100"; BENCH_TOOL_CALLS=0 leaves the tool calls out; BENCH_PROFILE=<dir> writes CPU
+ * profiles of the services, see processes.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { connectBus } from '@molten/bus';
+import { createLogger, isMain } from '@molten/kit';
+import { McpConnection } from '@molten/mcp-client';
+import { startHomelabMcpSimulator, type HomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
+import { DEMO_TOKEN, type GuestView } from '@molten/simulators/pve';
+import { NatsServer, freePort, waitFor } from '@molten/testkit';
+import { buildServices } from '@molten/launcher/build-services';
+import { measureFloor, withFloor } from './floor.js';
+import { ROOT, cpuMs, runService, type Service } from './processes.js';
+import { startSimProcess } from './sim-handle.js';
+import { openSse } from './sse-client.js';
+import { traceStages } from './stage-trace.js';
+import { ms, summary } from './stats.js';
+
+const AGENT_TOKEN = 'bench-agent-token-0123456789abcdef0123';
+
+/** What the api needs for these figures beyond run.ts's env: an agent token for the MCP endpoint. */
+export const COMMAND_PATH_ENV = { MOLTEN_AGENT_TOKEN: AGENT_TOKEN };
+
+type Sim = Awaited<ReturnType<typeof startSimProcess>>;
+
+export interface CommandPathContext {
+  natsUrl: string;
+  /** The api, http://host:port. */
+  base: string;
+  token: string;
+  sim: Sim;
+  /** The homelab MCP server the homelab-adapter serves as `mcp-homelab`. */
+  mcp: HomelabMcpSimulator;
+  pids: { api: number; adapter: number };
+  pollMs: number;
+  floorMs: number;
+  report(line: string): void;
+  quick?: boolean;
+  /** Runs of each figure (default BENCH_RUNS or 3). */
+  runs?: number;
+}
+
+const log = createLogger('bench', { level: 'warn' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** "p50 a–b, p99 c–d": the spread of a figure over runs. */
+function spread(runs: { p50: number; p99: number }[], fl: (v: number) => string): string {
+  const lo = (k: 'p50' | 'p99') => Math.min(...runs.map((r) => r[k]));
+  const hi = (k: 'p50' | 'p99') => Math.max(...runs.map((r) => r[k]));
+  return `p50 ${fl(lo('p50'))} – ${fl(hi('p50'))}, p99 ${fl(lo('p99'))} – ${fl(hi('p99'))}`;
+}
+
+export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
+  const { base, token, sim, report, pollMs } = ctx;
+  const runs = ctx.runs ?? Number(process.env.BENCH_RUNS ?? 3);
+  const fl = (v: number) => withFloor(v, ctx.floorMs);
+  const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+  const bus = await connectBus({ servers: ctx.natsUrl, name: 'bench-command-path', log });
+  const trace = traceStages(bus);
+  const waiters = new Map<string, (at: number) => void>();
+  // Events that came before anyone waited for them (a command can end before its 202 is read).
+  const early = new Map<string, number>();
+  const sse = await openSse(`${base}/api/events`, token, (e) => {
+    if (e.event !== 'command') return;
+    const m = /"id":"([0-9A-Z]{26})".*?"status":"(\w+)"/.exec(e.data);
+    if (!m || (m[2] !== 'succeeded' && m[2] !== 'failed')) return;
+    const key = `${m[1]}:${m[2]}`;
+    const waiter = waiters.get(key);
+    if (waiter) waiter(e.at);
+    else early.set(key, e.at);
+  });
+  const waitEvent = (key: string, timeoutMs = 30_000) =>
+    new Promise<number>((resolve, reject) => {
+      const at = early.get(key);
+      if (at !== undefined) {
+        early.delete(key);
+        return resolve(at);
+      }
+      const t = setTimeout(() => {
+        waiters.delete(key);
+        reject(new Error(`no ${key} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.set(key, (at) => {
+        clearTimeout(t);
+        waiters.delete(key);
+        resolve(at);
+      });
+    });
+
+  try {
+    report(`command path (bench/command-path.ts), ${runs} runs of each figure; the machine is shared, so each figure is a spread over runs:`);
+    // Guests each run acts on, each once per run; their status is tracked here (no simulator round trip per command).
+    const status = new Map<number, string>();
+    const eligible = (await sim.guests()).filter((g: GuestView) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
+    for (const g of eligible) status.set(g.vmid, g.status);
+    // A guest is taken again only once its last command has ended (a second would be a 409).
+    const free = [...eligible];
+    const take = () => free.shift();
+    const release = (g: GuestView) => free.push(g);
+
+    const cpu = () => ({ api: cpuMs(ctx.pids.api), adapter: cpuMs(ctx.pids.adapter) });
+    /** CPU the api and adapter use idle (the poll), per ms, over whole poll periods. */
+    const idleRate = async () => {
+      const window = 2 * pollMs;
+      const a = cpu();
+      const t0 = performance.now();
+      await sleep(window);
+      const b = cpu();
+      const dt = performance.now() - t0;
+      return { api: (b.api - a.api) / dt, adapter: (b.adapter - a.adapter) / dt };
+    };
+
+    /** `count` commands sent open loop at `rate`/s; resolves with each one's client → SSE time. */
+    const commandRun = async (rate: number, count: number) => {
+      const idle = await idleRate();
+      const times: number[] = [];
+      const ids: string[] = [];
+      const failures: string[] = [];
+      const before = cpu();
+      const started = performance.now();
+      const all: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const at = started + (i * 1000) / rate;
+        all.push(
+          (async () => {
+            await sleep(Math.max(0, at - performance.now()));
+            const g = take();
+            if (!g) {
+              failures.push('no guest free (every one has a command in flight)');
+              return;
+            }
+            try {
+              await one(g);
+            } finally {
+              release(g);
+            }
+          })(),
+        );
+      }
+      async function one(g: GuestView) {
+        const action = status.get(g.vmid) === 'running' ? 'stop' : 'start';
+        const t0 = performance.now();
+        const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' }).catch((err: Error) => err);
+        if (res instanceof Error) {
+          failures.push(`POST: ${res.message} ${String((res.cause as Error | undefined)?.message ?? '')}`);
+          return;
+        }
+        if (res.status !== 202) {
+          failures.push(`${res.status} ${(await res.text()).slice(0, 200)}`);
+          return;
+        }
+        const { data } = (await res.json()) as { data: { id: string } };
+        trace.mark(data.id, 'client.sent', t0);
+        ids.push(data.id);
+        const seen = await waitEvent(`${data.id}:succeeded`).catch(() => NaN);
+        if (Number.isNaN(seen)) {
+          failures.push(`${data.id} did not succeed`);
+          return;
+        }
+        trace.mark(data.id, 'sse.succeeded', seen);
+        status.set(g.vmid, action === 'stop' ? 'stopped' : 'running');
+        times.push(seen - t0);
+      }
+      await Promise.all(all);
+      const elapsed = performance.now() - started;
+      const after = cpu();
+      const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
+      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter: per('adapter') } };
+    };
+
+    for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number)) {
+      // Whole poll periods: 4 s of commands (2 s in quick mode) at either rate.
+      const count = Math.round((rate * (ctx.quick ? 1 : 2) * 2 * pollMs) / 1000);
+      const results = [];
+      for (let r = 0; r < runs; r++) {
+        const res = await commandRun(rate, count);
+        results.push(res);
+        for (const f of res.failures.slice(0, 3)) report(`    not measured: ${f}`);
+        report(
+          `  ${rate} commands/s, run ${r + 1}: p50 ${fl(res.p50)}, p99 ${fl(res.p99)} (${res.n} of ${count} commands, instant tasks); CPU per command: api ${res.cpu.api.toFixed(2)} ms, proxmox-adapter ${res.cpu.adapter.toFixed(2)} ms`,
+        );
+      }
+      const cpuApi = results.map((x) => x.cpu.api);
+      const cpuAdapter = results.map((x) => x.cpu.adapter);
+      const target = rate === 10 ? 'target p50 ≤ 5 ms, p99 ≤ 15 ms' : 'target p99 ≤ 20 ms';
+      report(`command overhead at ${rate}/s: ${spread(results, fl)} over ${runs} runs (${target})`);
+      report(
+        `  CPU per command at ${rate}/s: api ${Math.min(...cpuApi).toFixed(2)} – ${Math.max(...cpuApi).toFixed(2)} ms, proxmox-adapter ${Math.min(...cpuAdapter).toFixed(2)} – ${Math.max(...cpuAdapter).toFixed(2)} ms (target ≤ 1 ms each)`,
+      );
+      report(`  per-stage trace at ${rate}/s, all runs (each stage from the previous mark):`);
+      for (const line of trace.report(results.flatMap((x) => x.ids), '    ')) report(line);
+    }
+
+    if (process.env.BENCH_TOOL_CALLS !== '0') await toolCalls(ctx, call, waitEvent, runs, fl);
+  } finally {
+    sse.close();
+    trace.close();
+    await bus.close();
+  }
+}
+
+/** MCP tool calls through the bus (REST) and through Molten's MCP endpoint, minus the server's own time. */
+async function toolCalls(
+  ctx: CommandPathContext,
+  call: (p: string, init?: RequestInit) => Promise<Response>,
+  waitEvent: (key: string, timeoutMs?: number) => Promise<number>,
+  runs: number,
+  fl: (v: number) => string,
+): Promise<void> {
+  const { base, mcp, report } = ctx;
+  const n = ctx.quick ? 30 : 100;
+  await waitFor(async () => ((await (await call('/api/servers/mcp-homelab')).json()) as { data?: { status: string } }).data?.status === 'connected', { timeoutMs: 30_000 });
+
+  // The server's own round trip: the same call straight to it, through the MCP client.
+  const direct = new McpConnection({ name: 'bench', endpoint: { url: mcp.url }, log });
+  direct.start();
+  await direct.whenConnected(10_000);
+  const own: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    await direct.callTool('list_containers', {});
+    if (i >= 10) own.push(performance.now() - t0);
+  }
+  await direct.close();
+  const ownP50 = summary(own).p50;
+  report(`  MCP server's own round trip (list_containers, straight to it): p50 ${ms(ownP50)}, p99 ${ms(summary(own).p99)}; subtracted below`);
+
+  const agent = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
+  await agent.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT_TOKEN}` } } }));
+  try {
+    for (const via of ['REST → bus → homelab-adapter', "Molten's MCP endpoint → bus → homelab-adapter"] as const) {
+      const results = [];
+      for (let r = 0; r < runs; r++) {
+        const times: number[] = [];
+        for (let i = 0; i < n + 5; i++) {
+          const before = mcp.counters.toolCalls.list_containers ?? 0;
+          const t0 = performance.now();
+          let end: number;
+          if (via.startsWith('REST')) {
+            const res = await call('/api/servers/mcp-homelab/tools/list_containers/call', { method: 'POST', body: JSON.stringify({ arguments: {} }) });
+            const { data } = (await res.json()) as { data: { id: string } };
+            end = await waitEvent(`${data.id}:succeeded`);
+          } else {
+            const out = await agent.callTool({ name: 'mcp-homelab__list_containers', arguments: {} });
+            if (out.isError) throw new Error(`MCP endpoint: ${JSON.stringify(out.content).slice(0, 300)}`);
+            end = performance.now();
+          }
+          if ((mcp.counters.toolCalls.list_containers ?? 0) !== before + 1) throw new Error('tool not called exactly once');
+          if (i >= 5) times.push(end - t0 - ownP50);
+          await sleep(20);
+        }
+        const s = summary(times);
+        results.push(s);
+        report(`  tool call via ${via}, run ${r + 1}: p50 ${fl(s.p50)}, p99 ${fl(s.p99)} (${s.n} calls)`);
+      }
+      report(`tool-call overhead via ${via}: ${spread(results, fl)} over ${runs} runs (target p99 ≤ 10 ms)`);
+    }
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+}
+
+/** Alone: nats-server, the PVE simulator (own process), the homelab MCP simulator, the three services as processes. */
+async function main() {
+  const nodes = Number(process.env.BENCH_NODES ?? 50);
+  const perNode = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
+  const pollMs = 2_000;
+  const quick = process.argv.includes('--quick');
+  const token = 'bench-operator-token-0123456789abcdef';
+  const nats = await NatsServer.start();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-cmd-'));
+  const sim = await startSimProcess({ nodes, guestsPerNode: perNode, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
+  const mcp = await startHomelabMcpSimulator({ port: 0 });
+  const apiPort = await freePort();
+  const env = {
+    NATS_URL: nats.url,
+    MOLTEN_CLUSTER: 'homelab',
+    PVE_URL: sim.url,
+    PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
+    PVE_CA_FILE: sim.caFile ?? '',
+    PVE_POLL_MS: String(pollMs),
+    MOLTEN_PORT: String(apiPort),
+    MOLTEN_GRPC_PORT: '0',
+    MOLTEN_TOKEN: token,
+    MOLTEN_DATA_DIR: dataDir,
+    MOLTEN_RATE_LIMIT: '1000000',
+    MOLTEN_RATE_BURST: '100000',
+    MOLTEN_COMMAND_CONCURRENCY: '256',
+    HOMELAB_MCP_URL: mcp.url,
+    // BENCH_TRACE=0: no stage marks (one publish each), for CPU figures without them.
+    MOLTEN_STAGE_TRACE: process.env.BENCH_TRACE === '0' ? '0' : '1',
+    ...COMMAND_PATH_ENV,
+  };
+  const services: Service[] = [];
+  const report = (line: string) => process.stdout.write(`${line}\n`);
+  try {
+    if (process.env.BENCH_NO_BUILD !== '1') await buildServices(ROOT);
+    const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', env);
+    const homelab = runService('homelab-adapter', 'dist/homelab-adapter.mjs', env);
+    const api = runService('api', 'dist/api.mjs', env);
+    services.push(adapter, homelab, api);
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitFor(
+      async () => ((await (await fetch(`${base}/api/vms`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data?: unknown[] }).data?.length === nodes * perNode,
+      { timeoutMs: 120_000, intervalMs: 500, message: `the api lists all ${nodes * perNode} guests` },
+    );
+    report(`command path — ${nodes} nodes × ${perNode} guests, poll ${pollMs} ms, ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const bus = await connectBus({ servers: nats.url, name: 'bench-floor', log });
+    const floor = await measureFloor(bus);
+    await bus.close();
+    report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (×N below = multiple of the floor's p50)`);
+    await sleep(2_000);
+    await benchCommandPath({ natsUrl: nats.url, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
+  } catch (err) {
+    for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
+    throw err;
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+    await mcp.close();
+    await sim.close();
+    await nats.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}
