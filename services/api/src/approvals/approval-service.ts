@@ -4,6 +4,7 @@ import { newCommandId, publishCommand, type Bus, type CommandStore, type SubmitI
 import type { Logger } from '@molten/kit';
 import { commandJson } from '../state/json.js';
 import { argumentsDigest, canonicalJson } from './digest.js';
+import { mayCarryApproval } from './record-scan.js';
 
 /** Why a decision was refused: no such approval (404), or it was decided already (409). */
 export class ApprovalError extends Error {
@@ -72,7 +73,8 @@ export class ApprovalService {
     this.#watch = watch;
     void (async () => {
       for await (const e of watch) {
-        if (e.operation !== 'PUT' || e.length === 0) continue;
+        // Most writes are commands that never waited for anyone: told apart without decoding them.
+        if (e.operation !== 'PUT' || e.length === 0 || !mayCarryApproval(e.value)) continue;
         let record: CommandRecord;
         try {
           record = CommandRecord.decode(e.value);
