@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { McpServer, createMcpHandler, fromJsonSchema, type McpHttpHandler, type ServerContext } from '@modelcontextprotocol/server';
+import { McpServer, createMcpHandler, type McpHttpHandler, type ServerContext } from '@modelcontextprotocol/server';
 import type * as Rest from '@molten/contracts/rest';
 import type { Logger } from '@molten/kit';
 import type { AppEnv } from '../app-env.js';
@@ -9,6 +9,7 @@ import type { Commands, Reads, SubmitCaller, Submitted } from '../ports.js';
 import type { CommandsView } from '../state/commands-view.js';
 import { commandAnswer, errorAnswer, progressMessage, refusalAnswer, type ToolAnswer } from './call-result.js';
 import { WaitAbortedError, waitForCommand } from './command-waiter.js';
+import { inputSchemaOf } from './input-schemas.js';
 import { moltenTools, type MoltenTool } from './molten-tools.js';
 
 export interface McpEndpointDeps {
@@ -193,14 +194,4 @@ const isSubmitted = (x: ToolAnswer | Submitted): x is Submitted => 'record' in x
 function principalOf(extra: Record<string, unknown> | undefined): Principal | undefined {
   const p = extra?.principal as Principal | undefined;
   return p && typeof p.name === 'string' && typeof p.role === 'string' ? p : undefined;
-}
-
-/** A server's schema as the SDK takes it; one it cannot read is offered as any object (the server judges the arguments). */
-function inputSchemaOf(schema: unknown) {
-  const object = schema && typeof schema === 'object' && !Array.isArray(schema) ? (schema as Record<string, unknown>) : { type: 'object' };
-  try {
-    return fromJsonSchema({ ...object, type: 'object' } as never);
-  } catch {
-    return fromJsonSchema({ type: 'object' } as never);
-  }
 }
