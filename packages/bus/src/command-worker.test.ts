@@ -322,6 +322,37 @@ describe('command worker', () => {
     }
   });
 
+  it("records the outcome beside the handler's last writes (published) and acknowledges once they land; a failed one leaves the outcome", async () => {
+    let release!: (fail: boolean) => void;
+    let executed = 0;
+    const handler: CommandHandler = {
+      async execute() {
+        executed++;
+        const published = new Promise<void>((resolve, reject) => (release = (fail) => (fail ? reject(new Error('state bucket unreachable')) : resolve())));
+        return { status: 'succeeded', message: 'stopped', published };
+      },
+      resume: async () => {
+        throw new Error('not expected');
+      },
+    };
+    const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'pub', instance: 'w', handler, log: testLogger() });
+    await w.start();
+    try {
+      for (const [i, fail] of [false, true].entries()) {
+        const { record } = await submit('pub', 120 + i);
+        const id = record.command!.id;
+        await waitFor(async () => (await store.get(id))?.record.status === CommandStatus.COMMAND_STATUS_SUCCEEDED, { message: 'the outcome is recorded first' });
+        expect((await bus.jsm.consumers.info('MOLTEN_CMD', w.durable)).num_ack_pending).toBe(1);
+        release(fail);
+        await waitFor(async () => (await bus.jsm.consumers.info('MOLTEN_CMD', w.durable)).num_ack_pending === 0, { message: 'acknowledged once published settled' });
+        expect((await store.get(id))!.record.status).toBe(CommandStatus.COMMAND_STATUS_SUCCEEDED);
+      }
+      expect(executed).toBe(2);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('refuses a transition that the lifecycle does not allow', async () => {
     const { record } = await submit('f', 106);
     const id = record.command!.id;

@@ -27,6 +27,12 @@ export interface CommandOutcome {
   error?: CommandError;
   resultJson?: string;
   upstreamTaskId?: string;
+  /**
+   * Writes the handler started that the acknowledgement waits for (a guest's new state): they
+   * run beside the outcome's record write instead of before it. One that fails is logged; the
+   * outcome stands.
+   */
+  published?: Promise<void>;
 }
 
 export interface CommandContext {
@@ -410,6 +416,7 @@ export class CommandWorker {
       upstreamTaskId: outcome.upstreamTaskId,
     });
     markStage(this.bus, command.id, 'adapter.outcome-recorded');
+    await outcome.published?.catch((err: unknown) => log.warn({ err }, 'what the command changed was not published; the next read publishes it'));
     log.info({ status: outcome.status, message: outcome.message }, 'command finished');
 
     if (outcome.status === 'uncertain' && Date.now() < command.deadlineMs + this.#o.reconcileForMs) {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext, CommandOutcome } from '@molten/bus';
 import { CommandStatus, type Command, type Guest } from '@molten/contracts';
 import { DEMO_TOKEN, decodeUpid, type PveSimulator } from '@molten/simulators/pve';
-import { testLogger } from '@molten/testkit';
+import { testLogger, waitFor } from '@molten/testkit';
 import { startTestSimulator } from '../../../simulators/test/pve-client.js';
 import type { GuestRef } from './driver.js';
 import { PowerHandler } from './power-handler.js';
@@ -200,6 +200,31 @@ describe('capabilities learnt from a 403', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('the task id is recorded while the task is followed', () => {
+  it("reads the task's status without waiting for the record write; publishes the guest and ends only once it landed", async () => {
+    const vm = sim.guests().find((g) => g.type === 'qemu' && g.status === 'stopped' && !g.lock && !g.hastate && !g.template)!;
+    const order: string[] = [];
+    let recorded!: () => void;
+    const h = new PowerHandler({ driver, locate: locateIn(sim), publishGuest: async (g) => void order.push(`published:${g.status}`) });
+    const { c } = ctx('vm-start', { $case: 'power', value: { vmid: vm.vmid, action: 'start', node: '', type: '' } });
+    c.running = (taskId) => {
+      order.push('recording');
+      return new Promise<void>((resolve) => (recorded = () => (order.push(`recorded:${taskId.split(':')[5]}`), resolve())));
+    };
+    const reads = () => sim.countRequests({ path: /\/status\/current$/, vmid: vm.vmid });
+    const readsBefore = reads();
+    const outcome = h.execute(c);
+    // The record write hangs; meanwhile the task is followed to its end and the guest re-read.
+    await waitFor(() => reads() > readsBefore, { message: 'the guest was re-read while the task id was being recorded' });
+    expect(order).toEqual(['recording']);
+    recorded();
+    const out = await outcome;
+    await out.published;
+    expect(out.status).toBe('succeeded');
+    expect(order).toEqual(['recording', 'recorded:qmstart', 'published:running']);
   });
 });
 

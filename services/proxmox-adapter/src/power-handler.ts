@@ -71,8 +71,11 @@ export class PowerHandler implements CommandHandler {
       }
       return fail(e);
     }
-    await ctx.running(taskId, `${task.what} running as ${taskId}`);
-    return this.#follow(ctx, task, taskId);
+    // The task id is recorded while the task is followed: a task that ends at once is read at
+    // once. Nothing is published (the guest's state, the outcome) before the record has it.
+    const running = ctx.running(taskId, `${task.what} running as ${taskId}`);
+    running.catch(() => {}); // awaited in #follow; a rejection there ends the delivery as before
+    return this.#follow(ctx, task, taskId, running);
   }
 
   async resume(ctx: CommandContext): Promise<CommandOutcome> {
@@ -110,11 +113,20 @@ export class PowerHandler implements CommandHandler {
     );
   }
 
-  async #follow(ctx: CommandContext, task: GuestTask, taskId: string): Promise<CommandOutcome> {
+  /**
+   * Follows the task to its end, re-reads the guest and publishes its state. `recorded` is the
+   * task id's record write when it runs beside the following (a fresh call): it lands before
+   * anything is published. The guest's new state goes out beside the outcome's record write,
+   * which waits for it before the acknowledgement (`published`).
+   */
+  async #follow(ctx: CommandContext, task: GuestTask, taskId: string, recorded: Promise<void> = Promise.resolve()): Promise<CommandOutcome> {
     const { ref } = task;
     const outcome = await this.o.driver.followTask(taskId, { deadlineMs: ctx.command.deadlineMs, signal: ctx.signal });
     ctx.mark?.('adapter.task-end-seen');
-    if (ctx.signal.aborted) return { status: 'uncertain', message: 'handed over to another replica', upstreamTaskId: taskId };
+    if (ctx.signal.aborted) {
+      await recorded.catch(() => {});
+      return { status: 'uncertain', message: 'handed over to another replica', upstreamTaskId: taskId };
+    }
     if (outcome.result === 'ok') {
       const handedOver = outcome.handedOver && task.target !== undefined;
       const guest = handedOver
@@ -123,6 +135,7 @@ export class PowerHandler implements CommandHandler {
             ctx.log.warn({ err }, 'guest not re-read after its task');
             return undefined;
           });
+      await recorded;
       if (handedOver && guest?.status !== task.target) {
         if (guest) await this.o.publishGuest(guest).catch(() => {});
         return {
@@ -134,19 +147,26 @@ export class PowerHandler implements CommandHandler {
       }
       ctx.mark?.('adapter.guest-reread');
       // The task's outcome is known: a state write the bus cannot take right now (a NATS leader
-      // election) must not send the command round again; the next poll publishes the state.
-      if (guest) await this.o.publishGuest(guest).catch((err: unknown) => ctx.log.warn({ err }, "the guest's new state was not published; the next poll publishes it"));
-      ctx.mark?.('adapter.state-published');
+      // election) must not send the command round again; the next poll publishes the state. It
+      // runs beside the outcome's record write, and the acknowledgement waits for it.
+      const published = guest
+        ? this.o.publishGuest(guest).then(
+            () => ctx.mark?.('adapter.state-published'),
+            (err: unknown) => ctx.log.warn({ err }, "the guest's new state was not published; the next poll publishes it"),
+          )
+        : undefined;
       const warn = outcome.exitstatus !== 'OK' ? ` (${outcome.exitstatus})` : '';
-      return { status: 'succeeded', message: `${task.what}: done${warn}`, resultJson: result(guest, task, taskId, outcome.exitstatus), upstreamTaskId: taskId };
+      return { status: 'succeeded', message: `${task.what}: done${warn}`, resultJson: result(guest, task, taskId, outcome.exitstatus), upstreamTaskId: taskId, published };
     }
     if (outcome.result === 'failed') {
       // The task ended in error: the state may still have changed (a partial start, a rollback
       // that stopped the guest), so re-read.
       const guest = await this.o.driver.readGuest(ref).catch(() => undefined);
+      await recorded;
       if (guest) await this.o.publishGuest(guest).catch(() => {});
       return { ...fail(this.o.driver.taskError(outcome.exitstatus)), upstreamTaskId: taskId };
     }
+    await recorded;
     if (outcome.result === 'deadline') {
       return {
         status: 'timed_out',
