@@ -96,6 +96,9 @@ export class ControlPlane {
 
   /** The cluster a request means when it names none: the configured default, else the only one. */
   defaultCluster(): string {
+    // Asked on every action: the configured cluster's own entry answers without listing every guest.
+    const d = this.o.defaultCluster;
+    if (this.projection.state.get('cluster', 'proxmox', d, d)) return d;
     const known = this.projection.state.clusters();
     if (known.includes(this.o.defaultCluster) || known.length !== 1) return this.o.defaultCluster;
     return known[0]!;
