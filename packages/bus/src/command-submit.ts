@@ -5,7 +5,21 @@ import type { Bus } from './connect.js';
 import { encodeBus } from './messages.js';
 import { markStage } from './stage-trace.js';
 
-const nextId = monotonicFactory();
+/**
+ * ulid asks its random source for one byte per character (16 per id); the system's CSPRNG is
+ * read a kilobyte at a time instead of once per byte.
+ */
+const randomBytes = new Uint8Array(1024);
+let randomAt = randomBytes.length;
+function pooledRandom(): number {
+  if (randomAt === randomBytes.length) {
+    crypto.getRandomValues(randomBytes);
+    randomAt = 0;
+  }
+  return randomBytes[randomAt++]! / 256;
+}
+
+const nextId = monotonicFactory(pooledRandom);
 
 /** A new command id: a ULID, so ids sort by creation time. */
 export function newCommandId(): string {
