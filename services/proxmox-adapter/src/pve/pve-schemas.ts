@@ -250,9 +250,16 @@ export const haStatusRow = z
 
 export const version = z.object({ version: z.string(), release: z.string().optional(), repoid: z.string().optional() }).passthrough();
 
+const makeEnvelope = <T extends z.ZodType>(data: T) => z.object({ data, errors: z.record(z.string(), z.string()).optional() }).passthrough();
+/** Built once per data schema: a zod object costs more to build (and compile on first use) than to check. */
+const envelopes = new WeakMap<z.ZodType, unknown>();
+
 /** The {"data": …} envelope every /api2/json answer has. */
-export const envelope = <T extends z.ZodType>(data: T) =>
-  z.object({ data, errors: z.record(z.string(), z.string()).optional() }).passthrough();
+export function envelope<T extends z.ZodType>(data: T): ReturnType<typeof makeEnvelope<T>> {
+  let e = envelopes.get(data) as ReturnType<typeof makeEnvelope<T>> | undefined;
+  if (!e) envelopes.set(data, (e = makeEnvelope(data)));
+  return e;
+}
 
 /** Proxmox's `;`-separated tags (older versions used `,` or spaces too). */
 export function splitTags(tags: string | undefined): string[] {
