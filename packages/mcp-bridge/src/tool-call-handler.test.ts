@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandContext } from '@molten/bus';
 import { CommandStatus, type Command } from '@molten/contracts';
-import { testLogger } from '@molten/testkit';
+import { testLogger, waitFor } from '@molten/testkit';
 import type { CallToolResult, McpTool } from '@molten/mcp-client';
 import { ToolCallHandler, type CallFailure, type ToolCallClient, type ToolCallHandlerOptions, type ToolCallOptions } from './tool-call-handler.js';
 
@@ -110,6 +110,23 @@ describe('shared tool-call handler', () => {
     expect(out).toEqual({ status: 'succeeded', message: 'echo on "test" done', resultJson: JSON.stringify({ ...ok('hi'), isError: false }) });
     expect(calls).toEqual(['beforeUpstreamCall', 'running::calling echo on "test"', 'progress:tool:half (1/2)']);
     expect(sent).toEqual([{ name: 'echo', args: { message: 'hi' } }]);
+  });
+
+  it('sends the call without waiting for its running record, and ends only once that record landed', async () => {
+    const { client, sent } = fakeClient((_, args) => ok(String(args.message)));
+    const { c, calls } = ctx('echo', { message: 'hi' });
+    let recorded!: () => void;
+    c.running = () => new Promise<void>((resolve) => (recorded = () => (calls.push('recorded'), resolve())));
+    let ended = false;
+    const out = handler(client)
+      .execute(c)
+      .finally(() => (ended = true));
+    await waitFor(() => sent.length === 1, { message: 'the call was sent while running was being recorded' });
+    await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false);
+    recorded();
+    expect((await out).status).toBe('succeeded');
+    expect(calls).toEqual(['beforeUpstreamCall', 'progress:tool:half (1/2)', 'recorded']);
   });
 
   it("ends an isError result failed with tool_error and the result's text", async () => {

@@ -159,13 +159,17 @@ export class ToolCallHandler implements CommandHandler {
     if (check.unchecked) ctx.log.warn({ tool: toolName, reason: check.unchecked }, 'arguments not checked; the server will judge them');
 
     let result: CallToolResult;
+    // The call is marked before it is sent (that is what keeps it from being sent twice); that it
+    // runs is recorded while it is under way, and lands before the outcome.
+    let running: Promise<void> | undefined;
     try {
       result = await client.callTool(toolName, args, {
         timeoutMs: this.#budget(ctx),
         signal: ctx.signal,
         beforeSend: async () => {
           await ctx.beforeUpstreamCall();
-          await ctx.running('', `calling ${toolName} on ${server}`);
+          running = ctx.running('', `calling ${toolName} on ${server}`);
+          running.catch(() => {});
         },
         onProgress: (p) => {
           const text = `${p.message ?? toolName}${p.total ? ` (${p.progress}/${p.total})` : ` (${p.progress})`}`;
@@ -173,10 +177,12 @@ export class ToolCallHandler implements CommandHandler {
         },
       });
     } catch (err) {
+      await running;
       const failure = this.#o.classify(err, toolName);
       if (!failure) throw err;
       return outcomeOf(failure, toolName);
     }
+    await running;
 
     // As the server returned it; isError spelled out, since absent means false.
     const resultJson = JSON.stringify({ ...result, isError: result.isError === true });
