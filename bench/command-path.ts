@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Pool } from 'undici';
 import { connectBus } from '@molten/bus';
 import { createLogger, isMain } from '@molten/kit';
 import { McpConnection } from '@molten/mcp-client';
@@ -73,6 +74,13 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
   const runs = ctx.runs ?? Number(process.env.BENCH_RUNS ?? 3);
   const fl = (v: number) => withFloor(v, ctx.floorMs);
   const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+  // The timed requests go through undici's plain request on a keep-alive pool, as curl would:
+  // fetch() costs the client a millisecond or more per request on this machine, which is not Molten's.
+  const pool = new Pool(base, { connections: 256, pipelining: 1 });
+  const post = async (p: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await pool.request({ path: p, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return { status: res.statusCode, text: () => res.body.text(), json: () => res.body.json() };
+  };
   const bus = await connectBus({ servers: ctx.natsUrl, name: 'bench-command-path', log });
   const trace = traceStages(bus);
   const waiters = new Map<string, (at: number) => void>();
@@ -158,7 +166,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       async function one(g: GuestView) {
         const action = status.get(g.vmid) === 'running' ? 'stop' : 'start';
         const t0 = performance.now();
-        const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' }).catch((err: Error) => err);
+        const res = await post(`/api/vms/${g.vmid}/${action}`, {}).catch((err: Error) => err);
         if (res instanceof Error) {
           failures.push(`POST: ${res.message} ${String((res.cause as Error | undefined)?.message ?? '')}`);
           return;
@@ -186,7 +194,22 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter: per('adapter') } };
     };
 
-    for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number)) {
+    // The api's own HTTP floor: a POST it answers without the bus (an unknown guest: 404).
+    const refused: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t0 = performance.now();
+      const res = await post('/api/vms/999999999/start', {});
+      await res.text();
+      if (i >= 10) refused.push(performance.now() - t0);
+      await sleep(20);
+    }
+    const h = summary(refused);
+    report(`  api HTTP floor: a POST answered without the bus (unknown guest, 404) p50 ${fl(h.p50)}, p99 ${fl(h.p99)}`);
+    // Warm up first (V8 compiles the hot paths during the first few hundred commands; that CPU
+    // is not a command's).
+    const warm = await commandRun(50, ctx.quick ? 100 : 200);
+    report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
+    for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean)) {
       // Whole poll periods: 4 s of commands (2 s in quick mode) at either rate.
       const count = Math.round((rate * (ctx.quick ? 1 : 2) * 2 * pollMs) / 1000);
       const results = [];
@@ -209,10 +232,11 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       for (const line of trace.report(results.flatMap((x) => x.ids), '    ')) report(line);
     }
 
-    if (process.env.BENCH_TOOL_CALLS !== '0') await toolCalls(ctx, call, waitEvent, runs, fl);
+    if (process.env.BENCH_TOOL_CALLS !== '0') await toolCalls(ctx, call, post, waitEvent, trace, runs, fl);
   } finally {
     sse.close();
     trace.close();
+    await pool.close();
     await bus.close();
   }
 }
@@ -221,7 +245,9 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
 async function toolCalls(
   ctx: CommandPathContext,
   call: (p: string, init?: RequestInit) => Promise<Response>,
+  post: (p: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; text(): Promise<string>; json(): Promise<unknown> }>,
   waitEvent: (key: string, timeoutMs?: number) => Promise<number>,
+  trace: ReturnType<typeof traceStages>,
   runs: number,
   fl: (v: number) => string,
 ): Promise<void> {
@@ -243,28 +269,46 @@ async function toolCalls(
   const ownP50 = summary(own).p50;
   report(`  MCP server's own round trip (list_containers, straight to it): p50 ${ms(ownP50)}, p99 ${ms(summary(own).p99)}; subtracted below`);
 
+  // An agent's tools/call as JSON-RPC over HTTP, as an MCP client sends it after its handshake
+  // (the MCP SDK's client would add its own milliseconds per call, which are not Molten's).
   const agent = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: 'legacy' } });
   await agent.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT_TOKEN}` } } }));
+  const protocolVersion = (agent.transport as { protocolVersion?: string } | undefined)?.protocolVersion ?? '2025-11-25';
+  let rpcId = 0;
+  const mcpCall = async (name: string) => {
+    const res = await post('/mcp', { jsonrpc: '2.0', id: ++rpcId, method: 'tools/call', params: { name, arguments: {} } }, { authorization: `Bearer ${AGENT_TOKEN}`, accept: 'application/json, text/event-stream', 'mcp-protocol-version': protocolVersion });
+    const text = await res.text();
+    const json = text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '');
+    const answer = JSON.parse(json || '{}') as { result?: { isError?: boolean; _meta?: Record<string, string> }; error?: unknown };
+    if (res.status !== 200 || !answer.result || answer.result.isError) throw new Error(`MCP endpoint answered ${res.status}: ${text.slice(0, 300)}`);
+    return answer.result._meta?.['molten/commandId'] ?? '';
+  };
   try {
     for (const via of ['REST → bus → homelab-adapter', "Molten's MCP endpoint → bus → homelab-adapter"] as const) {
       const results = [];
+      const ids: string[] = [];
       for (let r = 0; r < runs; r++) {
         const times: number[] = [];
         for (let i = 0; i < n + 5; i++) {
           const before = mcp.counters.toolCalls.list_containers ?? 0;
           const t0 = performance.now();
           let end: number;
+          let id: string;
           if (via.startsWith('REST')) {
-            const res = await call('/api/servers/mcp-homelab/tools/list_containers/call', { method: 'POST', body: JSON.stringify({ arguments: {} }) });
-            const { data } = (await res.json()) as { data: { id: string } };
-            end = await waitEvent(`${data.id}:succeeded`);
+            const res = await post('/api/servers/mcp-homelab/tools/list_containers/call', { arguments: {} });
+            id = ((await res.json()) as { data: { id: string } }).data.id;
+            end = await waitEvent(`${id}:succeeded`);
           } else {
-            const out = await agent.callTool({ name: 'mcp-homelab__list_containers', arguments: {} });
-            if (out.isError) throw new Error(`MCP endpoint: ${JSON.stringify(out.content).slice(0, 300)}`);
+            id = await mcpCall('mcp-homelab__list_containers');
             end = performance.now();
           }
           if ((mcp.counters.toolCalls.list_containers ?? 0) !== before + 1) throw new Error('tool not called exactly once');
-          if (i >= 5) times.push(end - t0 - ownP50);
+          if (i >= 5) {
+            times.push(end - t0 - ownP50);
+            trace.mark(id, 'client.sent', t0);
+            trace.mark(id, 'sse.succeeded', end);
+            ids.push(id);
+          }
           await sleep(20);
         }
         const s = summary(times);
@@ -272,6 +316,8 @@ async function toolCalls(
         report(`  tool call via ${via}, run ${r + 1}: p50 ${fl(s.p50)}, p99 ${fl(s.p99)} (${s.n} calls)`);
       }
       report(`tool-call overhead via ${via}: ${spread(results, fl)} over ${runs} runs (target p99 ≤ 10 ms)`);
+      report(`  per-stage trace, all runs (the last line is the answer on SSE, or the MCP endpoint's answer):`);
+      for (const line of trace.report(ids, '    ')) report(line);
     }
   } finally {
     await agent.close().catch(() => undefined);

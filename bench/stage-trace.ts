@@ -1,22 +1,28 @@
 import { STAGE_TRACE_SUBJECT, type Bus } from '@molten/bus';
 import { ms, summary } from './stats.js';
 
-/** The stages of one command, in the order they happen (the services mark theirs; see packages/bus/src/stage-trace.ts). */
-export const STAGES = [
-  ['client.sent', 'client sends POST'],
-  ['api.recorded', 'api: validate + KV create'],
-  ['api.published', 'api: publish to work queue'],
-  ['adapter.received', 'adapter receives'],
-  ['adapter.accepted', 'adapter: accept CAS (+ KV read if redelivered)'],
-  ['adapter.call-marked', 'adapter: mark-call CAS'],
-  ['adapter.posted', 'adapter: POST to Proxmox'],
-  ['adapter.running-recorded', 'adapter: running CAS'],
-  ['adapter.task-end-seen', 'adapter: task end seen'],
-  ['adapter.guest-reread', 'adapter: guest re-read'],
-  ['adapter.state-published', 'adapter: state published'],
-  ['adapter.outcome-recorded', 'adapter: outcome CAS'],
-  ['adapter.acked', 'adapter: ack'],
-  ['sse.succeeded', 'SSE: succeeded on the client'],
+/**
+ * The stages of one command (the services mark theirs; see packages/bus/src/stage-trace.ts): each
+ * is timed from the mark it waits for (the latest of them when it waits for several), so stages
+ * that run side by side (the task id's record write beside the task's status read; the guest's
+ * state beside the outcome's record write) each show their own time.
+ */
+export const STAGES: readonly (readonly [stage: string, label: string, after: readonly string[]])[] = [
+  ['client.sent', 'client sends POST', []],
+  ['api.recorded', 'api: validate + KV create', ['client.sent']],
+  ['api.published', 'api: publish, acked (beside)', ['api.recorded']],
+  ['adapter.received', 'adapter receives', ['api.recorded']],
+  ['adapter.accepted', 'adapter: accept CAS', ['adapter.received']],
+  ['adapter.call-marked', 'adapter: mark-call CAS', ['adapter.accepted']],
+  ['adapter.posted', 'adapter: POST to Proxmox', ['adapter.call-marked']],
+  ['adapter.running-recorded', 'adapter: running CAS (beside)', ['adapter.posted']],
+  ['adapter.task-end-seen', 'adapter: task end seen', ['adapter.posted']],
+  ['adapter.guest-reread', 'adapter: guest re-read', ['adapter.task-end-seen']],
+  ['adapter.state-published', 'adapter: state put (beside)', ['adapter.guest-reread']],
+  ['adapter.tool-answered', 'adapter: MCP tool call', ['adapter.call-marked']],
+  ['adapter.outcome-recorded', 'adapter: outcome CAS', ['adapter.guest-reread', 'adapter.running-recorded', 'adapter.tool-answered']],
+  ['adapter.acked', 'adapter: ack', ['adapter.outcome-recorded', 'adapter.state-published']],
+  ['sse.succeeded', 'SSE: succeeded on the client', ['adapter.outcome-recorded']],
 ] as const;
 
 const epoch = (perfNow: number) => performance.timeOrigin + perfNow;
@@ -40,23 +46,20 @@ export function traceStages(bus: Bus) {
       if (!c) marks.set(id, (c = new Map()));
       c.set(stage, epoch(perfNow));
     },
-    /** p50/p99 of each stage over these commands, as lines; a stage's time is from the previous mark present. */
+    /** p50/p99 of each stage over these commands, as lines; a stage's time is from the mark(s) it waits for. */
     report(ids: string[], indent = '    '): string[] {
       const deltas = new Map<string, number[]>();
       const totals: number[] = [];
       for (const id of ids) {
         const c = marks.get(id);
         if (!c) continue;
-        let prev: number | undefined;
-        for (const [stage] of STAGES) {
+        for (const [stage, , after] of STAGES) {
           const at = c.get(stage);
-          if (at === undefined) continue;
-          if (prev !== undefined) {
-            const list = deltas.get(stage) ?? [];
-            list.push(at - prev);
-            deltas.set(stage, list);
-          }
-          prev = at;
+          const from = Math.max(...after.map((a) => c.get(a) ?? -Infinity));
+          if (at === undefined || !Number.isFinite(from)) continue;
+          const list = deltas.get(stage) ?? [];
+          list.push(at - from);
+          deltas.set(stage, list);
         }
         const first = c.get('client.sent');
         const last = c.get('sse.succeeded');

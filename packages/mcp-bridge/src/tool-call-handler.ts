@@ -182,6 +182,7 @@ export class ToolCallHandler implements CommandHandler {
       if (!failure) throw err;
       return outcomeOf(failure, toolName);
     }
+    ctx.mark?.('adapter.tool-answered');
     await running;
 
     // As the server returned it; isError spelled out, since absent means false.
