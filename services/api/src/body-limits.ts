@@ -76,11 +76,20 @@ export async function readBodyText(req: Request, body: { limit: number; slots: R
   const limit = body?.limit ?? DEFAULT_BODY_LIMITS.otherBytes;
   const declared = req.headers.get('content-length');
   if (declared !== undefined && declared !== null && !(Number(declared) <= limit)) throw tooLarge(limit);
-  if (!req.body) return '';
+  if (declared === '0') return '';
+  // A declared length within the limit bounds what HTTP delivers: read it in one piece (the Node
+  // server's direct read, no web stream built per request).
+  const whole = declared !== null && /^\d+$/.test(declared);
   if (body && !body.slots.tryTake()) {
     throw new ApiError(503, 'overloaded', 'the api is reading as many request bodies as it takes at once; try again in a second', undefined, { 'Retry-After': '1' });
   }
   try {
+    if (whole) {
+      const text = await req.text();
+      if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+      return text;
+    }
+    if (!req.body) return '';
     const reader = req.body.getReader();
     const chunks: Uint8Array[] = [];
     let total = 0;
