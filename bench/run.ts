@@ -26,6 +26,7 @@ import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { measureFloor, withFloor } from './floor.js';
 import { startSimProcess } from './sim-handle.js';
 import { traceStages } from './stage-trace.js';
+import { COMMAND_PATH_ENV, benchCommandPath } from './command-path.js';
 import { openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
 
@@ -63,6 +64,7 @@ async function main() {
     MOLTEN_COMMAND_CONCURRENCY: '256',
     HOMELAB_MCP_URL: mcp.url,
     MOLTEN_STAGE_TRACE: '1',
+    ...COMMAND_PATH_ENV,
   };
   const services: Service[] = [];
   const base = `http://127.0.0.1:${apiPort}`;
@@ -307,6 +309,7 @@ async function main() {
     const own = summary(serverTime).p50;
     const t = summary(toolOverhead.map((x) => x - own));
     report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
+    await benchCommandPath({ natsUrl: nats.url, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid! }, pollMs: POLL_MS, floorMs: floor.p50, report, quick });
     sse.close();
     trace.close();
     await benchBus.close();
