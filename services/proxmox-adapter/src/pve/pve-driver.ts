@@ -33,9 +33,20 @@ import { GUEST_RRD_KEYS, NODE_RRD_KEYS, splitTags, type GuestCurrent, type Resou
 import { TaskReadBudget } from './task-read-budget.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
-/** A running task's status is read every 25 ms for its first 5 s, then less and less often (up to 1 s). */
+/**
+ * A task's status is read as soon as Proxmox has answered the call that started it; one still
+ * running is read again after 5 ms and 10 ms (a short task ends within milliseconds), then every
+ * 25 ms for its first 5 s, then less and less often (up to 1 s).
+ */
+const TASK_FOLLOW_FIRST_MS = [5, 10] as const;
 const TASK_FOLLOW_MS = 25;
 const TASK_FOLLOW_FAST_FOR_MS = 5_000;
+
+/** The wait before a running task's next status read: after `reads` reads, `elapsedMs` into the task (see above). */
+export function taskFollowDelay(reads: number, elapsedMs: number, previousMs: number): number {
+  if (elapsedMs > TASK_FOLLOW_FAST_FOR_MS) return Math.min(Math.max(previousMs, TASK_FOLLOW_MS) * 1.3, 1_000);
+  return TASK_FOLLOW_FIRST_MS[reads - 1] ?? TASK_FOLLOW_MS;
+}
 /** Task status reads per node and second, shared by every task this driver follows on that node. */
 const TASK_READS_PER_NODE_S = 80;
 
@@ -261,14 +272,17 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   }
 
   async followTask(upid: string, o: { deadlineMs: number; signal: AbortSignal }): Promise<TaskOutcome> {
-    // A short fixed interval while the task is young (most power tasks end within a second or
-    // two, and the command ends when the task does), then backing off for long tasks (a
-    // backup, a migration). Every read is under the node's budget (see TaskReadBudget).
+    // Read at once, again soon, then at a short fixed interval while the task is young (most
+    // power tasks end within a second or two, and the command ends when the task does), then
+    // backing off for long tasks (a backup, a migration). Every read after the first is under
+    // the node's budget (see TaskReadBudget).
     const node = parseUpid(upid)?.node ?? '';
     const started = Date.now();
-    let delay = TASK_FOLLOW_MS;
+    let delay = 0;
+    let reads = 0;
     let lastError: unknown;
     while (!o.signal.aborted) {
+      reads++;
       try {
         const t = await this.client.taskStatus(upid);
         lastError = undefined;
@@ -281,7 +295,7 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
         // A passing network failure is not the task's failure: keep reading until the deadline.
         lastError = err;
       }
-      if (Date.now() - started > TASK_FOLLOW_FAST_FOR_MS) delay = Math.min(delay * 1.3, 1_000);
+      delay = taskFollowDelay(reads, Date.now() - started, delay);
       const wait = delay + this.#taskReads.reserve(node, performance.now() + delay);
       if (Date.now() + wait > o.deadlineMs) {
         return lastError
