@@ -1,6 +1,6 @@
-import { CommandRecord, CommandStatus, commandStatusName, type ApprovalRecord, type Command } from '@molten/contracts';
+import { BUCKETS, CommandRecord, CommandStatus, commandStatusName, type ApprovalRecord, type Command } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
-import { newCommandId, publishCommand, type Bus, type CommandStore, type SubmitInput } from '@molten/bus';
+import { MalformedMessageError, decodeCommandRecord, newCommandId, publishCommand, readSnapshot, type Bus, type CommandStore, type SubmitInput } from '@molten/bus';
 import type { Logger } from '@molten/kit';
 import { commandJson } from '../state/json.js';
 import { argumentsDigest, canonicalJson } from './digest.js';
@@ -85,12 +85,21 @@ export class ApprovalService {
         if (record.approval) this.observe(record);
       }
     })().catch((err) => this.#o.log.warn({ err }, 'approvals: following the commands bucket stopped'));
-    const keys = await this.#o.bus.kv.commands.keys('cmd.>');
-    for await (const key of keys) {
-      const stored = await this.#o.store.get(key.slice('cmd.'.length));
-      if (!stored?.record.approval) continue;
-      this.#remember(stored.record);
-      if (stored.record.status === CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL) this.#arm(stored.record);
+    // Every record in one pass (the bucket holds a week of commands), decoding only those that
+    // may carry an approval.
+    for (const e of await readSnapshot(this.#o.bus.js, BUCKETS.commands, 'cmd.>')) {
+      if (!mayCarryApproval(e.value)) continue;
+      let record: CommandRecord;
+      try {
+        record = decodeCommandRecord(e.key, e.value);
+      } catch (err) {
+        if (!(err instanceof MalformedMessageError)) throw err;
+        this.#o.log.warn({ key: e.key, reason: err.reason }, 'skipping an unreadable command record');
+        continue;
+      }
+      if (!record.approval || !record.command) continue;
+      this.#remember(record);
+      if (record.status === CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL) this.#arm(record);
     }
   }
 
