@@ -135,6 +135,7 @@ export class PowerHandler implements CommandHandler {
             ctx.log.warn({ err }, 'guest not re-read after its task');
             return undefined;
           });
+      ctx.mark?.('adapter.guest-reread');
       await recorded;
       if (handedOver && guest?.status !== task.target) {
         if (guest) await this.o.publishGuest(guest).catch(() => {});
@@ -145,7 +146,6 @@ export class PowerHandler implements CommandHandler {
           upstreamTaskId: taskId,
         };
       }
-      ctx.mark?.('adapter.guest-reread');
       // The task's outcome is known: a state write the bus cannot take right now (a NATS leader
       // election) must not send the command round again; the next poll publishes the state. It
       // runs beside the outcome's record write, and the acknowledgement waits for it.
