@@ -4,10 +4,11 @@
  * and only the few with an approval (field 9, `approval`) are worth decoding. Each top-level
  * field is skipped by its tag and length, nothing nested is read and nothing is allocated.
  *
- * False means CommandRecord.decode would give a record without an approval (or would throw on
- * bytes this scan already sees are broken). True means "decode it": the record has an approval,
- * or the scan met something it does not read (a group, an unknown wire type, a truncated
- * field), which the full decode then judges (and reports) as before.
+ * False: the record has no approval field, so it is skipped, as the decode would have had it
+ * skipped (one broken inside its other fields is skipped without the warning the decode would
+ * have logged). True means "decode it": the record has an approval, or the scan met something it
+ * does not read (a group, an unknown wire type, a truncated field), which the full decode then
+ * judges (and reports) as before.
  */
 const APPROVAL_TAG = (9 << 3) | 2;
 
