@@ -37,8 +37,12 @@ import { ms, summary } from './stats.js';
 
 const AGENT_TOKEN = 'bench-agent-token-0123456789abcdef0123';
 
-/** What the api needs for these figures beyond run.ts's env: an agent token for the MCP endpoint. */
-export const COMMAND_PATH_ENV = { MOLTEN_AGENT_TOKEN: AGENT_TOKEN };
+/**
+ * What these figures need beyond run.ts's env: an agent token for the MCP endpoint, and no
+ * MCP request budget in the homelab-adapter (its default, 600 a minute, holds back a bench's
+ * tool calls for seconds: a limit, not overhead).
+ */
+export const COMMAND_PATH_ENV = { MOLTEN_AGENT_TOKEN: AGENT_TOKEN, MCP_RATE_LIMIT_RPM: '1000000' };
 
 type Sim = Awaited<ReturnType<typeof startSimProcess>>;
 

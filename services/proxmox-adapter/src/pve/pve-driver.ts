@@ -35,10 +35,10 @@ import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
 /**
  * A task's status is read as soon as Proxmox has answered the call that started it; one still
- * running is read again after 5 ms and 10 ms (a short task ends within milliseconds), then every
- * 25 ms for its first 5 s, then less and less often (up to 1 s).
+ * running is read again after 2 ms and 10 ms (a short task ends within milliseconds of its
+ * call's answer), then every 25 ms for its first 5 s, then less and less often (up to 1 s).
  */
-const TASK_FOLLOW_FIRST_MS = [5, 10] as const;
+const TASK_FOLLOW_FIRST_MS = [2, 10] as const;
 const TASK_FOLLOW_MS = 25;
 const TASK_FOLLOW_FAST_FOR_MS = 5_000;
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { taskFollowDelay } from './pve-driver.js';
 
 describe('following a Proxmox task', () => {
-  it('reads a task that has not ended again after 5 ms and 10 ms, then every 25 ms for 5 s', () => {
-    expect(taskFollowDelay(1, 1, 0)).toBe(5);
-    expect(taskFollowDelay(2, 8, 5)).toBe(10);
+  it('reads a task that has not ended again after 2 ms and 10 ms, then every 25 ms for 5 s', () => {
+    expect(taskFollowDelay(1, 1, 0)).toBe(2);
+    expect(taskFollowDelay(2, 5, 2)).toBe(10);
     expect(taskFollowDelay(3, 20, 10)).toBe(25);
     expect(taskFollowDelay(150, 4_990, 25)).toBe(25);
   });
