@@ -6,6 +6,9 @@ import { describeOp, guestOpOf, reconcileOp, stateProblem } from './guest-comman
 import { hasGuestPage } from './guest-driver.js';
 import { UpstreamError } from './upstream-error.js';
 
+/** The longest a task's first status read waits for its task id's record write (see execute). */
+const FIRST_READ_AFTER_MS = 2;
+
 export interface PowerHandlerOptions {
   driver: ClusterDriver;
   /** Where a guest is now (last poll or snapshot); undefined when unknown. */
@@ -71,10 +74,13 @@ export class PowerHandler implements CommandHandler {
       }
       return fail(e);
     }
-    // The task id is recorded while the task is followed: a task that ends at once is read at
-    // once. Nothing is published (the guest's state, the outcome) before the record has it.
+    // The task id is recorded while the task is followed; nothing is published (the guest's
+    // state, the outcome) before the record has it. The first status read waits for that write
+    // or FIRST_READ_AFTER_MS, whichever comes first: Proxmox answers as it forks the task's
+    // worker, and a read in the same millisecond finds even a task with nothing to do running.
     const running = ctx.running(taskId, `${task.what} running as ${taskId}`);
     running.catch(() => {}); // awaited in #follow; a rejection there ends the delivery as before
+    await Promise.race([running.catch(() => {}), sleep(FIRST_READ_AFTER_MS)]);
     return this.#follow(ctx, task, taskId, running);
   }
 

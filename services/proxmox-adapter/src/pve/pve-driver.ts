@@ -34,9 +34,10 @@ import { TaskReadBudget } from './task-read-budget.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
 /**
- * A task's status is read as soon as Proxmox has answered the call that started it; one still
- * running is read again after 2 ms and 10 ms (a short task ends within milliseconds of its
- * call's answer), then every 25 ms for its first 5 s, then less and less often (up to 1 s).
+ * A task's status is read at once when following starts (right after the call that started it,
+ * see PowerHandler); one still running is read again after 2 ms and 10 ms (a short task ends
+ * within milliseconds of its call's answer), then every 25 ms for its first 5 s, then less and
+ * less often (up to 1 s).
  */
 const TASK_FOLLOW_FIRST_MS = [2, 10] as const;
 const TASK_FOLLOW_MS = 25;
