@@ -4,7 +4,11 @@ export interface HttpAnswer {
   status: number;
   /** The status line's reason phrase: Proxmox puts its error messages there. */
   statusText: string;
-  text: string;
+  /**
+   * The body's bytes, a copy of its own (the chunks are views of the socket's buffers), decoded
+   * by whoever reads them: a big answer is compared as bytes first.
+   */
+  body: Buffer;
 }
 
 /**
@@ -48,7 +52,7 @@ export function httpRequest(
           chunks.push(chunk);
         },
         onResponseEnd() {
-          finish(undefined, { status, statusText, text: Buffer.concat(chunks).toString('utf8') });
+          finish(undefined, { status, statusText, body: Buffer.concat(chunks) });
         },
         onResponseError(_controller, error) {
           finish(error);
