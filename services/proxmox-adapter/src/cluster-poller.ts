@@ -143,7 +143,7 @@ export class ClusterPoller {
         void this.#readDetails();
       }
       const readAt = performance.now();
-      read = await driver.readResources();
+      read = await driver.readResources({ stillPublished: (g) => this.#o.publisher.get(g.type === 'lxc' ? 'lxc' : 'qemu', guestId(g)) === g });
       // The upstream's answer time for the poll's one request (not the slower status reads).
       latency = performance.now() - readAt;
     } catch (err) {

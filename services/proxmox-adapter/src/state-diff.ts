@@ -7,6 +7,11 @@ import type { ClusterStatus, Guest, Node, Storage } from '@molten/contracts';
  * consumers extrapolate uptime, and the next real change carries the counters along.
  */
 export const CPU_STEP = 0.005; // half a percent of the guest's CPUs
+/**
+ * Counters that grow on every poll and never count alone (uptime too, but a restart — uptime
+ * going back — counts). The poll's reader relies on this list to skip rows where only they moved.
+ */
+export const COUNTERS = ['netin', 'netout', 'diskread', 'diskwrite'] as const;
 export const MEM_STEP = 0.005; // half a percent of its memory
 
 /** Same items in the same order (no joined strings: the diff runs for thousands of guests a poll). */

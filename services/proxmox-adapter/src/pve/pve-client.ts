@@ -1,6 +1,6 @@
 import type { GuestType, PowerActionName, SuspendResumeActionName } from '@molten/contracts';
 import type { Agent } from 'undici';
-import { httpRequest, type HttpAnswer } from './http-request.js';
+import { httpRequest, type BodySink, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
 import { UpstreamError } from '../upstream-error.js';
 import { pveHttpError, pveTransportError } from './pve-errors.js';
@@ -94,8 +94,8 @@ export class PveClient {
    * Every node, guest, storage (and pool, sdn) of the cluster in one request, as the answer's
    * bytes: the driver compares them row by row with the previous answer (see ResourceRows).
    */
-  async clusterResourcesBody(): Promise<Buffer> {
-    return (await this.#send('GET', '/cluster/resources')).body;
+  async clusterResourcesBody(into?: BodySink): Promise<Buffer> {
+    return (await this.#send('GET', '/cluster/resources', undefined, into)).body;
   }
 
   clusterStatus() {
@@ -227,7 +227,7 @@ export class PveClient {
   }
 
   /** One request; its answer when the status is 2xx, else the error Proxmox's answer means. */
-  async #send(method: 'GET' | 'POST' | 'DELETE', path: string, params?: Record<string, string | number>): Promise<HttpAnswer> {
+  async #send(method: 'GET' | 'POST' | 'DELETE', path: string, params?: Record<string, string | number>, into?: BodySink): Promise<HttpAnswer> {
     const started = performance.now();
     this.requests++;
     let res: HttpAnswer;
@@ -243,7 +243,7 @@ export class PveClient {
         },
         body: method === 'POST' ? new URLSearchParams(Object.entries(params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString() : undefined,
         timeoutMs: this.#timeoutMs,
-      });
+      }, into);
     } catch (err) {
       throw pveTransportError(err, this.endpoint, { mutating: method !== 'GET' });
     } finally {

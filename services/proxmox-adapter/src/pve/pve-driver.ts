@@ -87,10 +87,13 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   /**
    * One /cluster/resources read. Rows whose bytes did not change since the previous read give
    * the very objects they gave then (see ResourceRows), so the poll's diff skips them with one
-   * lookup; only changed rows are parsed, checked and built.
+   * lookup; so do guests whose counters alone moved while their object is still the one
+   * published. Only the other changed rows are parsed, checked and built.
    */
-  async readResources(): Promise<ClusterRead> {
-    const read = await this.#resources.read(await this.client.clusterResourcesBody());
+  async readResources(o: { stillPublished?(guest: Guest): boolean } = {}): Promise<ClusterRead> {
+    const { stillPublished } = o;
+    const reuse = stillPublished && ((item: Guest | Node | Storage, type: string) => (type === 'qemu' || type === 'lxc') && stillPublished(item as Guest));
+    const read = await this.#resources.read(await this.client.clusterResourcesBody(this.#resources.sink()), reuse);
     const out: ClusterRead = { guests: [], nodes: [], storage: [] };
     for (let k = 0; k < read.count; k++) {
       const item = read.items[k];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResourceRows, checkResourceRow, rowSpans, type ResourceRow } from './resource-rows.js';
+import { ResourceRows, checkResourceRow, rowSpans, sameButCounters, type ResourceRow } from './resource-rows.js';
 
 const guest = (vmid: number, o: Record<string, unknown> = {}) => ({ id: `qemu/${vmid}`, type: 'qemu', vmid, node: 'pve1', status: 'running', name: `vm-${vmid}`, uptime: 10, cpu: 0.1, maxcpu: 2, ...o });
 const body = (rows: unknown[], space?: number) => Buffer.from(JSON.stringify({ data: rows }, null, space));
@@ -150,5 +150,78 @@ describe('ResourceRows', () => {
         .map((g) => (rnd() < 0.2 ? { ...g, uptime: g.uptime + 1, name: rnd() < 0.5 ? text() : g.name } : g));
       if (rnd() < 0.5) answer.splice(Math.floor(rnd() * answer.length), 0, guest(1000 + round, { name: text() }));
     }
+  });
+});
+
+describe('sameButCounters', () => {
+  const same = (a: object, b: object) => {
+    const x = Buffer.from(JSON.stringify(a));
+    const y = Buffer.from(JSON.stringify(b));
+    return sameButCounters(x, 0, x.length, y, 0, y.length);
+  };
+  const row = guest(7, { netin: 100, netout: 5, diskread: 1, diskwrite: 2, uptime: 1000, memhost: 5, tags: 'a' });
+
+  it('sees a row whose counters alone moved, uptime growing, as the same row', () => {
+    expect(same(row, { ...row, uptime: 1001, netin: 250, netout: 6, diskread: '3', diskwrite: 2.5e3 })).toBe(true);
+    // Keys Molten does not read do not count either.
+    expect(same(row, { ...row, memhost: 9 })).toBe(true);
+  });
+
+  it('sees any other change as a change: a field Molten reads, uptime going back (a restart), a counter that is no number, another key or order', () => {
+    expect(same(row, { ...row, cpu: 0.2 })).toBe(false);
+    expect(same(row, { ...row, status: 'stopped' })).toBe(false);
+    expect(same(row, { ...row, tags: 'b' })).toBe(false);
+    expect(same(row, { ...row, vmid: 8, id: 'qemu/8' })).toBe(false);
+    expect(same(row, { ...row, uptime: 999 })).toBe(false);
+    expect(same(row, { ...row, netin: 'lots' })).toBe(false);
+    expect(same(row, { ...row, netin: null })).toBe(false);
+    expect(same(row, { ...row, lock: 'backup' })).toBe(false);
+    const { name, ...rest } = row;
+    expect(same(row, { ...rest, name })).toBe(false);
+    expect(same(row, { ...row, memhost: { a: 1 } })).toBe(false);
+  });
+});
+
+describe('ResourceRows, counters aside', () => {
+  it("gives a row's earlier item when only its counters moved and that item is still the one that counts", async () => {
+    const { rows, built } = reader();
+    const first = await rows.read(body([guest(1, { netin: 1 }), guest(2)]));
+    const stillCurrent = new Set(first.items);
+    const next = await rows.read(body([guest(1, { uptime: 11, netin: 5 }), guest(2, { uptime: 12 })]), (item) => stillCurrent.has(item!));
+    expect(next).toMatchObject({ parsed: 0, counters: 2 });
+    expect(next.items[0]).toBe(first.items[0]);
+    expect(built).toHaveLength(2);
+    // Compared with the last answer's bytes from then on: uptime may not go back below them.
+    const restarted = await rows.read(body([guest(1, { uptime: 10, netin: 5 }), guest(2, { uptime: 13 })]), (item) => stillCurrent.has(item!));
+    expect(restarted).toMatchObject({ parsed: 1, counters: 1 });
+    expect(restarted.items[0]).toMatchObject({ uptime: 10 });
+  });
+
+  it('parses and builds the row afresh when the earlier item is no longer the one that counts, or without a say', async () => {
+    const { rows } = reader();
+    const first = await rows.read(body([guest(1), guest(2)]));
+    const notCurrent = await rows.read(body([guest(1, { uptime: 11 }), guest(2, { uptime: 11 })]), (item) => item === first.items[1]);
+    expect(notCurrent).toMatchObject({ parsed: 1, counters: 1 });
+    expect(notCurrent.items[0]).toMatchObject({ uptime: 11 });
+    expect(notCurrent.items[1]).toBe(first.items[1]);
+    const noSay = await rows.read(body([guest(1, { uptime: 12 }), guest(2, { uptime: 12 })]));
+    expect(noSay).toMatchObject({ parsed: 2, counters: 0 });
+  });
+
+  it('gathers answers into two buffers in turn, so the one compared with is never written over', async () => {
+    const { rows } = reader();
+    const sinks = [];
+    for (const uptime of [1, 2, 3]) {
+      const sink = rows.sink();
+      sinks.push(sink);
+      sink.start();
+      const bytes = body([guest(1, { uptime }), guest(2, { status: uptime === 3 ? 'stopped' : 'running' })]);
+      sink.write(bytes.subarray(0, 10));
+      sink.write(bytes.subarray(10));
+      const read = await rows.read(sink.end(), () => true);
+      expect(read.count).toBe(2);
+    }
+    expect(sinks[0]).not.toBe(sinks[1]);
+    expect(sinks[2]).toBe(sinks[0]);
   });
 });

@@ -1,5 +1,7 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { UpstreamError } from '../upstream-error.js';
+import { COUNTERS } from '../state-diff.js';
+import { BodyBuffer, type BodySink } from './http-request.js';
 
 /**
  * One row of GET /cluster/resources, as Molten keeps it: Proxmox's 0/1 booleans as booleans,
@@ -108,6 +110,8 @@ export interface RowsRead<T> {
   items: readonly (T | undefined)[];
   /** Rows that differed from the previous answer: parsed, checked and built again. */
   parsed: number;
+  /** Rows that gave their earlier item although counters in them moved (see read()). */
+  counters: number;
 }
 
 interface Kept<T> {
@@ -130,7 +134,8 @@ const SLICE = 1_000;
  * previous answer's before anything is built: an unchanged row is neither parsed nor checked
  * again, and gives the very object it gave before (the publisher then skips it with one
  * lookup). Only rows that changed are parsed, checked and built. What is kept between polls is
- * the previous answer's bytes, the rows' places in them and the built items — no parsed copy.
+ * the previous answer's bytes (in one of two buffers reused from poll to poll: see sink()), the
+ * rows' places in them and the built items — no parsed copy.
  *
  * A row counts as unchanged when its bytes equal those of the row at the same place in the
  * previous answer, or of the previous row with the same id (rows moved by an added or removed
@@ -139,6 +144,7 @@ const SLICE = 1_000;
 export class ResourceRows<T> {
   #kept: Kept<T> | undefined;
   #index: Map<string, number> | undefined;
+  readonly #bodies = [new BodyBuffer(), new BodyBuffer()] as const;
 
   constructor(private readonly build: (row: ResourceRow) => T | undefined) {}
 
@@ -148,9 +154,25 @@ export class ResourceRows<T> {
     this.#index = undefined;
   }
 
-  async read(body: Buffer): Promise<RowsRead<T>> {
+  /**
+   * Where to gather the next answer: the one of two buffers that does not hold the previous
+   * answer (kept for the comparison). Nothing is allocated per poll once they are big enough.
+   */
+  sink(): BodySink {
+    const keptIn = this.#kept && this.#bodies.find((b) => b.holds(this.#kept!.body));
+    return keptIn === this.#bodies[0] ? this.#bodies[1] : this.#bodies[0];
+  }
+
+  /**
+   * Reads one answer. `reuse`, when given, lets a row whose only changes are its counters —
+   * uptime grown, network and disk totals moved (COUNTERS), keys Molten does not read — give
+   * its earlier item again without being parsed, when reuse(item) says that item is still
+   * the one that counts (for a guest: the one last published, which a reading differing only
+   * in counters would not replace). Otherwise such a row is parsed and built like any other.
+   */
+  async read(body: Buffer, reuse?: (item: T, type: string) => boolean): Promise<RowsRead<T>> {
     const kept = this.#kept;
-    if (kept && body.equals(kept.body)) return { count: kept.ids.length, types: kept.types, items: kept.items, parsed: 0 };
+    if (kept && body.equals(kept.body)) return { count: kept.ids.length, types: kept.types, items: kept.items, parsed: 0, counters: 0 };
     const starts: number[] = [];
     const ends: number[] = [];
     if (!rowSpans(body, starts, ends)) return this.#readWhole(body);
@@ -159,14 +181,29 @@ export class ResourceRows<T> {
     const types = new Array<string>(count);
     const items = new Array<T | undefined>(count);
     let parsed = 0;
+    let counters = 0;
+    const keep = (k: number, j: number) => {
+      ids[k] = kept!.ids[j]!;
+      types[k] = kept!.types[j]!;
+      items[k] = kept!.items[j];
+    };
     for (let k = 0; k < count; k++) {
       const s = starts[k]!;
       const e = ends[k]!;
-      if (kept && k < kept.ids.length && sameBytes(body, s, e, kept.body, kept.starts[k]!, kept.ends[k]!)) {
-        ids[k] = kept.ids[k]!;
-        types[k] = kept.types[k]!;
-        items[k] = kept.items[k];
-        continue;
+      if (kept && k < kept.ids.length) {
+        const ks = kept.starts[k]!;
+        const ke = kept.ends[k]!;
+        if (sameBytes(body, s, e, kept.body, ks, ke)) {
+          keep(k, k);
+          continue;
+        }
+        // The same row (its id is compared as a value) with only counters moved.
+        const item = kept.items[k];
+        if (reuse && item !== undefined && sameButCounters(kept.body, ks, ke, body, s, e) && reuse(item, kept.types[k]!)) {
+          keep(k, k);
+          counters++;
+          continue;
+        }
       }
       if (++parsed % SLICE === 0) await yieldTurn();
       let raw: unknown;
@@ -184,7 +221,7 @@ export class ResourceRows<T> {
     }
     this.#kept = { body, starts, ends, ids, types, items };
     this.#index = undefined;
-    return { count, types, items, parsed };
+    return { count, types, items, parsed, counters };
   }
 
   /** Any other shape: parsed whole (the errors name what is wrong), nothing compared or kept. */
@@ -206,7 +243,7 @@ export class ResourceRows<T> {
       items.push(this.build(row));
     }
     this.forget();
-    return { count: data.length, types, items, parsed: data.length };
+    return { count: data.length, types, items, parsed: data.length, counters: 0 };
   }
 
   #indexOf(kept: Kept<T>, id: string): number {
@@ -300,4 +337,137 @@ export function rowSpans(b: Buffer, starts: number[], ends: number[]): boolean {
 function skipSpace(b: Buffer, i: number): number {
   for (let c = b[i]; c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = b[++i]);
   return i;
+}
+
+// ---- comparing two rows, counters aside ----
+
+const COLON = 0x3a;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** How a key's change counts: rows whose only changes are in keys that do not count are the same row. */
+const enum KeyKind {
+  /** A field Molten reads: any change counts. */
+  Counts,
+  /** A counter that never counts alone (it must still be a number). */
+  Counter,
+  /** uptime: a counter that must not go back (a restart counts). */
+  Uptime,
+}
+
+/** Every key checkResourceRow reads, as bytes: a key that is none of them does not count. */
+const KNOWN_KEYS: { bytes: Buffer; kind: KeyKind }[] = [
+  'id', 'type', 'node', 'status', 'name', 'vmid', 'cpu', 'mem', 'maxmem', 'disk', 'maxdisk', 'uptime', 'netin', 'netout', 'diskread', 'diskwrite',
+  'template', 'tags', 'lock', 'maxcpu', 'hastate', 'pool', 'level', 'storage', 'plugintype', 'content', 'shared',
+].map((key) => ({
+  bytes: Buffer.from(key, 'latin1'),
+  kind: key === 'uptime' ? KeyKind.Uptime : (COUNTERS as readonly string[]).includes(key) ? KeyKind.Counter : KeyKind.Counts,
+}));
+
+function keyKind(b: Buffer, s: number, e: number): KeyKind | undefined {
+  const len = e - s;
+  outer: for (const k of KNOWN_KEYS) {
+    if (k.bytes.length !== len) continue;
+    for (let i = 0; i < len; i++) if (k.bytes[i] !== b[s + i]) continue outer;
+    return k.kind;
+  }
+  return undefined;
+}
+
+/**
+ * Whether two rows hold the same keys in the same order with the same values, but for counters
+ * (a number, or a number in a string, each) and keys Molten does not read — uptime only
+ * growing. Walks both in step; anything unexpected (a nested value, an escaped key, spaces
+ * around a counter) answers false, and the row is then parsed as any changed row is.
+ */
+export function sameButCounters(a: Buffer, as: number, ae: number, b: Buffer, bs: number, be: number): boolean {
+  let i = as + 1;
+  let j = bs + 1;
+  for (;;) {
+    // The key: the same bytes in both.
+    if (a[i] !== QUOTE || b[j] !== QUOTE) return false;
+    const ks = i + 1;
+    let ke = ks;
+    while (ke < ae && a[ke] !== QUOTE) {
+      if (a[ke] === BACKSLASH) return false;
+      ke++;
+    }
+    if (ke >= ae) return false;
+    for (let x = i; x <= ke; x++, j++) if (a[x] !== b[j]) return false;
+    i = ke + 1;
+    if (a[i++] !== COLON || b[j++] !== COLON) return false;
+    // The value: its end in each row, then whether it differs, and whether that counts.
+    const va = i;
+    const vb = j;
+    i = valueEnd(a, i, ae);
+    j = valueEnd(b, j, be);
+    if (i < 0 || j < 0) return false;
+    let same = i - va === j - vb;
+    for (let x = 0; same && x < i - va; x++) same = a[va + x] === b[vb + x];
+    if (!same) {
+      const kind = keyKind(a, ks, ke);
+      if (kind === KeyKind.Counts) return false;
+      if (kind !== undefined) {
+        const before = numberAt(a, va, i);
+        const now = numberAt(b, vb, j);
+        if (Number.isNaN(now) || (kind === KeyKind.Uptime && !(now >= before))) return false;
+      }
+    }
+    const c = a[i];
+    if (c !== b[j]) return false;
+    if (c === CLOSE_OBJECT) return i + 1 === ae && j + 1 === be;
+    if (c !== COMMA) return false;
+    i++;
+    j++;
+  }
+}
+
+/** The end (exclusive) of the value starting at p: a string, or a literal up to `,` or `}`; -1 for a nested value. */
+function valueEnd(b: Buffer, p: number, end: number): number {
+  const c = b[p];
+  if (c === QUOTE) {
+    for (let i = p + 1; i < end; i++) {
+      const x = b[i];
+      if (x === BACKSLASH) i++;
+      else if (x === QUOTE) return i + 1;
+    }
+    return -1;
+  }
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) return -1;
+  let i = p;
+  while (i < end && b[i] !== COMMA && b[i] !== CLOSE_OBJECT) i++;
+  return i < end ? i : -1;
+}
+
+/**
+ * A JSON number (or a number in a string, as checkResourceRow accepts) between s and e; NaN
+ * for anything else. Plain integers, the common case, are read without making a string.
+ */
+function numberAt(b: Buffer, s: number, e: number): number {
+  if (b[s] === QUOTE && b[e - 1] === QUOTE && e - s >= 2) {
+    const text = b.toString('latin1', s + 1, e - 1);
+    return NUMERIC.test(text) ? Number(text) : NaN;
+  }
+  let i = s;
+  if (b[i] === MINUS) i++;
+  if (!isDigit(b[i])) return NaN;
+  let n = 0;
+  for (; i < e && isDigit(b[i]); i++) n = n * 10 + (b[i]! - 0x30);
+  if (i === e && n <= Number.MAX_SAFE_INTEGER) return b[s] === MINUS ? -n : n;
+  // A fraction or an exponent: checked by its grammar, read by Number().
+  let x = i;
+  if (b[x] === DOT) {
+    x++;
+    if (!isDigit(b[x])) return NaN;
+    while (isDigit(b[x])) x++;
+  }
+  if (b[x] === 0x65 || b[x] === 0x45) {
+    x++;
+    if (b[x] === MINUS || b[x] === PLUS) x++;
+    if (!isDigit(b[x])) return NaN;
+    while (isDigit(b[x])) x++;
+  }
+  return x === e ? Number(b.toString('latin1', s, e)) : NaN;
 }
