@@ -56,6 +56,7 @@ const env = {
   MOLTEN_GRPC_PORT: '0',
   MOLTEN_TOKEN: TOKEN,
   MOLTEN_DATA_DIR: dataDir,
+  ...(process.env.PROFILE_ENV ? Object.fromEntries(process.env.PROFILE_ENV.split(' ').map((kv) => kv.split('=') as [string, string])) : {}),
 };
 const flags = [...(snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : []), ...(process.env.PROFILE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const services: Service[] = [];
@@ -75,7 +76,12 @@ try {
   );
   const listedAfter = performance.now() - started;
   for (let i = 0; i < SSE_CLIENTS; i++) sse.push(await openSse(`http://127.0.0.1:${apiPort}/api/events`, TOKEN, () => {}));
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  // PROFILE_SAMPLE_S=<n>: the breakdown every n seconds while the polls go on.
+  const every = Number(process.env.PROFILE_SAMPLE_S ?? 0) * 1000;
+  for (let t = 0; t < SECONDS * 1000; t += every || SECONDS * 1000) {
+    if (every) for (const s of [api, adapter]) process.stdout.write(`  ${(t / 1000).toFixed(0)} s ${s.name}: ${smaps(s.child.pid!)}\n`);
+    await new Promise((r) => setTimeout(r, Math.min(every || SECONDS * 1000, SECONDS * 1000 - t)));
+  }
   if (process.env.PROFILE_OUTPUT) for (const s of [adapter, api]) process.stdout.write(`--- ${s.name} ---\n${s.output().slice(-8000)}\n`);
   const a = adapter.rss();
   const p = api.rss();
