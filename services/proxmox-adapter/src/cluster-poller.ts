@@ -144,8 +144,9 @@ export class ClusterPoller {
       }
       const readAt = performance.now();
       read = await driver.readResources({ stillPublished: (g) => this.#o.publisher.get(g.type === 'lxc' ? 'lxc' : 'qemu', guestId(g)) === g });
-      // The upstream's answer time for the poll's one request (not the slower status reads).
-      latency = performance.now() - readAt;
+      // The upstream's answer time for the poll's one request (not the slower status reads, nor
+      // the driver's parsing when it tells them apart).
+      latency = read.answerMs ?? performance.now() - readAt;
     } catch (err) {
       const e = err instanceof UpstreamError ? err : new UpstreamError({ code: 'upstream', message: String((err as Error)?.message ?? err) });
       if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');

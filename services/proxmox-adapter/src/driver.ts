@@ -10,6 +10,8 @@ export interface ClusterRead {
   guests: Guest[];
   nodes: Node[];
   storage: Storage[];
+  /** How long the upstream took to answer (ms), without the driver's own parsing, when known. */
+  answerMs?: number;
 }
 
 export interface TaskOutcome {

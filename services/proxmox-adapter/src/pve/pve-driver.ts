@@ -93,8 +93,11 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
   async readResources(o: { stillPublished?(guest: Guest): boolean } = {}): Promise<ClusterRead> {
     const { stillPublished } = o;
     const reuse = stillPublished && ((item: Guest | Node | Storage, type: string) => (type === 'qemu' || type === 'lxc') && stillPublished(item as Guest));
-    const read = await this.#resources.read(await this.client.clusterResourcesBody(this.#resources.sink()), reuse);
-    const out: ClusterRead = { guests: [], nodes: [], storage: [] };
+    const asked = performance.now();
+    const body = await this.client.clusterResourcesBody(this.#resources.sink());
+    const answerMs = performance.now() - asked;
+    const read = await this.#resources.read(body, reuse);
+    const out: ClusterRead = { guests: [], nodes: [], storage: [], answerMs };
     for (let k = 0; k < read.count; k++) {
       const item = read.items[k];
       if (item === undefined) continue;
