@@ -21,10 +21,11 @@ export interface Service {
 }
 
 /** Runs a service's bundle (dist/<name>.mjs, see `npm run build`) as its own process, as deployed. */
-export function runService(name: string, entry: string, env: Record<string, string>): Service {
+export function runService(name: string, entry: string, env: Record<string, string>, nodeFlags: string[] = []): Service {
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of each service there (open in Chrome DevTools).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${name}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, '--enable-source-maps', path.join(ROOT, entry)], {
+  const sourceMaps = process.env.BENCH_SOURCE_MAPS === '0' ? [] : ['--enable-source-maps'];
+  const child = spawn(process.execPath, [...profile, ...nodeFlags, ...sourceMaps, path.join(ROOT, entry)], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: ROOT,

@@ -1,13 +1,18 @@
 /**
  * npm run bench: the figures the issues ask for, measured on real components — a nats-server,
- * the Proxmox VE simulator with 50 nodes × 100 guests, the proxmox-adapter and the api as their
- * own processes (as deployed), SSE clients over HTTP.
+ * the Proxmox VE simulator (in its own process), the proxmox-adapter, homelab-adapter and api as
+ * their own processes (as deployed), SSE clients over HTTP — with the default settings (the
+ * adaptive 1 s poll), at 5,000 guests (50 nodes × 100) and at 15,000 (150 × 100), then a
+ * summary of both. `BENCH_NODES=150` (or `--nodes 150`) runs one size; `--quick` shortens it.
  *
+ *   requests per poll  Proxmox requests per poll
+ *   poll CPU           the adapter's and the api's CPU per poll while nothing changes (from
+ *                      /proc), and the poll alone measured in one process (bench/poll-cpu.ts)
  *   command overhead   api 202 → `succeeded` on SSE, minus the simulated task time, at 100 commands/s
- *   change → SSE       a guest's change in the simulator → its event on SSE (poll interval 2 s)
+ *   change → SSE       a guest's change in the simulator → its event on SSE
  *   SSE fan-out        delivery latency to 100 clients while 500 guest updates/s flow
- *   requests per poll  Proxmox requests per poll, with 5,000 guests
- *   RSS                api and adapter resident memory at 5,000 guests
+ *   RSS                api and adapter resident memory: steady (one SSE client, polls going
+ *                      on) and after everything above (100 SSE clients' snapshots included)
  *   tool calls         MCP tool call through the bus: api 202 → result, minus the server's own time
  *   floor              a JetStream publish → consume → ack round trip on loopback (same client):
  *                      every latency is also printed as a multiple (×N) of its p50
@@ -29,20 +34,56 @@ import { traceStages } from './stage-trace.js';
 import { COMMAND_PATH_ENV, benchCommandPath } from './command-path.js';
 import { openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
+import { measurePollCpu, pollCpuLines } from './poll-cpu.js';
 
 const TOKEN = 'bench-operator-token-0123456789abcdef';
-const NODES = Number(process.env.BENCH_NODES ?? 50);
-const GUESTS_PER_NODE = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
-const POLL_MS = 2_000;
-const log = createLogger('bench', { level: 'warn' });
-const results: string[] = [];
-const report = (line: string) => {
-  results.push(line);
-  process.stdout.write(`${line}\n`);
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
+const SIZES = (arg('nodes') ?? process.env.BENCH_NODES)?.split(',').map(Number) ?? [50, 150];
+const GUESTS_PER_NODE = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
+/** The poll the adapter runs with: the default (PVE_POLL_MS unset), which adapts. */
+const DEFAULT_POLL_MS = 1_000;
+const log = createLogger('bench', { level: 'warn' });
+const report = (line: string) => process.stdout.write(`${line}\n`);
+
+/** The figures of one size, for the summary at the end. */
+interface Figures {
+  guests: number;
+  floor: number;
+  pollCpu: { adapter: number; api: number };
+  inProcess?: Awaited<ReturnType<typeof measurePollCpu>>;
+  overhead100: { p50: number; p99: number };
+  overhead10: { p50: number; p99: number };
+  taskEnd: { p50: number; p99: number };
+  change: { p50: number; p99: number };
+  fanout: { p50: number; p99: number };
+  rssSteady: { api: number; adapter: number };
+  rssEnd: { api: number; adapter: number; apiPeak: number; adapterPeak: number };
+  tool: { p50: number; p99: number };
+}
 
 async function main() {
   const quick = process.argv.includes('--quick');
+  const all: Figures[] = [];
+  for (const nodes of SIZES) {
+    all.push(await benchSize(nodes, quick));
+    // The poll alone, in one process, against a simulator of the same size (the stack is down).
+    const nats = await NatsServer.start();
+    try {
+      const r = await measurePollCpu({ nats, nodes, perNode: GUESTS_PER_NODE, polls: quick ? 5 : 10, changes: [50, 500] });
+      all.at(-1)!.inProcess = r;
+      for (const l of pollCpuLines(r)) report(l);
+    } finally {
+      await nats.dispose();
+    }
+  }
+  summarize(all);
+}
+
+async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
+  const figures = { guests: NODES * GUESTS_PER_NODE } as Figures;
   const nats = await NatsServer.start();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-'));
   const sim = await startSimProcess({ nodes: NODES, guestsPerNode: GUESTS_PER_NODE, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
@@ -54,7 +95,6 @@ async function main() {
     PVE_URL: sim.url,
     PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
     PVE_CA_FILE: sim.caFile ?? '',
-    PVE_POLL_MS: String(POLL_MS),
     MOLTEN_PORT: String(apiPort),
     MOLTEN_GRPC_PORT: '0',
     MOLTEN_TOKEN: TOKEN,
@@ -76,13 +116,14 @@ async function main() {
     services.push(adapter, homelab, api);
     const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
     await waitFor(async () => ((await (await call('/api/vms')).json()) as { data: unknown[] }).data.length === NODES * GUESTS_PER_NODE, {
-      timeoutMs: 90_000,
+      timeoutMs: 180_000,
       intervalMs: 500,
-      message: 'the api lists all 5,000 guests',
+      message: `the api lists all ${NODES * GUESTS_PER_NODE} guests`,
     });
-    report(`Molten benchmarks — ${NODES} nodes × ${GUESTS_PER_NODE} guests, poll ${POLL_MS} ms, ${os.cpus().length} cores, Node ${process.version}`);
+    report(`\nMolten benchmarks — ${NODES} nodes × ${GUESTS_PER_NODE} guests (${(NODES * GUESTS_PER_NODE).toLocaleString('en-US')}), default settings (poll ${DEFAULT_POLL_MS} ms, adaptive), ${os.cpus().length} cores, Node ${process.version}`);
     const benchBus = await connectBus({ servers: nats.url, name: 'bench', log });
     const floor = await measureFloor(benchBus);
+    figures.floor = floor.p50;
     report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (publish → consume → ack round trip on loopback, same client, ${floor.n} samples); ×N below = multiple of the floor's p50`);
     const fl = (v: number) => withFloor(v, floor.p50);
     const trace = traceStages(benchBus);
@@ -112,12 +153,19 @@ async function main() {
       });
     await new Promise((r) => setTimeout(r, 1_000));
 
-    // Requests per poll, idle, 5,000 guests.
+    // Requests and CPU per poll, idle: nothing changes in the cluster but counters.
     await sim.clearRequests();
     const window = quick ? 6_000 : 12_000;
+    const idleCpu = { api: cpuMs(api.child.pid!), adapter: cpuMs(adapter.child.pid!) };
     await new Promise((r) => setTimeout(r, window));
     const { total, resources } = await sim.requestCounts();
-    report(`requests per poll      ${(total / (window / POLL_MS)).toFixed(2)} Proxmox requests per poll (${resources} × /cluster/resources, ${total - resources} other, in ${window / 1000} s)`);
+    const polls = Math.max(1, resources);
+    figures.pollCpu = { adapter: (cpuMs(adapter.child.pid!) - idleCpu.adapter) / polls, api: (cpuMs(api.child.pid!) - idleCpu.api) / polls };
+    report(`requests per poll      ${(total / polls).toFixed(2)} Proxmox requests per poll (${resources} × /cluster/resources, ${total - resources} other, in ${window / 1000} s)`);
+    report(`poll CPU (processes)   proxmox-adapter ${ms(figures.pollCpu.adapter)}, api ${ms(figures.pollCpu.api)} of CPU per poll (from /proc over ${polls} polls; heartbeats and timers included; nothing but counters changing)`);
+    const steady = { api: api.rss(), adapter: adapter.rss() };
+    figures.rssSteady = { api: steady.api.rssKb, adapter: steady.adapter.rssKb };
+    report(`RSS steady             api ${mb(steady.api.rssKb)}, proxmox-adapter ${mb(steady.adapter.rssKb)}, together ${mb(steady.api.rssKb + steady.adapter.rssKb)} (one SSE client, polls going on)`);
 
     // Command overhead at 100 commands/s, instant tasks.
     const guests = (await sim.guests()).filter((g) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
@@ -171,6 +219,7 @@ async function main() {
     }
     const o = summary(overhead);
     for (const f of failures.slice(0, 5)) report(`  not measured: ${f}`);
+    figures.overhead100 = o;
     report(`command overhead       p50 ${fl(o.p50)}, p99 ${fl(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
     const st = (v: number[]) => `${ms(summary(v.filter(Number.isFinite)).p50)}/${ms(summary(v.filter(Number.isFinite)).p99)}`;
     report(`  CPU while it ran      ${cpuShare} of one core (${os.cpus().length} cores in all)`);
@@ -195,6 +244,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const c10 = summary(calm);
+    figures.overhead10 = c10;
     report(`  at 10 commands/s      p50 ${fl(c10.p50)}, p99 ${fl(c10.p99)} (${c10.n} commands, instant tasks)`);
     report(`  per-stage trace at 10/s:`);
     for (const line of trace.report(calmIds)) report(line);
@@ -220,6 +270,7 @@ async function main() {
     // The task ends 500 ms after Proxmox answered the POST (the simulator starts it as it answers).
     const endToState = summary(trace.between(taskIds, 'adapter.posted', 'adapter.state-published', 500));
     const endToSse = summary(trace.between(taskIds, 'adapter.posted', 'sse.succeeded', 500));
+    figures.taskEnd = endToState;
     report(`  task end → state      p50 ${fl(endToState.p50)}, p99 ${fl(endToState.p99)} until the adapter has published the guest's new state; until \`succeeded\` on SSE p50 ${fl(endToSse.p50)}, p99 ${fl(endToSse.p99)} (target p50 ≤ 40 ms, p99 ≤ 100 ms)`);
     report(`  per-stage trace with 500 ms tasks ("task end seen" includes the 500 ms task):`);
     for (const line of trace.report(taskIds)) report(line);
@@ -237,7 +288,8 @@ async function main() {
       await new Promise((r) => setTimeout(r, Math.random() * 700));
     }
     const d = summary(delays);
-    report(`change → SSE           p50 ${fl(d.p50)}, p99 ${fl(d.p99)} (${d.n} changes; target p99 ≤ poll ${POLL_MS} ms + 50 ms)`);
+    figures.change = d;
+    report(`change → SSE           p50 ${fl(d.p50)}, p99 ${fl(d.p99)} (${d.n} changes, default settings; target p99 ≤ 1,050 ms)`);
 
     // SSE fan-out: 100 clients while 500 guest updates/s arrive.
     const CLIENTS = 100;
@@ -271,15 +323,17 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, 3_000));
     const f = summary(latencies);
+    figures.fanout = f;
     const expected = seconds * perSecond * CLIENTS;
     report(`SSE fan-out            p50 ${fl(f.p50)}, p99 ${fl(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
     for (const c of clients) c.close();
     await bus.close();
 
-    // Memory at 5,000 guests, after all of the above.
+    // Memory after all of the above (100 SSE clients' snapshots included).
     const a = adapter.rss();
     const p = api.rss();
-    report(`RSS                    api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}; target ≤ 200 MB), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}; target ≤ 150 MB)`);
+    figures.rssEnd = { api: p.rssKb, adapter: a.rssKb, apiPeak: p.peakKb, adapterPeak: a.peakKb };
+    report(`RSS                    api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}), together ${mb(p.rssKb + a.rssKb)} (target at 15,000 guests: ≤ 256 MB together)`);
 
     // Tool calls through the bus.
     await waitFor(async () => ((await (await call('/api/servers/mcp-homelab')).json()) as { data?: { status: string } }).data?.status === 'connected', { timeoutMs: 30_000 });
@@ -308,6 +362,7 @@ async function main() {
     await direct.close();
     const own = summary(serverTime).p50;
     const t = summary(toolOverhead.map((x) => x - own));
+    figures.tool = t;
     report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
     await benchCommandPath({ natsUrl: nats.url, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid! }, pollMs: POLL_MS, floorMs: floor.p50, report, quick });
     sse.close();
@@ -323,6 +378,31 @@ async function main() {
     await nats.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  return figures;
+}
+
+/** Every figure side by side, one column per size. */
+function summarize(all: Figures[]) {
+  const f = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)}` : 'n/a');
+  const pair = (x: { p50: number; p99: number } | undefined) => (x ? `${f(x.p50)} / ${f(x.p99)}` : 'n/a');
+  const rows: [string, (x: Figures) => string, string][] = [
+    ['JetStream floor p50 (ms)', (x) => f(x.floor), ''],
+    ['poll CPU, adapter / api process (ms per poll, idle)', (x) => `${f(x.pollCpu.adapter)} / ${f(x.pollCpu.api)}`, ''],
+    ['poll CPU in one process: counters moved / PVE-like (ms)', (x) => (x.inProcess ? `${f(x.inProcess.quiet.p50)} / ${f(x.inProcess.pveLike.mean)}` : 'n/a'), '≤ 30'],
+    ['command overhead, 100/s, p50 / p99 (ms)', (x) => pair(x.overhead100), 'p99 ≤ 20'],
+    ['command overhead, 10/s, p50 / p99 (ms)', (x) => pair(x.overhead10), ''],
+    ['task end → state published, p50 / p99 (ms)', (x) => pair(x.taskEnd), '≤ 40 / ≤ 100'],
+    ['change → SSE, p50 / p99 (ms)', (x) => pair(x.change), 'p99 ≤ 1,050'],
+    ['SSE fan-out, p50 / p99 (ms)', (x) => pair(x.fanout), ''],
+    ['RSS steady, api + adapter (MB)', (x) => `${f(x.rssSteady.api / 1024)} + ${f(x.rssSteady.adapter / 1024)} = ${f((x.rssSteady.api + x.rssSteady.adapter) / 1024)}`, '≤ 256 at 15,000'],
+    ['RSS at the end, api + adapter (MB)', (x) => `${f(x.rssEnd.api / 1024)} + ${f(x.rssEnd.adapter / 1024)} = ${f((x.rssEnd.api + x.rssEnd.adapter) / 1024)}`, '≤ 256 at 15,000'],
+    ['RSS peaks, api / adapter (MB)', (x) => `${f(x.rssEnd.apiPeak / 1024)} / ${f(x.rssEnd.adapterPeak / 1024)}`, ''],
+    ['tool-call overhead, p50 / p99 (ms)', (x) => pair(x.tool), 'p99 ≤ 10'],
+  ];
+  report(`\nSummary (${os.cpus().length} cores; CPU and latencies vary with what else runs on the machine)`);
+  report(`| figure | ${all.map((x) => `${x.guests.toLocaleString('en-US')} guests`).join(' | ')} | target |`);
+  report(`|---|${all.map(() => '---|').join('')}---|`);
+  for (const [label, get, target] of rows) report(`| ${label} | ${all.map((x) => (x.pollCpu ? get(x) : 'n/a')).join(' | ')} | ${target} |`);
 }
 
 main().then(

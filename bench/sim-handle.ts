@@ -35,6 +35,8 @@ export async function startSimProcess(options: PveSimulatorOptions) {
     status: (vmid: number) => call<'running' | 'stopped' | undefined>('status', vmid),
     /** Changes a guest's status; resolves to when it changed, on this thread's performance clock. */
     setStatus: async (vmid: number, status: 'running' | 'stopped') => (await call<number>('setStatus', vmid, status)) - performance.timeOrigin,
+    /** Moves the CPU of `count` running guests by a visible step; resolves to how many moved. */
+    churn: (count: number) => call<number>('churn', count),
     setTaskDurations: (d: Record<string, number>) => call<void>('setTaskDurations', d),
     clearRequests: () => call<void>('clearRequests'),
     /** Requests whose path matches `path` (a regular expression's source), for one guest or all. */

@@ -11,6 +11,7 @@ const parentPort = {
 };
 const sim = await startPveSimulator(JSON.parse(process.env.SIM_OPTIONS ?? '{}') as PveSimulatorOptions);
 const now = () => performance.timeOrigin + performance.now();
+let churnFrom = 0;
 
 parentPort.on('message', async (m: { id: number; op: string; args: unknown[] }) => {
   try {
@@ -29,6 +30,21 @@ parentPort.on('message', async (m: { id: number; op: string; args: unknown[] }) 
         const at = now();
         sim.setStatus(m.args[0] as number, m.args[1] as 'running' | 'stopped');
         result = at;
+        break;
+      }
+      case 'churn': {
+        // Moves the CPU of `count` running guests by a visible step (as a pvestatd broadcast
+        // with new figures would), starting where the last churn stopped.
+        const [count] = m.args as [number];
+        const running = sim.guests().filter((g) => g.status === 'running');
+        let moved = 0;
+        for (let i = 0; i < running.length && moved < count; i++) {
+          const g = running[(churnFrom + i) % running.length]!;
+          sim.setLoad(g.vmid, { cpu: g.cpu > 0.5 ? g.cpu - 0.2 : g.cpu + 0.2 });
+          moved++;
+        }
+        churnFrom = (churnFrom + moved) % Math.max(1, running.length);
+        result = moved;
         break;
       }
       case 'setTaskDurations':

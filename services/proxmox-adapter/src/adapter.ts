@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { runAdapter, type AdapterRuntime } from '@molten/bus';
 import type { Logger } from '@molten/kit';
-import { ClusterPoller } from './cluster-poller.js';
+import { ClusterPoller, readFasterDuring } from './cluster-poller.js';
 import type { ProxmoxAdapterConfig } from './config.js';
 import type { ClusterDriver } from './driver.js';
 import { startGuestQueries } from './guest-queries.js';
@@ -108,10 +108,13 @@ export async function startProxmoxAdapter(config: ProxmoxAdapterConfig, log: Log
           {
             scope: cluster,
             lease: 'poll',
-            handler: dispatchByAction({
-              power: new PowerHandler({ driver, locate: (vmid) => poller.locate(vmid), publishGuest: (g) => poller.publishGuest(g) }),
-              toolCalls: proxmoxMcp ? new ToolCallHandler({ client: proxmoxMcp, serverId: `proxmox-mcp-${cluster}`, name: `ProxmoxMCP-Plus (${cluster})` }) : undefined,
-            }),
+            handler: readFasterDuring(
+              poller,
+              dispatchByAction({
+                power: new PowerHandler({ driver, locate: (vmid) => poller.locate(vmid), publishGuest: (g) => poller.publishGuest(g) }),
+                toolCalls: proxmoxMcp ? new ToolCallHandler({ client: proxmoxMcp, serverId: `proxmox-mcp-${cluster}`, name: `ProxmoxMCP-Plus (${cluster})` }) : undefined,
+              }),
+            ),
             // ProxmoxMCP-Plus beside the pve driver is listed too, so the api knows it is still reported.
             health: (leader) => [health.health(leader), ...(secondServer ? [proxmoxMcpHealth(secondServer, who, leader)] : [])],
             descriptors: (last) => [health.descriptor(), ...(secondServer ? [describeProxmoxMcp(secondServer, who, last(`proxmox-mcp-${cluster}`))] : [])],

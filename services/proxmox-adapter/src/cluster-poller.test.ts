@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatePublisher, connectBus, type Bus } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
-import { NatsServer, testLogger } from '@molten/testkit';
+import { ServerStatus, type Guest } from '@molten/contracts';
+import { DEMO_TOKEN, type PveSimulator } from '@molten/simulators/pve';
+import { NatsServer, testLogger, waitFor } from '@molten/testkit';
+import { startTestSimulator } from '../../../simulators/test/pve-client.js';
 import { ClusterPoller } from './cluster-poller.js';
 import type { ClusterDriver, ClusterRead } from './driver.js';
+import { PveDriver } from './pve/pve-driver.js';
 import { UpstreamHealthTracker } from './upstream-health.js';
 
 const guest = (vmid: number): Guest => ({
@@ -66,5 +69,78 @@ describe('cluster poller', () => {
     // 101 vanishes for one read (a node the upstream could not scan), comes back, then is gone for good.
     const seen = await poll('partial', scripted(false, [[100, 101], [100], [100, 101], [100], [100]]), 5);
     expect(seen).toEqual([both, both, both, both, ['proxmox.partial.qemu.100']]);
+  });
+});
+
+describe('cluster poller pace, against the Proxmox VE simulator', () => {
+  let nats: NatsServer;
+  let bus: Bus;
+  let sim: PveSimulator;
+  let driver: PveDriver;
+  beforeAll(async () => {
+    [nats, sim] = await Promise.all([NatsServer.start(), startTestSimulator()]);
+    bus = await connectBus({ servers: nats.url, name: 'poller-pace-test', log: testLogger() });
+    driver = new PveDriver('pace', { url: sim.url, token: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`, tls: { caFile: sim.caFile } });
+  });
+  afterAll(async () => {
+    await driver.close();
+    await bus.close();
+    await sim.close();
+    await nats.dispose();
+  });
+
+  const poller = (scope: string, pollMs: number) => {
+    const health = new UpstreamHealthTracker({ id: scope, name: scope, kind: 'proxmox-ve', scope, endpoint: sim.url, transport: 'https', demo: false, reporter: 'r', pollMs }, () => []);
+    const p = new ClusterPoller({ cluster: scope, driver, publisher: new StatePublisher(bus, 'proxmox', scope), health, log: testLogger(), pollMs, demo: false });
+    return { poller: p, health };
+  };
+  const reads = () => sim.requests.filter((r) => r.path === '/cluster/resources').map((r) => r.at);
+
+  it('backs off while Proxmox fails or answers slowly, reports the interval in force, and is back to the configured one when it answers promptly', async () => {
+    const { poller: p, health } = poller('backoff', 1000);
+    await p.pollOnce();
+    expect(health.id.pollMs).toBe(1000);
+    sim.failNextRequest({ path: '/cluster/resources' }, 500, 'proxy busy', { times: 3 });
+    const backingOff = [];
+    for (let i = 0; i < 3; i++) {
+      await p.pollOnce();
+      backingOff.push(health.id.pollMs);
+    }
+    expect(backingOff).toEqual([1000, 2000, 4000]);
+    await p.pollOnce();
+    expect(health.status).toBe(ServerStatus.SERVER_STATUS_CONNECTED);
+    expect(health.id.pollMs).toBe(1000);
+
+    // A slow answer: read no more often than twice its (smoothed) time.
+    sim.setLatency(2400, { path: '/cluster/resources' });
+    await p.pollOnce();
+    sim.setLatency(0);
+    expect(health.status).toBe(ServerStatus.SERVER_STATUS_CONNECTED);
+    expect(health.id.pollMs).toBeGreaterThanOrEqual(2400);
+    for (let i = 0; i < 10 && health.id.pollMs > 1000; i++) await p.pollOnce();
+    expect(health.id.pollMs).toBe(1000);
+  });
+
+  it('reads faster while a command runs, and at the configured interval again once it ended', async () => {
+    const { poller: p } = poller('fast', 3000);
+    sim.clearRequests();
+    p.start();
+    try {
+      await waitFor(() => reads().length >= 1, { timeoutMs: 10_000, message: 'the first read' });
+      const ended = p.commandStarted();
+      // At the configured 3 s, three more reads would take 9 s; a command in flight reads every 750 ms.
+      await waitFor(() => reads().length >= 4, { timeoutMs: 20_000, message: 'three reads with the command in flight' });
+      ended();
+      const during = reads();
+      const gaps = during.slice(1, 4).map((at, i) => at - during[i]!);
+      expect(gaps.every((g) => g < 2_000), `gaps while the command ran: ${gaps.join(', ')} ms`).toBe(true);
+      const n = reads().length;
+      await waitFor(() => reads().length >= n + 2, { timeoutMs: 20_000, message: 'two reads after the command' });
+      const after = reads();
+      // A timer never fires early: reads a whole interval apart again (less what the two requests' arrivals differ).
+      expect(after[n + 1]! - after[n]!).toBeGreaterThanOrEqual(2_500);
+    } finally {
+      await p.stop();
+    }
   });
 });

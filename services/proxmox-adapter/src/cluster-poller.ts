@@ -1,7 +1,8 @@
 import { GUEST_TYPES, type ClusterStatus, type Guest, type GuestType, type Node } from '@molten/contracts';
-import type { StatePublisher } from '@molten/bus';
-import { sleep, type Logger } from '@molten/kit';
+import type { CommandHandler, StatePublisher } from '@molten/bus';
+import type { Logger } from '@molten/kit';
 import type { ClusterDriver, ClusterRead, GuestRef } from './driver.js';
+import { PollPace } from './poll-pace.js';
 import { UpstreamError } from './upstream-error.js';
 import type { UpstreamHealthTracker } from './upstream-health.js';
 import { clusterChanged, guestChanged, nodeChanged, storageChanged } from './state-diff.js';
@@ -13,6 +14,7 @@ export interface ClusterPollerOptions {
   publisher: StatePublisher;
   health: UpstreamHealthTracker;
   log: Logger;
+  /** The interval while all is well (PVE_POLL_MS); see PollPace for when it reads faster or slower. */
   pollMs: number;
   /** How often cluster status (quorum, membership) is read (default 10 s). */
   statusEveryMs?: number;
@@ -30,21 +32,27 @@ const guestId = (g: Guest) => String(g.vmid);
 /**
  * Reads the cluster once per interval (one /cluster/resources request, whatever the number of
  * guests), publishes only what changed, removes what disappeared, and keeps the upstream's
- * health. Runs on the replica that holds the poll lease.
+ * health. Runs on the replica that holds the poll lease. The interval adapts (PollPace):
+ * shorter while a command runs on the cluster, longer while the upstream fails or answers
+ * slowly; the health it reports carries the interval in force, so staleness is judged on it.
  */
 export class ClusterPoller {
   readonly #o: Required<ClusterPollerOptions>;
   readonly #details = new Map<string, Partial<Node>>();
+  readonly pace: PollPace;
   #running = false;
   #loop: Promise<void> | undefined;
   #lastStatusAt = 0;
   #lastDetailsAt = 0;
-  #wake: (() => void) | undefined;
+  /** When the running poll (or the last one) started, and the pending wait for the next. */
+  #pollStartedAt = 0;
+  #wait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   /** Count of completed polls (for tests and metrics). */
   polls = 0;
 
   constructor(o: ClusterPollerOptions) {
     this.#o = { statusEveryMs: 10_000, detailsEveryMs: 600_000, ...o };
+    this.pace = new PollPace(o.pollMs);
   }
 
   get running(): boolean {
@@ -59,8 +67,18 @@ export class ClusterPoller {
 
   async stop(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.#reschedule();
     await this.#loop;
+  }
+
+  /**
+   * A command started on this cluster: reads come faster until the function returned is
+   * called (when it ended). The wait for the next read shortens at once.
+   */
+  commandStarted(): () => void {
+    const ended = this.pace.commandStarted();
+    this.#reschedule();
+    return ended;
   }
 
   /** Where a guest is: from the last poll, else from the snapshot (undefined when unknown). */
@@ -87,14 +105,29 @@ export class ClusterPoller {
 
   async #run(): Promise<void> {
     while (this.#running) {
-      const started = Date.now();
+      this.#pollStartedAt = performance.now();
       await this.pollOnce();
-      const wait = Math.max(0, this.#o.pollMs - (Date.now() - started));
+      if (!this.#running) break;
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        void sleep(wait).then(resolve);
+        this.#wait = { timer: setTimeout(resolve, this.#waitMs()), resolve };
       });
+      this.#wait = undefined;
     }
+  }
+
+  /** Until the next read: the pace's interval from when the last read started. */
+  #waitMs(): number {
+    return Math.max(0, this.#pollStartedAt + this.pace.intervalMs() - performance.now());
+  }
+
+  /** The interval changed (or the poller stops): the pending wait ends at the new time. */
+  #reschedule(): void {
+    const w = this.#wait;
+    if (!w) return;
+    clearTimeout(w.timer);
+    const ms = this.#running ? this.#waitMs() : 0;
+    if (ms <= 0) w.resolve();
+    else w.timer = setTimeout(w.resolve, ms);
   }
 
   async pollOnce(): Promise<void> {
@@ -110,13 +143,16 @@ export class ClusterPoller {
         void this.#readDetails();
       }
       const readAt = performance.now();
-      read = await driver.readResources();
-      // The upstream's answer time for the poll's one request (not the slower status reads).
-      latency = performance.now() - readAt;
+      read = await driver.readResources({ stillPublished: (g) => this.#o.publisher.get(g.type === 'lxc' ? 'lxc' : 'qemu', guestId(g)) === g });
+      // The upstream's answer time for the poll's one request (not the slower status reads, nor
+      // the driver's parsing when it tells them apart).
+      latency = read.answerMs ?? performance.now() - readAt;
     } catch (err) {
       const e = err instanceof UpstreamError ? err : new UpstreamError({ code: 'upstream', message: String((err as Error)?.message ?? err) });
       if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');
       else log.warn({ code: e.code, reason: e.message }, 'poll failed');
+      this.pace.fail();
+      health.id.pollMs = this.pace.intervalMs();
       health.fail(e);
       return;
     }
@@ -131,6 +167,10 @@ export class ClusterPoller {
       log.warn({ err }, 'cluster state not published; the next poll publishes it');
     }
     const offline = read.nodes.filter((n) => n.status !== 'online').map((n) => n.node);
+    this.pace.ok(latency);
+    // The heartbeat that follows this read carries the interval in force: the api and the
+    // dashboard judge staleness on it (a slowed-down poll is not stale data).
+    health.id.pollMs = this.pace.intervalMs();
     health.ok(latency, offline.length ? `${offline.length === 1 ? 'node' : 'nodes'} ${offline.join(', ')} offline` : '');
     this.polls++;
   }
@@ -177,4 +217,20 @@ export class ClusterPoller {
       publisher.sync('storage', storage, { id: (s) => s.id, changed: storageChanged }),
     ]);
   }
+}
+
+/** A cluster's command handler that tells the poller while each command runs (it then reads faster). */
+export function readFasterDuring(poller: ClusterPoller, handler: CommandHandler): CommandHandler {
+  const during = async <T>(run: () => Promise<T>): Promise<T> => {
+    const ended = poller.commandStarted();
+    try {
+      return await run();
+    } finally {
+      ended();
+    }
+  };
+  return {
+    execute: (ctx) => during(() => handler.execute(ctx)),
+    resume: (ctx) => during(() => handler.resume(ctx)),
+  };
 }

@@ -22,7 +22,7 @@ const schema = z
       z.string().regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'must be a SHA-256 fingerprint (64 hex digits, colons optional)').optional(),
     ),
     PVE_INSECURE_TLS: env.flag(false),
-    PVE_POLL_MS: env.int(200, 3_600_000, 2000),
+    PVE_POLL_MS: env.int(200, 3_600_000, 1000),
     PVE_TIMEOUT_MS: env.int(500, 120_000, 10_000),
     PROXMOX_MCP_URL: env.url(['http', 'https']),
     PROXMOX_MCP_API_KEY: env.string(),

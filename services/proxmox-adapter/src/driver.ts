@@ -10,6 +10,8 @@ export interface ClusterRead {
   guests: Guest[];
   nodes: Node[];
   storage: Storage[];
+  /** How long the upstream took to answer (ms), without the driver's own parsing, when known. */
+  answerMs?: number;
 }
 
 export interface TaskOutcome {
@@ -40,8 +42,13 @@ export interface ClusterDriver {
    * of its reads is removed only when the next read misses it too.
    */
   readonly completeReads: boolean;
-  /** Reads every guest, node and storage of the cluster; one poll. */
-  readResources(): Promise<ClusterRead>;
+  /**
+   * Reads every guest, node and storage of the cluster; one poll. A driver may give a guest as
+   * the very object an earlier read gave when nothing but its counters moved (uptime growing,
+   * network and disk totals) and `stillPublished(thatObject)` holds: the publisher would find
+   * the new reading unchanged anyway (counters never count alone).
+   */
+  readResources(o?: { stillPublished?(guest: Guest): boolean }): Promise<ClusterRead>;
   readClusterStatus(): Promise<Pick<ClusterStatus, 'name' | 'standalone' | 'quorate' | 'version' | 'nodes'>>;
   /** Slow-changing node details (versions, CPU model, load); optional. */
   readNodeDetails?(node: string): Promise<Partial<Node>>;

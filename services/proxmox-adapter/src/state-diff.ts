@@ -7,7 +7,20 @@ import type { ClusterStatus, Guest, Node, Storage } from '@molten/contracts';
  * consumers extrapolate uptime, and the next real change carries the counters along.
  */
 export const CPU_STEP = 0.005; // half a percent of the guest's CPUs
+/**
+ * Counters that grow on every poll and never count alone (uptime too, but a restart — uptime
+ * going back — counts). The poll's reader relies on this list to skip rows where only they moved.
+ */
+export const COUNTERS = ['netin', 'netout', 'diskread', 'diskwrite'] as const;
 export const MEM_STEP = 0.005; // half a percent of its memory
+
+/** Same items in the same order (no joined strings: the diff runs for thousands of guests a poll). */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function moved(a: number, b: number, max: number, step: number): boolean {
   if (a === b) return false;
@@ -30,8 +43,8 @@ export function guestChanged(prev: Guest | undefined, next: Guest): boolean {
     prev.maxcpu !== next.maxcpu ||
     prev.maxmem !== next.maxmem ||
     prev.maxdisk !== next.maxdisk ||
-    prev.tags.join(';') !== next.tags.join(';') ||
-    prev.imprecise.join(',') !== next.imprecise.join(',') ||
+    !sameList(prev.tags, next.tags) ||
+    !sameList(prev.imprecise, next.imprecise) ||
     Math.abs(prev.cpu - next.cpu) >= CPU_STEP ||
     moved(prev.mem, next.mem, next.maxmem, MEM_STEP) ||
     moved(prev.disk, next.disk, next.maxdisk, MEM_STEP) ||
@@ -65,7 +78,7 @@ export function storageChanged(prev: Storage | undefined, next: Storage): boolea
     prev.type !== next.type ||
     prev.shared !== next.shared ||
     prev.total !== next.total ||
-    prev.content.join(',') !== next.content.join(',') ||
+    !sameList(prev.content, next.content) ||
     moved(prev.used, next.used, next.total, MEM_STEP)
   );
 }

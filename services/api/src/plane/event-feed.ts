@@ -3,6 +3,7 @@ import type { Agent, AgentSession, ClusterStatus, Gateway, UpstreamServer } from
 import type * as Rest from '@molten/contracts/rest';
 import type { Events, EventsClient } from '../ports.js';
 import { EventHub, frame, type EventHubOptions } from '../sse/event-hub.js';
+import { SnapshotShare } from '../sse/snapshot-share.js';
 import { commandJson, guestAsOf, guestJson, nodeJson, storageJson } from '../state/json.js';
 import type { StateChange } from '../state/state-view.js';
 import type { Liveness } from './liveness.js';
@@ -27,6 +28,7 @@ export class EventFeed implements Events {
   approvals: () => Rest.Approval[] = () => [];
   #healthTimer: NodeJS.Timeout | undefined;
   #lastHealthAt = 0;
+  readonly #snapshots: SnapshotShare;
 
   constructor(
     private readonly projection: Projection,
@@ -34,6 +36,7 @@ export class EventFeed implements Events {
     private readonly o: EventFeedOptions,
   ) {
     this.hub = new EventHub(o.hub);
+    this.#snapshots = new SnapshotShare(() => this.hub.generation);
   }
 
   /** Publishes what an event changed (or only moves the sequence on, when nothing shows). */
@@ -116,7 +119,7 @@ export class EventFeed implements Events {
     const missed = o.lastEventId !== undefined && Number.isFinite(o.lastEventId) ? this.hub.since(o.lastEventId) : undefined;
     client.write('retry: 2000\n\n');
     if (missed) client.write(frame('resume', { from: o.lastEventId!, events: missed.length } satisfies Rest.Resume) + missed.join(''));
-    else client.write(frame('snapshot', { ...this.snapshot(), role: o.role }, this.hub.lastSeq));
+    else client.write(this.#snapshots.text(o.role, () => frame('snapshot', { ...this.snapshot(), role: o.role }, this.hub.lastSeq)));
     client.write(frame('health', this.liveness.health()));
     return this.hub.add(client);
   }

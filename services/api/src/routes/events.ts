@@ -12,7 +12,13 @@ const encoder = new TextEncoder();
  */
 let lastText = '';
 let lastBytes = encoder.encode('');
+/** The last big text (a snapshot): clients that connect together share it between their small frames. */
+let lastBig = { text: '', bytes: lastBytes };
 function encodeShared(text: string): Uint8Array {
+  if (text.length >= 64 * 1024) {
+    if (text !== lastBig.text) lastBig = { text, bytes: encoder.encode(text) };
+    return lastBig.bytes;
+  }
   if (text !== lastText) {
     lastText = text;
     lastBytes = encoder.encode(text);

@@ -1,7 +1,8 @@
 /**
  * Fans events out to SSE clients. Each event is serialised once, whatever the number of clients;
  * events are flushed in small batches (one write per client per batch), and the most recent
- * ones are kept so a reconnecting client resumes from its Last-Event-ID instead of reloading.
+ * ones are kept (as bytes, see FrameRing) so a reconnecting client resumes from its
+ * Last-Event-ID instead of reloading.
  */
 export interface HubClient {
   /** Writes a chunk; returns false when the client is too far behind and should be dropped. */
@@ -9,14 +10,14 @@ export interface HubClient {
   close(): void;
 }
 
-interface Frame {
-  seq: number;
-  text: string;
-}
-
 export interface EventHubOptions {
-  /** Events kept for resumption (default 20,000). */
+  /** Events kept for resumption, at most (default 20,000). */
   ringSize?: number;
+  /**
+   * Bytes of events kept for resumption, at most (default 8 MiB, outside the JavaScript heap):
+   * whichever limit comes first. A client further behind gets a fresh snapshot.
+   */
+  ringBytes?: number;
   /**
    * How long events wait to be written together: 0 (default) writes at the end of the current
    * turn of the event loop, which batches a burst from the bus without delaying a lone event.
@@ -25,24 +26,18 @@ export interface EventHubOptions {
 }
 
 export class EventHub {
-  /**
-   * The last ringSize frames are #ring[#head…]: dropping the oldest frame moves #head, and the
-   * dropped ones are cut off in one splice once they are as many as the ring holds (a splice
-   * per event would move the whole ring for every event of a poll).
-   */
-  readonly #ring: Frame[] = [];
-  #head = 0;
-  readonly #ringSize: number;
+  readonly #ring: FrameRing;
   readonly #flushMs: number;
   readonly #clients = new Set<HubClient>();
   #pending: string[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #lastSeq = 0;
+  #generation = 0;
   /** Events written in total (for metrics). */
   published = 0;
 
   constructor(o: EventHubOptions = {}) {
-    this.#ringSize = o.ringSize ?? 20_000;
+    this.#ring = new FrameRing(o.ringSize ?? 20_000, o.ringBytes ?? 8 * 1024 * 1024);
     this.#flushMs = o.flushMs ?? 0;
   }
 
@@ -54,21 +49,22 @@ export class EventHub {
     return this.#clients.size;
   }
 
+  /** Moves on with every event, resumable or live-only, and every sequence marked: what a client is told changed. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Marks the sequence the current state corresponds to (after hydration). */
   setSeq(seq: number): void {
     this.#lastSeq = Math.max(this.#lastSeq, seq);
+    this.#generation++;
   }
 
   /** A resumable event: it carries the events stream's sequence as its id. */
   publish(seq: number, event: string, data: unknown): void {
     const text = frame(event, data, seq);
     this.#lastSeq = Math.max(this.#lastSeq, seq);
-    this.#ring.push({ seq, text });
-    if (this.#ring.length - this.#head > this.#ringSize) this.#head = this.#ring.length - this.#ringSize;
-    if (this.#head >= this.#ringSize) {
-      this.#ring.splice(0, this.#head);
-      this.#head = 0;
-    }
+    this.#ring.push(seq, text);
     this.#queue(text);
   }
 
@@ -84,17 +80,7 @@ export class EventHub {
   since(seq: number): string[] | undefined {
     if (seq > this.#lastSeq) return undefined;
     if (seq === this.#lastSeq) return [];
-    const first = this.#ring[this.#head];
-    if (!first || first.seq > seq + 1) return undefined;
-    // Binary search for the first frame after seq.
-    let lo = this.#head;
-    let hi = this.#ring.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#ring[mid]!.seq <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.#ring.slice(lo).map((f) => f.text);
+    return this.#ring.after(seq);
   }
 
   add(client: HubClient): () => void {
@@ -127,9 +113,98 @@ export class EventHub {
   }
 
   #queue(text: string): void {
+    this.#generation++;
     this.#pending.push(text);
     if (this.#pending.length >= 500) this.flush();
     else this.#timer ??= this.#flushMs > 0 ? setTimeout(() => this.flush(), this.#flushMs) : setImmediate(() => this.flush());
+  }
+}
+
+/**
+ * The last events as their UTF-8 bytes in one buffer allocated once (not thousands of strings on
+ * the heap: at 15,000 guests a poll that changes every one writes 10 MB of frames), used
+ * circularly: a frame goes after the newest one, or at the start when the end is too close,
+ * and the oldest frames in its way are dropped. An index (sequence, offset, length per frame,
+ * in typed arrays) finds the frames after a sequence.
+ */
+class FrameRing {
+  readonly #seq: Float64Array;
+  readonly #off: Int32Array;
+  readonly #len: Int32Array;
+  #bytes: Buffer | undefined;
+  /** Index of the oldest frame in the typed arrays, and how many are held. */
+  #head = 0;
+  #count = 0;
+  /** Where the next frame's bytes go. */
+  #write = 0;
+
+  constructor(
+    readonly maxFrames: number,
+    readonly maxBytes: number,
+  ) {
+    this.#seq = new Float64Array(maxFrames);
+    this.#off = new Int32Array(maxFrames);
+    this.#len = new Int32Array(maxFrames);
+  }
+
+  push(seq: number, text: string): void {
+    const len = Buffer.byteLength(text);
+    if (len > this.maxBytes) {
+      // Too big to keep: the frames before it cannot be replayed without it either.
+      this.#head = this.#count = this.#write = 0;
+      return;
+    }
+    this.#bytes ??= Buffer.allocUnsafeSlow(this.maxBytes);
+    if (this.#count === this.maxFrames) this.#dropOldest();
+    let at = this.#place(len);
+    while (at < 0) {
+      this.#dropOldest();
+      at = this.#place(len);
+    }
+    this.#bytes.write(text, at, len);
+    const slot = (this.#head + this.#count) % this.maxFrames;
+    this.#seq[slot] = seq;
+    this.#off[slot] = at;
+    this.#len[slot] = len;
+    this.#count++;
+    this.#write = at + len;
+  }
+
+  /** The frames after seq, when all of them are still held. */
+  after(seq: number): string[] | undefined {
+    if (this.#count === 0 || this.#seq[this.#head]! > seq + 1) return undefined;
+    // Binary search (over the ring's order) for the first frame after seq.
+    let lo = 0;
+    let hi = this.#count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#seq[(this.#head + mid) % this.maxFrames]! <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < this.#count; i++) {
+      const slot = (this.#head + i) % this.maxFrames;
+      out.push(this.#bytes!.toString('utf8', this.#off[slot]!, this.#off[slot]! + this.#len[slot]!));
+    }
+    return out;
+  }
+
+  /** Where len bytes can go without overwriting a held frame: after the newest, else at the start; -1 when neither. */
+  #place(len: number): number {
+    if (this.#count === 0) return 0;
+    const oldest = this.#off[this.#head]!;
+    // Held frames run from the oldest to the newest, possibly wrapping past the end once.
+    if (this.#write > oldest) {
+      if (this.maxBytes - this.#write >= len) return this.#write;
+      return oldest >= len ? 0 : -1;
+    }
+    return oldest - this.#write >= len ? this.#write : -1;
+  }
+
+  #dropOldest(): void {
+    this.#head = (this.#head + 1) % this.maxFrames;
+    this.#count--;
+    if (this.#count === 0) this.#head = this.#write = 0;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { GuestType, PowerActionName, SuspendResumeActionName } from '@molten/contracts';
 import type { Agent } from 'undici';
-import { httpRequest, type HttpAnswer } from './http-request.js';
+import { httpRequest, type BodySink, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
 import { UpstreamError } from '../upstream-error.js';
 import { pveHttpError, pveTransportError } from './pve-errors.js';
@@ -17,9 +17,7 @@ import {
   rrdPoints,
   snapshotRow,
   nodeStatus,
-  resourceRow,
   storageRow,
-  type ResourceRow,
   taskListRow,
   taskLogLine,
   taskStatus,
@@ -92,25 +90,12 @@ export class PveClient {
     return this.#get('/version', version);
   }
 
-  /** Every node, guest, storage (and pool, sdn) of the cluster in one request. */
-  async clusterResources(type?: 'vm' | 'storage' | 'node'): Promise<ResourceRow[]> {
-    const path = `/cluster/resources${type ? `?type=${type}` : ''}`;
-    const raw = await this.#get(path, z.array(z.unknown()));
-    // Thousands of rows: check them in slices, letting other work (commands) run in between,
-    // so a big cluster's poll does not stall the adapter for the whole validation.
-    const rows: ResourceRow[] = [];
-    for (let i = 0; i < raw.length; i += 500) {
-      if (i > 0) await new Promise((r) => setImmediate(r));
-      for (let j = i; j < Math.min(i + 500, raw.length); j++) {
-        const r = resourceRow.safeParse(raw[j]);
-        if (!r.success) {
-          const issue = r.error.issues[0];
-          throw new UpstreamError({ code: 'upstream', message: `unexpected answer from GET /cluster/resources: row ${j}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}` });
-        }
-        rows.push(r.data);
-      }
-    }
-    return rows;
+  /**
+   * Every node, guest, storage (and pool, sdn) of the cluster in one request, as the answer's
+   * bytes: the driver compares them row by row with the previous answer (see ResourceRows).
+   */
+  async clusterResourcesBody(into?: BodySink): Promise<Buffer> {
+    return (await this.#send('GET', '/cluster/resources', undefined, into)).body;
   }
 
   clusterStatus() {
@@ -220,6 +205,29 @@ export class PveClient {
 
   /** One request; the whole checked envelope ({data, total?, …}). */
   async #call<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: ReturnType<typeof envelope<T>>, params?: Record<string, string | number>) {
+    const res = await this.#send(method, path, params);
+    const text = res.body.toString('utf8');
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = undefined;
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UpstreamError({
+        code: 'upstream',
+        status: res.status,
+        message: `unexpected answer from ${method} ${path.split('?')[0]}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'not JSON'}`,
+        outcomeUnknown: method !== 'GET',
+      });
+    }
+    return parsed.data;
+  }
+
+  /** One request; its answer when the status is 2xx, else the error Proxmox's answer means. */
+  async #send(method: 'GET' | 'POST' | 'DELETE', path: string, params?: Record<string, string | number>, into?: BodySink): Promise<HttpAnswer> {
     const started = performance.now();
     this.requests++;
     let res: HttpAnswer;
@@ -235,37 +243,25 @@ export class PveClient {
         },
         body: method === 'POST' ? new URLSearchParams(Object.entries(params ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString() : undefined,
         timeoutMs: this.#timeoutMs,
-      });
+      }, into);
     } catch (err) {
       throw pveTransportError(err, this.endpoint, { mutating: method !== 'GET' });
     } finally {
       this.lastLatencyMs = performance.now() - started;
     }
-    const text = res.text;
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : {};
-    } catch {
-      body = undefined;
-    }
     if (res.status < 200 || res.status > 299) {
+      let body: unknown;
+      try {
+        body = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        body = undefined;
+      }
       const fields = (body as { errors?: Record<string, string> } | undefined)?.errors ?? {};
       throw pveHttpError(res.status, res.statusText, typeof fields === 'object' && fields ? fields : {});
     }
-    const parsed = schema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UpstreamError({
-        code: 'upstream',
-        status: res.status,
-        message: `unexpected answer from ${method} ${path.split('?')[0]}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'not JSON'}`,
-        outcomeUnknown: method !== 'GET',
-      });
-    }
-    return parsed.data;
+    return res;
   }
 }
-
 
 function taskQuery(filter: TaskFilter): URLSearchParams {
   const q = new URLSearchParams();

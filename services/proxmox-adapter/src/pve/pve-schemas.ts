@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * zod schemas that accept what Proxmox really sends: booleans as 0/1 (or true/false, or "1"),
  * numbers that are sometimes strings (vmid on older lxc lists), keys omitted rather than null,
- * and unknown keys accepted (new PVE versions add fields). The big per-poll rows drop the keys
- * Molten does not use, so 5,000 guests cost only what is kept.
+ * and unknown keys accepted (new PVE versions add fields). The big per-poll rows of
+ * /cluster/resources are checked by resource-rows.ts, row by row and only when they changed.
  */
 export const bool01 = z
   .union([z.boolean(), z.number(), z.string()])
@@ -12,7 +12,7 @@ export const bool01 = z
 export const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?(e[-+]?\d+)?$/i).transform(Number)]);
 const optNum = num.optional();
 
-/** The figures every guest listing shares (/cluster/resources rows, status/current). */
+/** The figures a guest's status/current carries (the same names as in /cluster/resources rows). */
 const guestFigures = {
   name: z.string().optional(),
   vmid: num.optional(),
@@ -30,25 +30,6 @@ const guestFigures = {
   tags: z.string().optional(),
   lock: z.string().optional(),
 };
-
-export const resourceRow = z
-  .object({
-    id: z.string(),
-    type: z.string(),
-    node: z.string().optional(),
-    status: z.string().optional(),
-    ...guestFigures,
-    maxcpu: optNum,
-    hastate: z.string().optional(),
-    pool: z.string().optional(),
-    level: z.string().optional(),
-    storage: z.string().optional(),
-    plugintype: z.string().optional(),
-    content: z.string().optional(),
-    shared: bool01.optional(),
-  })
-  .strip();
-export type ResourceRow = z.infer<typeof resourceRow>;
 
 export const clusterStatusRow = z
   .object({
@@ -263,7 +244,8 @@ export function envelope<T extends z.ZodType>(data: T): ReturnType<typeof makeEn
 
 /** Proxmox's `;`-separated tags (older versions used `,` or spaces too). */
 export function splitTags(tags: string | undefined): string[] {
-  return (tags ?? '')
+  if (!tags) return [];
+  return tags
     .split(/[;, ]+/)
     .map((t) => t.trim())
     .filter(Boolean);

@@ -1,0 +1,109 @@
+/**
+ * What the api and the proxmox-adapter hold at a cluster's size, and what holds it:
+ * `node --import tsx bench/profile-memory.ts` (BENCH_NODES, default 150, × BENCH_GUESTS_PER_NODE,
+ * default 100; PROFILE_SECONDS of polls, default 20). Prints both services' RSS (now and peak)
+ * after the api lists every guest and the polls went on for a while. With BENCH_HEAPSNAP=<dir>
+ * it then writes a heap snapshot of each (V8's --heapsnapshot-signal) into that directory;
+ * `node --import tsx bench/heap-top.ts <file>` lists what takes the room.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO_TOKEN } from '@molten/simulators/pve';
+import { NatsServer, freePort, waitFor } from '@molten/testkit';
+import { buildServices } from '@molten/launcher/build-services';
+import { ROOT, runService, type Service } from './processes.js';
+import { startSimProcess } from './sim-handle.js';
+import { openSse } from './sse-client.js';
+import { mb } from './stats.js';
+
+const NODES = Number(process.env.BENCH_NODES ?? 150);
+const PER_NODE = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
+const SECONDS = Number(process.env.PROFILE_SECONDS ?? 20);
+const SSE_CLIENTS = Number(process.env.PROFILE_SSE_CLIENTS ?? 1);
+const TOKEN = 'bench-operator-token-0123456789abcdef';
+const snapDir = process.env.BENCH_HEAPSNAP;
+
+/** Resident memory by kind of mapping: malloc's heap, big anonymous regions (V8's heap, malloc arenas), code and the rest. */
+function smaps(pid: number): string {
+  const out = new Map<string, number>();
+  let current = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const size = (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 1024;
+      const name = m[3]!;
+      current = name === '[heap]' ? 'brk heap' : name.startsWith('/') ? (name.includes('node') && !name.endsWith('.so') ? 'node binary' : 'files') : name ? name : size >= 60_000 ? 'anon ≥60 MB (malloc arenas)' : size >= 1_000 ? 'anon ≥1 MB' : 'anon <1 MB';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r) out.set(current, (out.get(current) ?? 0) + Number(r[1]));
+  }
+  return [...out].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${mb(v)}`).join(', ');
+}
+
+const nats = await NatsServer.start();
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-memory-'));
+const sim = await startSimProcess({ nodes: NODES, guestsPerNode: PER_NODE, seed: 7, loadIntervalMs: Number(process.env.PROFILE_LOAD_MS ?? 0) });
+const apiPort = await freePort();
+const env = {
+  NATS_URL: nats.url,
+  MOLTEN_CLUSTER: 'homelab',
+  PVE_URL: sim.url,
+  PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
+  PVE_CA_FILE: sim.caFile ?? '',
+  MOLTEN_PORT: String(apiPort),
+  MOLTEN_GRPC_PORT: '0',
+  MOLTEN_TOKEN: TOKEN,
+  MOLTEN_DATA_DIR: dataDir,
+  ...(process.env.PROFILE_ENV ? Object.fromEntries(process.env.PROFILE_ENV.split(' ').map((kv) => kv.split('=') as [string, string])) : {}),
+};
+const flags = [...(snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : []), ...(process.env.PROFILE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+const services: Service[] = [];
+const sse: { close(): void }[] = [];
+try {
+  await buildServices(ROOT);
+  const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', env, flags);
+  const api = runService('api', 'dist/api.mjs', env, flags);
+  services.push(adapter, api);
+  const started = performance.now();
+  await waitFor(
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/api/vms`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
+      return ((await res?.json().catch(() => undefined)) as { data?: unknown[] } | undefined)?.data?.length === NODES * PER_NODE;
+    },
+    { timeoutMs: 180_000, intervalMs: 1_000, message: 'the api lists every guest' },
+  );
+  const listedAfter = performance.now() - started;
+  for (let i = 0; i < SSE_CLIENTS; i++) sse.push(await openSse(`http://127.0.0.1:${apiPort}/api/events`, TOKEN, () => {}));
+  // PROFILE_SAMPLE_S=<n>: the breakdown every n seconds while the polls go on.
+  const every = Number(process.env.PROFILE_SAMPLE_S ?? 0) * 1000;
+  for (let t = 0; t < SECONDS * 1000; t += every || SECONDS * 1000) {
+    if (every) for (const s of [api, adapter]) process.stdout.write(`  ${(t / 1000).toFixed(0)} s ${s.name}: ${smaps(s.child.pid!)}\n`);
+    await new Promise((r) => setTimeout(r, Math.min(every || SECONDS * 1000, SECONDS * 1000 - t)));
+  }
+  if (process.env.PROFILE_OUTPUT) for (const s of [adapter, api]) process.stdout.write(`--- ${s.name} ---\n${s.output().slice(-8000)}\n`);
+  const a = adapter.rss();
+  const p = api.rss();
+  process.stdout.write(
+    `${NODES * PER_NODE} guests (listed after ${(listedAfter / 1000).toFixed(1)} s), ${SECONDS} s of polls, ${SSE_CLIENTS} SSE client(s): ` +
+      `api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}), together ${mb(p.rssKb + a.rssKb)}\n`,
+  );
+  for (const s of [api, adapter]) process.stdout.write(`  ${s.name}: ${smaps(s.child.pid!)}\n`);
+  if (snapDir) {
+    for (const s of [adapter, api]) {
+      const before = readdirSync(snapDir).length;
+      s.child.kill('SIGUSR2');
+      await waitFor(() => readdirSync(snapDir).length > before, { timeoutMs: 120_000, intervalMs: 500, message: `${s.name}'s heap snapshot` });
+      await new Promise((r) => setTimeout(r, 3_000));
+      process.stdout.write(`heap snapshot of ${s.name} (pid ${s.child.pid}) in ${snapDir}\n`);
+    }
+  }
+} finally {
+  for (const c of sse) c.close();
+  for (const s of services.reverse()) await s.stop();
+  await sim.close();
+  await nats.dispose();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);

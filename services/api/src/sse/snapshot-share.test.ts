@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { EventHub } from './event-hub.js';
+import { SnapshotShare } from './snapshot-share.js';
+
+describe('SnapshotShare', () => {
+  it('builds one snapshot for the clients that connect together, per role', () => {
+    const hub = new EventHub();
+    let now = 1_000;
+    const share = new SnapshotShare(() => hub.generation, 1_000, () => now);
+    let builds = 0;
+    const build = () => `snapshot ${++builds}`;
+    const first = share.text('viewer', build);
+    expect(share.text('viewer', build)).toBe(first);
+    now += 999;
+    expect(share.text('viewer', build)).toBe(first);
+    expect(builds).toBe(1);
+    // Another role sees another snapshot.
+    expect(share.text('operator', build)).toBe('snapshot 2');
+  });
+
+  it('builds anew once anything was sent on the stream, or when it is too old', () => {
+    const hub = new EventHub();
+    let now = 0;
+    const share = new SnapshotShare(() => hub.generation, 1_000, () => now);
+    let builds = 0;
+    const build = () => `snapshot ${++builds}`;
+    share.text('viewer', build);
+    hub.publish(1, 'guest', { vmid: 100 });
+    expect(share.text('viewer', build)).toBe('snapshot 2');
+    hub.ephemeral('approval', { id: 'a' });
+    expect(share.text('viewer', build)).toBe('snapshot 3');
+    hub.setSeq(2);
+    expect(share.text('viewer', build)).toBe('snapshot 4');
+    now += 1_000;
+    expect(share.text('viewer', build)).toBe('snapshot 5');
+  });
+});
