@@ -4,8 +4,10 @@
  *   command overhead   client POST → `succeeded` on SSE, instant tasks, open loop at 10 and at
  *                      100 commands/s; each run repeated, with its per-stage trace
  *   CPU per command    the api's and the proxmox-adapter's CPU time per command (their /proc
- *                      counters, the ones process.cpuUsage reads), minus what they use idle over
- *                      the same length of time (the poll), in windows of whole poll periods
+ *                      counters, the ones process.cpuUsage reads), minus what they use idle: the
+ *                      api's idle rate over the same time, the adapter's CPU per poll times the
+ *                      polls it made (it polls faster while a command is in flight; with them
+ *                      counted too in brackets)
  *   tool-call overhead an MCP tool call through the bus (REST 202 → `succeeded` on SSE) and
  *                      through Molten's own MCP endpoint (POST /mcp → the result), minus the
  *                      MCP server's own round trip
@@ -129,15 +131,19 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     const release = (g: GuestView) => free.push(g);
 
     const cpu = () => ({ api: cpuMs(ctx.pids.api), adapter: cpuMs(ctx.pids.adapter) });
-    /** CPU the api and adapter use idle (the poll), per ms, over whole poll periods. */
+    const polls = async () => (await sim.requestCounts()).resources;
+    /**
+     * What the api and adapter use idle, over whole poll periods: the api per ms, the adapter per
+     * poll (its idle work is the poll, and the poll runs faster while commands are in flight).
+     */
     const idleRate = async () => {
-      const window = 2 * pollMs;
-      const a = cpu();
+      const window = Math.max(4_000, 2 * pollMs);
+      const [a, p0] = [cpu(), await polls()];
       const t0 = performance.now();
       await sleep(window);
-      const b = cpu();
+      const [b, p1] = [cpu(), await polls()];
       const dt = performance.now() - t0;
-      return { api: (b.api - a.api) / dt, adapter: (b.adapter - a.adapter) / dt };
+      return { api: (b.api - a.api) / dt, adapter: (b.adapter - a.adapter) / dt, adapterPerPoll: (b.adapter - a.adapter) / Math.max(1, p1 - p0) };
     };
 
     /** `count` commands sent open loop at `rate`/s; resolves with each one's client → SSE time. */
@@ -146,7 +152,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const times: number[] = [];
       const ids: string[] = [];
       const failures: string[] = [];
-      const before = cpu();
+      const [before, pollsBefore] = [cpu(), await polls()];
       const started = performance.now();
       const all: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
@@ -193,9 +199,11 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       }
       await Promise.all(all);
       const elapsed = performance.now() - started;
-      const after = cpu();
+      const [after, pollsAfter] = [cpu(), await polls()];
       const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
-      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter: per('adapter') } };
+      const adapter = (after.adapter - before.adapter - idle.adapterPerPoll * (pollsAfter - pollsBefore)) / count;
+      const extraPolls = pollsAfter - pollsBefore - elapsed / pollMs;
+      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter, adapterWithPolls: per('adapter') }, extraPolls };
     };
 
     // The api's own HTTP floor: a POST it refuses after authentication, without the bus (a vmid
@@ -215,15 +223,15 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     const warm = await commandRun(50, ctx.quick ? 100 : 200);
     report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
     for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean)) {
-      // Whole poll periods: 4 s of commands (2 s in quick mode) at either rate.
-      const count = Math.round((rate * (ctx.quick ? 1 : 2) * 2 * pollMs) / 1000);
+      // 8 s of commands (4 s in quick mode) at either rate: whole poll periods.
+      const count = rate * (ctx.quick ? 4 : 8);
       const results = [];
       for (let r = 0; r < runs; r++) {
         const res = await commandRun(rate, count);
         results.push(res);
         for (const f of res.failures.slice(0, 3)) report(`    not measured: ${f}`);
         report(
-          `  ${rate} commands/s, run ${r + 1}: p50 ${fl(res.p50)}, p99 ${fl(res.p99)} (${res.n} of ${count} commands, instant tasks); CPU per command: api ${res.cpu.api.toFixed(2)} ms, proxmox-adapter ${res.cpu.adapter.toFixed(2)} ms`,
+          `  ${rate} commands/s, run ${r + 1}: p50 ${fl(res.p50)}, p99 ${fl(res.p99)} (${res.n} of ${count} commands, instant tasks); CPU per command: api ${res.cpu.api.toFixed(2)} ms, proxmox-adapter ${res.cpu.adapter.toFixed(2)} ms (${res.cpu.adapterWithPolls.toFixed(2)} ms with the ${Math.max(0, Math.round(res.extraPolls))} polls more that commands in flight bring)`,
         );
       }
       const cpuApi = results.map((x) => x.cpu.api);
@@ -333,7 +341,8 @@ async function toolCalls(
 async function main() {
   const nodes = Number(process.env.BENCH_NODES ?? 50);
   const perNode = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
-  const pollMs = 2_000;
+  // The default poll (1 s, a quarter of it while a command is in flight), or PVE_POLL_MS.
+  const pollMs = Number(process.env.PVE_POLL_MS ?? 1_000);
   const quick = process.argv.includes('--quick');
   const token = 'bench-operator-token-0123456789abcdef';
   const nats = await NatsServer.start();
@@ -347,7 +356,6 @@ async function main() {
     PVE_URL: sim.url,
     PVE_TOKEN: `${DEMO_TOKEN.id}=${DEMO_TOKEN.secret}`,
     PVE_CA_FILE: sim.caFile ?? '',
-    PVE_POLL_MS: String(pollMs),
     MOLTEN_PORT: String(apiPort),
     MOLTEN_GRPC_PORT: '0',
     MOLTEN_TOKEN: token,
@@ -373,7 +381,7 @@ async function main() {
       async () => ((await (await fetch(`${base}/api/vms`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data?: unknown[] }).data?.length === nodes * perNode,
       { timeoutMs: 120_000, intervalMs: 500, message: `the api lists all ${nodes * perNode} guests` },
     );
-    report(`command path — ${nodes} nodes × ${perNode} guests, poll ${pollMs} ms, ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    report(`command path — ${nodes} nodes × ${perNode} guests, poll ${pollMs} ms (adaptive), ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const bus = await connectBus({ servers: nats.url, name: 'bench-floor', log });
     const floor = await measureFloor(bus);
     await bus.close();
