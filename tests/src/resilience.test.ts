@@ -101,7 +101,8 @@ describe('failover under load', { timeout: 150_000 }, () => {
     stack = undefined;
   });
 
-  const expectEveryCommandOnce = (o: LoadOutcome) => {
+  /** `replicaKilled`: a replica died, so a call it recorded and never made may end "never sent". */
+  const expectEveryCommandOnce = (o: LoadOutcome, { replicaKilled }: { replicaKilled: boolean }) => {
     if (o.lost.length > o.neverSent.length || o.doubled.length || (o.neverSent.length && process.env.DEBUG_FAILOVER)) {
       // What went wrong, in the replicas' own words.
       for (const c of o.lost) {
@@ -112,9 +113,12 @@ describe('failover under load', { timeout: 150_000 }, () => {
     // The api takes every command through the fault (during a bus outage it waits for the bus).
     expect(o.refused.map((r) => ({ vmid: r.target.vmid, status: r.status, error: r.error }))).toEqual([]);
     // Every command succeeds, with one exception the design keeps: a call recorded as about to
-    // be made that never reached Proxmox (a replica killed between the two, or a POST on a
-    // connection Proxmox had just closed) ends failed as never sent, with no POST, rather than
-    // being sent again blindly. Rare (a window of milliseconds); counted in the figures.
+    // be made that never reached Proxmox because its replica was killed between the two ends
+    // failed as never sent, with no POST, rather than being sent again blindly. Rare (a window
+    // of milliseconds); counted in the figures. With no replica killed there is no such window:
+    // a POST on a connection Proxmox was just closing was the other cause, and the client now
+    // lets go of idle connections before pveproxy does (tls-dispatcher.ts).
+    if (!replicaKilled) expect(o.neverSent.map((c) => ({ id: c.id, vmid: c.target.vmid, message: c.message }))).toEqual([]);
     const lost = o.lost.filter((c) => !o.neverSent.includes(c));
     expect(lost.map((c) => ({ id: c.id, vmid: c.target.vmid, status: c.status, message: c.message }))).toEqual([]);
     expect(o.doubled).toEqual([]);
@@ -176,7 +180,7 @@ describe('failover under load', { timeout: 150_000 }, () => {
     console.log(
       `failover, replica hung 1 s then SIGKILLed at ${RATE} commands/s: ${outcomeLine(o)}; ${handedOver.length} command(s) of the dead replica finished by the survivor, the last ${takeoverMs} ms after the kill; accepted after p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms`,
     );
-    expectEveryCommandOnce(o);
+    expectEveryCommandOnce(o, { replicaKilled: true });
   });
 
   it('loses no command when the nats-server is SIGKILLed for 5 s at 20 commands/s', async () => {
@@ -207,7 +211,7 @@ describe('failover under load', { timeout: 150_000 }, () => {
     console.log(
       `failover, nats-server SIGKILL for ${upAt - downAt} ms at ${RATE} commands/s: ${outcomeLine(o)}; the ${during.length} submitted while it was down were accepted within ${recoveryMs} ms of its return; accepted after p50 ${waits[Math.floor(waits.length / 2)]} ms, max ${waits.at(-1)} ms`,
     );
-    expectEveryCommandOnce(o);
+    expectEveryCommandOnce(o, { replicaKilled: false });
   });
 
   it('loses no command when the api restarts at 20 commands/s (requests meanwhile are refused, none runs)', async () => {

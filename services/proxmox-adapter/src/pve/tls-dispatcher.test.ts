@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
+import { waitFor } from '@molten/testkit';
+import { httpRequest } from './http-request.js';
 import { normalizeFingerprint, tlsDispatcher } from './tls-dispatcher.js';
 
 const tls = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../simulators/src/pve/tls');
@@ -44,4 +47,35 @@ describe('per-client TLS trust', () => {
     expect(process.env.NODE_TLS_REJECT_UNAUTHORIZED).toBeUndefined();
     await expect(get(tlsDispatcher({}))).rejects.toThrow();
   });
+});
+
+describe('idle connections', () => {
+  it("lets go of an idle connection before pveproxy's 5 s idle timeout closes it under a request", async () => {
+    // pveproxy as it answers: `Connection: Keep-Alive` with no timeout hint, and the connection
+    // closed after 5 s without a request. Whoever closes first is recorded: the client's FIN
+    // ('end' on the server's socket) or the server's own timeout.
+    let closedBy: 'client' | 'server' | undefined;
+    const server = http.createServer((_req, res) => {
+      res.setHeader('Connection', 'Keep-Alive');
+      res.end('{"data":null}');
+    });
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: Socket) => {
+      socket.on('end', () => (closedBy ??= 'client'));
+      socket.on('close', () => (closedBy ??= 'server'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dispatcher = tlsDispatcher({}, { timeoutMs: 10_000 });
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const answer = await httpRequest(dispatcher, { origin, path: '/api2/json/version', method: 'GET', headers: {}, timeoutMs: 10_000 });
+      expect(answer.status).toBe(200);
+      await waitFor(() => closedBy, { timeoutMs: 15_000, message: 'the idle connection closed' });
+      expect(closedBy).toBe('client');
+    } finally {
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 20_000);
 });
