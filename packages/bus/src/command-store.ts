@@ -24,6 +24,7 @@ import {
   type CommandTransition,
 } from '@molten/contracts';
 import { sleep, type Logger } from '@molten/kit';
+import { capturedPublisher } from './captured-publish.js';
 import type { Bus } from './connect.js';
 import { MalformedMessageError, decodeCommandRecord, encodeBus } from './messages.js';
 
@@ -239,17 +240,19 @@ export class CommandStore {
   /**
    * Publishes a transition on molten.cmd-status.<id>, where the events stream captures it. The
    * record (a compare-and-set the server acknowledged) is the truth; the event is how everyone
-   * else hears of it, so it goes as a plain publish: in order on this connection, buffered
-   * while reconnecting, and without a round trip per transition. Whoever follows the events
-   * re-reads a record that looks stuck (see the api's sweep).
+   * else hears of it, so the command does not wait for it: it goes without a round trip, and
+   * the CapturedPublisher sends it again until the stream has it (a cluster electing the
+   * stream's leader drops what it is sent meanwhile), in order with the command's other
+   * transitions. Whoever follows the events still re-reads a record that looks stuck (see the
+   * api's sweep).
    */
   private publishTransition(t: CommandTransition): Promise<void> {
     const { data, headers } = encodeBus('molten.v1.CommandTransition', t, { [HEADERS.correlation]: t.commandId });
-    try {
-      this.bus.nc.publish(subjects.commandStatus(t.commandId), data, { headers });
-    } catch (err) {
-      this.bus.log.warn({ err, commandId: t.commandId }, 'transition event not published (the record has it)');
-    }
+    capturedPublisher(this.bus.nc, this.bus.log).publish(subjects.commandStatus(t.commandId), data, {
+      headers,
+      key: t.commandId,
+      msgId: `${t.commandId}.${t.status}.${t.atMs}`,
+    });
     return Promise.resolve();
   }
 }
