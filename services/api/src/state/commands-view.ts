@@ -6,6 +6,14 @@ export function guestVmid(r: CommandRecord): number | undefined {
   return p?.$case === 'power' || p?.$case === 'snapshot' || p?.$case === 'suspendResume' ? p.value.vmid : undefined;
 }
 
+/** How far along the lifecycle a status is: a transition never moves a command back. */
+function stage(status: CommandStatus): number {
+  if (isTerminal(status)) return 3;
+  if (status === CommandStatus.COMMAND_STATUS_RUNNING || status === CommandStatus.COMMAND_STATUS_UNCERTAIN) return 2;
+  if (status === CommandStatus.COMMAND_STATUS_ACCEPTED) return 1;
+  return 0;
+}
+
 /**
  * Recent commands, newest first, kept current from the command transitions on the events
  * stream. Records the api has not seen (submitted elsewhere) are read from the store on demand.
@@ -61,6 +69,15 @@ export class CommandsView {
     const r = this.#records.get(t.commandId);
     if (!r) return undefined;
     if (r.transitions.some((x) => x.status === t.status && x.atMs === t.atMs)) return r;
+    if (stage(t.status) < stage(r.status)) {
+      // A late copy of an earlier step (sent again after the stream missed it, while later
+      // steps had landed): it joins the history in its place and moves nothing back.
+      const transitions = [...r.transitions, t].sort((a, b) => a.atMs - b.atMs);
+      const next: CommandRecord = { ...r, transitions };
+      this.#records.set(t.commandId, next);
+      this.#emit(next);
+      return next;
+    }
     const next: CommandRecord = {
       ...r,
       status: t.status,
