@@ -102,9 +102,12 @@ export class CapturedPublisher {
     if (!p) return;
     // 503 (no responders): the stream is not there right now; the sweep sends it again.
     if (headers?.hasError) return void (p.sentAtMs = 1);
+    const text = decoder.decode(data);
+    // The common answer, {"stream":"MOLTEN_EVENTS","seq":…}, settles it without a parse.
+    if (text.startsWith('{"stream":')) return this.#settle(token, p);
     let answer: { stream?: string; error?: { code?: number; description?: string } } = {};
     try {
-      answer = JSON.parse(new TextDecoder().decode(data));
+      answer = JSON.parse(text);
     } catch {
       // Not an acknowledgement: treated as none.
     }
@@ -146,6 +149,7 @@ export class CapturedPublisher {
   }
 }
 
+const decoder = new TextDecoder();
 const publishers = new WeakMap<NatsConnection, CapturedPublisher>();
 
 /** The connection's CapturedPublisher (one per connection: one reply subscription). */
