@@ -25,7 +25,12 @@ export function runService(name: string, entry: string, env: Record<string, stri
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of each service there (open in Chrome DevTools).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const sourceMaps = process.env.BENCH_SOURCE_MAPS === '0' ? [] : ['--enable-source-maps'];
-  const child = spawn(process.execPath, [...profile, ...nodeFlags, ...sourceMaps, path.join(ROOT, entry)], {
+  // BENCH_NODE_FLAGS="--max-semi-space-size=1 …": V8/Node flags for every service (memory A/B).
+  const benchFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  // BENCH_DIST=<folder under the repo> runs the bundles built there instead of dist/ (an A/B
+  // of two builds in one session: `buildServices(ROOT, path.join(ROOT, 'dist-before'))`).
+  const bundle = process.env.BENCH_DIST ? entry.replace(/^dist\//, `${process.env.BENCH_DIST}/`) : entry;
+  const child = spawn(process.execPath, [...profile, ...benchFlags, ...nodeFlags, ...sourceMaps, path.join(ROOT, bundle)], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: ROOT,

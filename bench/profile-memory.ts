@@ -78,10 +78,22 @@ try {
   for (let i = 0; i < SSE_CLIENTS; i++) sse.push(await openSse(`http://127.0.0.1:${apiPort}/api/events`, TOKEN, () => {}));
   // PROFILE_SAMPLE_S=<n>: the breakdown every n seconds while the polls go on.
   const every = Number(process.env.PROFILE_SAMPLE_S ?? 0) * 1000;
+  // RSS every second over the window: one sample says more about when the last full collection
+  // ran than about what is held.
+  const samples: { api: number; adapter: number }[] = [];
+  const sampler = setInterval(() => samples.push({ api: api.rss().rssKb, adapter: adapter.rss().rssKb }), 1_000);
   for (let t = 0; t < SECONDS * 1000; t += every || SECONDS * 1000) {
     if (every) for (const s of [api, adapter]) process.stdout.write(`  ${(t / 1000).toFixed(0)} s ${s.name}: ${smaps(s.child.pid!)}\n`);
     await new Promise((r) => setTimeout(r, Math.min(every || SECONDS * 1000, SECONDS * 1000 - t)));
   }
+  clearInterval(sampler);
+  const spreadOf = (v: number[]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    return `min ${mb(sorted[0] ?? NaN)}, median ${mb(sorted[Math.floor(sorted.length / 2)] ?? NaN)}, max ${mb(sorted.at(-1) ?? NaN)}`;
+  };
+  process.stdout.write(
+    `RSS over ${samples.length} s of polls (one sample a second): api ${spreadOf(samples.map((x) => x.api))}; proxmox-adapter ${spreadOf(samples.map((x) => x.adapter))}; together ${spreadOf(samples.map((x) => x.api + x.adapter))}\n`,
+  );
   if (process.env.PROFILE_OUTPUT) for (const s of [adapter, api]) process.stdout.write(`--- ${s.name} ---\n${s.output().slice(-8000)}\n`);
   const a = adapter.rss();
   const p = api.rss();

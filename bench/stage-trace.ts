@@ -13,7 +13,8 @@ export const STAGES: readonly (readonly [stage: string, label: string, after: re
   ['api.published', 'api: publish, acked (beside)', ['api.recorded']],
   ['adapter.received', 'adapter receives', ['api.recorded']],
   ['adapter.accepted', 'adapter: accept CAS', ['adapter.received']],
-  ['adapter.call-marked', 'adapter: mark-call CAS', ['adapter.accepted']],
+  // A power action is accepted by the write that marks its call (no adapter.accepted mark).
+  ['adapter.call-marked', 'adapter: [accept +] mark-call CAS', ['adapter.received', 'adapter.accepted']],
   ['adapter.posted', 'adapter: POST to Proxmox', ['adapter.call-marked']],
   ['adapter.running-recorded', 'adapter: running CAS (beside)', ['adapter.posted']],
   ['adapter.task-end-seen', 'adapter: task end seen', ['adapter.posted']],

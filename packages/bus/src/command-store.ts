@@ -119,10 +119,15 @@ export class CommandStore {
   /**
    * Takes a record as stored at a revision without reading it (a command as the api stored it,
    * see submittedRecord): the next change is one compare-and-set, and a wrong guess only costs
-   * a failed compare-and-set and a fresh read.
+   * a failed compare-and-set and a fresh read. Returns what this store holds for the command
+   * now: a later revision it read or wrote itself (a guess already found stale: the server can
+   * deliver a command again as if for the first time) wins over the guess.
    */
-  assume(id: string, stored: StoredRecord): void {
+  assume(id: string, stored: StoredRecord): StoredRecord {
+    const known = this.#written.get(id);
+    if (known && known.revision > stored.revision) return known;
     this.#remember(id, stored);
+    return stored;
   }
 
   /**
@@ -133,27 +138,9 @@ export class CommandStore {
     let made: CommandTransition | undefined;
     const record = await this.update(id, (r) => {
       if (!canTransition(r.status, to)) return undefined;
-      made = {
-        commandId: id,
-        status: to,
-        atMs: now,
-        message: patch.message ?? commandStatusName(to),
-        by: this.by,
-        upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
-        error: patch.error,
-        resultJson: patch.resultJson ?? '',
-      };
-      return {
-        ...r,
-        status: to,
-        transitions: [...r.transitions, made],
-        upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
-        resultJson: patch.resultJson ?? r.resultJson,
-        command: patch.command ?? r.command,
-        approval: patch.approval ?? r.approval,
-        error: patch.error ?? (isTerminal(to) || to === CommandStatus.COMMAND_STATUS_UNCERTAIN ? r.error : undefined),
-        updatedAtMs: now,
-      };
+      const next = this.#moved(r, id, to, patch, now);
+      made = next.transitions.at(-1);
+      return next;
     });
     if (record && made) {
       if (isTerminal(to)) this.#written.delete(id);
@@ -162,14 +149,56 @@ export class CommandStore {
     return record;
   }
 
+  /** A record moved to `to`, with its transition appended (the move is allowed: checked by the caller). */
+  #moved(r: CommandRecord, id: string, to: CommandStatus, patch: TransitionPatch, now: number): CommandRecord {
+    const made: CommandTransition = {
+      commandId: id,
+      status: to,
+      atMs: now,
+      message: patch.message ?? commandStatusName(to),
+      by: this.by,
+      upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
+      error: patch.error,
+      resultJson: patch.resultJson ?? '',
+    };
+    return {
+      ...r,
+      status: to,
+      transitions: [...r.transitions, made],
+      upstreamTaskId: patch.upstreamTaskId ?? r.upstreamTaskId,
+      resultJson: patch.resultJson ?? r.resultJson,
+      command: patch.command ?? r.command,
+      approval: patch.approval ?? r.approval,
+      error: patch.error ?? (isTerminal(to) || to === CommandStatus.COMMAND_STATUS_UNCERTAIN ? r.error : undefined),
+      updatedAtMs: now,
+    };
+  }
+
   /**
    * Records that the mutating upstream call is about to be made (before it is made). Returns
    * undefined when it must not be made: the command has ended, or (unless `again`: a resume that
    * repeats a call known to be harmless) another delivery of it, a redelivery while this one
    * stalled, has marked its call already.
+   *
+   * With `accept` (its transition's message), a command still requested is accepted in the same
+   * write (one compare-and-set instead of two in a row): a crash after it leaves the command
+   * accepted with its call marked, which is resumed (reconciled from the upstream), never called
+   * again. One no longer requested (another delivery accepted it) is only marked, as without.
    */
-  async markUpstreamCall(id: string, now = Date.now(), o: { again?: boolean } = {}): Promise<CommandRecord | undefined> {
-    return this.update(id, (r) => (isTerminal(r.status) || (r.upstreamCallAtMs > 0 && !o.again) ? undefined : { ...r, upstreamCallAtMs: now, updatedAtMs: now }));
+  async markUpstreamCall(id: string, now = Date.now(), o: { again?: boolean; accept?: string } = {}): Promise<CommandRecord | undefined> {
+    let accepted: CommandTransition | undefined;
+    const record = await this.update(id, (r) => {
+      accepted = undefined;
+      if (isTerminal(r.status) || (r.upstreamCallAtMs > 0 && !o.again)) return undefined;
+      if (o.accept !== undefined && r.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
+        const next = this.#moved(r, id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: o.accept }, now);
+        accepted = next.transitions.at(-1);
+        return { ...next, upstreamCallAtMs: now };
+      }
+      return { ...r, upstreamCallAtMs: now, updatedAtMs: now };
+    });
+    if (record && accepted) await this.publishTransition(accepted);
+    return record;
   }
 
   /** Records the upstream's task id without changing the status. */

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/nats-core';
-import { CommandRecord, CommandStatus, HEADERS, commandKey, commandStatusName, subjects } from '@molten/contracts';
+import { CommandRecord, CommandStatus, HEADERS, STREAMS, commandKey, commandStatusName, subjects } from '@molten/contracts';
 import { testLogger, waitFor } from '@molten/testkit';
 import { CommandStore } from './command-store.js';
 import { submitCommand, submittedRecord } from './command-submit.js';
-import { CommandWorker, commandsPulled, type CommandHandler } from './command-worker.js';
+import { CommandWorker, commandConsumerName, commandsPulled, type CommandHandler } from './command-worker.js';
 import type { Bus } from './connect.js';
 import { followEvents, type BusEvent } from './event-follower.js';
 import { busFixture } from './test/fixtures.js';
@@ -360,5 +360,191 @@ describe('command worker', () => {
     expect(await store.transition(id, CommandStatus.COMMAND_STATUS_ACCEPTED)).toBeUndefined();
     const r: CommandRecord = (await store.get(id))!.record;
     expect(r.status).toBe(CommandStatus.COMMAND_STATUS_TIMED_OUT);
+  });
+
+  describe('a handler that accepts with its call (acceptsWithCall)', () => {
+    /** Every write of command records from now on, decoded, as the bucket saw them. */
+    const recordWrites = async () => {
+      const seen: { key: string; record: CommandRecord }[] = [];
+      const w = await bus.kv.commands.watch({ key: 'cmd.*', include: 'updates' });
+      void (async () => {
+        for await (const e of w) if (e.operation === 'PUT') seen.push({ key: e.key, record: CommandRecord.decode(e.value) });
+      })();
+      return { of: (id: string) => seen.filter((x) => x.key === commandKey(id)).map((x) => x.record), stop: () => w.stop() };
+    };
+
+    it('accepts the command and marks its call in one write: requested, accepted, running, succeeded, one write less', async () => {
+      const handler: CommandHandler = {
+        acceptsWithCall: (c) => c.payload?.$case === 'power',
+        async execute(ctx) {
+          expect(ctx.record.status).toBe(CommandStatus.COMMAND_STATUS_REQUESTED);
+          await ctx.beforeUpstreamCall();
+          await ctx.running('UPID:pve1:merged');
+          return { status: 'succeeded', message: 'stopped' };
+        },
+        async resume() {
+          throw new Error('not expected');
+        },
+      };
+      const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged', instance: 'w-merged', handler, log: testLogger() });
+      await w.start();
+      try {
+        const writes = await recordWrites();
+        const { record } = await submit('merged', 130);
+        const id = record.command!.id;
+        const done = await waitFor(async () => {
+          const r = (await store.get(id))?.record;
+          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+        });
+        await waitFor(() => statusesOf(id).length === 4, { message: 'four transitions' });
+        expect(statusesOf(id)).toEqual(['requested', 'accepted', 'running', 'succeeded']);
+        const accepted = done.transitions.find((t) => t.status === CommandStatus.COMMAND_STATUS_ACCEPTED)!;
+        expect(accepted.message).toBe('accepted by w-merged');
+        expect(done.upstreamCallAtMs).toBe(accepted.atMs);
+        // requested, accepted with the call marked, running, succeeded: never accepted without its mark.
+        await waitFor(() => writes.of(id).length === 4, { message: 'four writes of the record' });
+        writes.stop();
+        expect(writes.of(id).map((r) => [commandStatusName(r.status), r.upstreamCallAtMs > 0])).toEqual([
+          ['requested', false],
+          ['accepted', true],
+          ['running', true],
+          ['succeeded', true],
+        ]);
+      } finally {
+        await w.stop();
+      }
+    });
+
+    it('accepts a command that ends before its call (guest not found) before recording its outcome', async () => {
+      const handler: CommandHandler = {
+        acceptsWithCall: () => true,
+        execute: async () => ({ status: 'failed', message: 'guest 131 is not in cluster merged-nf' }),
+        resume: async () => ({ status: 'failed', message: 'not expected' }),
+      };
+      const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-nf', instance: 'w-nf', handler, log: testLogger() });
+      await w.start();
+      try {
+        const { record } = await submit('merged-nf', 131);
+        const id = record.command!.id;
+        const done = await waitFor(async () => {
+          const r = (await store.get(id))?.record;
+          return r?.status === CommandStatus.COMMAND_STATUS_FAILED ? r : undefined;
+        });
+        expect(done.transitions.map((t) => commandStatusName(t.status))).toEqual(['requested', 'accepted', 'failed']);
+        expect(done.upstreamCallAtMs).toBe(0);
+      } finally {
+        await w.stop();
+      }
+    });
+
+    it('a replica that stops right after the write resumes the command elsewhere (reconciled, never called again)', async () => {
+      const calls: string[] = [];
+      let resumed: CommandRecord | undefined;
+      const first: CommandHandler = {
+        acceptsWithCall: () => true,
+        async execute(ctx) {
+          await ctx.beforeUpstreamCall();
+          // Stops before its POST: the call is marked, nothing was sent.
+          await new Promise((r) => ctx.signal.addEventListener('abort', r));
+          return { status: 'uncertain', message: 'stopped' };
+        },
+        resume: async () => ({ status: 'failed', message: 'not expected' }),
+      };
+      const second: CommandHandler = {
+        acceptsWithCall: () => true,
+        // The command can come to this replica as if for the first time (delivery count 1): it is
+        // then planned on the record as the api stored it, and its call's write is refused.
+        async execute(ctx) {
+          await ctx.beforeUpstreamCall();
+          calls.push('posted');
+          return { status: 'failed', message: 'must not post again' };
+        },
+        async resume(ctx) {
+          resumed = ctx.record;
+          return { status: 'succeeded', message: 'reconciled: no task, the guest is stopped' };
+        },
+      };
+      const w1 = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-crash', instance: 'w1', handler: first, log: testLogger(), ackWaitMs: 2_000 });
+      await w1.start();
+      const { record } = await submit('merged-crash', 132);
+      const id = record.command!.id;
+      await waitFor(async () => ((await store.get(id))?.record.upstreamCallAtMs ?? 0) > 0, { message: 'call marked' });
+      await w1.stop(100);
+      const w2 = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-crash', instance: 'w2', handler: second, log: testLogger() });
+      await w2.start();
+      try {
+        const done = await waitFor(async () => {
+          const r = (await store.get(id))?.record;
+          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+        }, { timeoutMs: 15_000 });
+        expect(calls).toEqual([]);
+        expect(resumed?.status).toBe(CommandStatus.COMMAND_STATUS_ACCEPTED);
+        expect(resumed?.upstreamCallAtMs).toBeGreaterThan(0);
+        expect(done.transitions.map((t) => commandStatusName(t.status))).toEqual(['requested', 'accepted', 'succeeded']);
+      } finally {
+        await w2.stop();
+      }
+    });
+
+    it('records no outcome planned on a stale record: steps back, and resumes the call another delivery made', async () => {
+      const seen: string[] = [];
+      const handler: CommandHandler = {
+        acceptsWithCall: () => true,
+        async execute() {
+          seen.push('planned: not found');
+          return { status: 'failed', message: 'guest 134 is not in cluster merged-stale' };
+        },
+        async resume() {
+          seen.push('resumed');
+          return { status: 'succeeded', message: 'followed the call made elsewhere' };
+        },
+      };
+      const { record } = await submit('merged-stale', 134);
+      const id = record.command!.id;
+      // Another replica took it (accepted, call marked) before this one got its delivery.
+      const other = new CommandStore(bus, 'other-replica');
+      await other.markUpstreamCall(id, Date.now(), { accept: 'accepted by other-replica' });
+      const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-stale', instance: 'w-stale', handler, log: testLogger() });
+      await w.start();
+      try {
+        const done = await waitFor(async () => {
+          const r = (await store.get(id))?.record;
+          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+        }, { timeoutMs: 15_000 });
+        expect(seen.at(-1)).toBe('resumed');
+        expect(done.transitions.map((t) => `${commandStatusName(t.status)} by ${t.by}`)).toEqual(['requested by api', 'accepted by other-replica', 'succeeded by w-stale']);
+      } finally {
+        await w.stop();
+      }
+    });
+
+    it('makes no call for a command the api timed out before the write', async () => {
+      const calls: string[] = [];
+      const handler: CommandHandler = {
+        acceptsWithCall: () => true,
+        async execute(ctx) {
+          // The api's accept timeout lands between the plan and the write.
+          await store.transition(ctx.command.id, CommandStatus.COMMAND_STATUS_TIMED_OUT, { message: 'no adapter accepted it in time' });
+          await ctx.beforeUpstreamCall();
+          calls.push('posted');
+          return { status: 'succeeded', message: 'posted' };
+        },
+        resume: async () => ({ status: 'succeeded', message: 'not expected' }),
+      };
+      const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-late', instance: 'w-late', handler, log: testLogger() });
+      await w.start();
+      try {
+        const { record } = await submit('merged-late', 133);
+        const id = record.command!.id;
+        // Stepped back, redelivered, found ended: acknowledged (nothing left pending).
+        await waitFor(async () => (await bus.jsm.consumers.info(STREAMS.commands, commandConsumerName('proxmox', 'merged-late'))).num_ack_pending === 0 && statusesOf(id).includes('timed_out'), { timeoutMs: 15_000, message: 'acknowledged' });
+        const r = (await store.get(id))!.record;
+        expect(calls).toEqual([]);
+        expect(r.transitions.map((t) => commandStatusName(t.status))).toEqual(['requested', 'timed_out']);
+        expect(r.upstreamCallAtMs).toBe(0);
+      } finally {
+        await w.stop();
+      }
+    });
   });
 });

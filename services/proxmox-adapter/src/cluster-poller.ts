@@ -230,6 +230,7 @@ export function readFasterDuring(poller: ClusterPoller, handler: CommandHandler)
     }
   };
   return {
+    acceptsWithCall: (command) => handler.acceptsWithCall?.(command) ?? false,
     execute: (ctx) => during(() => handler.execute(ctx)),
     resume: (ctx) => during(() => handler.resume(ctx)),
   };

@@ -43,7 +43,7 @@ describe('poll pace', () => {
   it('is back to the interval (or the fast one) with the first good, prompt answer', () => {
     const pace = new PollPace(1000);
     for (let i = 0; i < 5; i++) pace.fail();
-    pace.ok(30);
+    pace.ok(20);
     expect(pace.intervalMs()).toBe(1000);
     pace.commandStarted();
     expect(pace.intervalMs()).toBe(250);
@@ -60,13 +60,41 @@ describe('poll pace', () => {
     expect(pace.intervalMs()).toBe(1200);
     pace.ok(19_000);
     expect(pace.intervalMs()).toBe(10_000);
-    // Prompt answers again: the smoothed time halves towards them with each one.
+    // Prompt answers again: the smoothed time halves towards them with each one; the reads
+    // speed up for the command in flight only once the answers cost a tenth of the fast pace.
     const seen = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 11; i++) {
       pace.ok(20);
       seen.push(pace.intervalMs());
     }
-    expect(seen).toEqual([9820, 4930, 2485, 1263, 651, 346, 250]);
+    expect(seen).toEqual([9820, 4930, 2485, 1263, 1000, 1000, 964, 582, 391, 296, 250]);
+  });
+
+  it('while a command is in flight, reads no sooner than ten times the (smoothed) answer time: the faster reads keep the upstream busy at most a tenth of the time', () => {
+    const pace = new PollPace(1000);
+    pace.commandStarted();
+    pace.ok(40);
+    expect(pace.intervalMs()).toBe(400);
+    pace.ok(60); // smoothed 50
+    expect(pace.intervalMs()).toBe(500);
+    // An answer that costs a tenth of the interval or more: no faster reads at all.
+    pace.ok(140); // smoothed 95
+    expect(pace.intervalMs()).toBe(950);
+    pace.ok(300);
+    expect(pace.intervalMs()).toBe(1000);
+    // Cheap answers again: the fast pace, never below a quarter of the interval.
+    for (let i = 0; i < 8; i++) pace.ok(5);
+    expect(pace.intervalMs()).toBe(250);
+  });
+
+  it('the answer time that slows the reads while a command runs leaves the idle pace alone', () => {
+    const pace = new PollPace(1000);
+    pace.ok(90);
+    expect(pace.intervalMs()).toBe(1000);
+    const ended = pace.commandStarted();
+    expect(pace.intervalMs()).toBe(900);
+    ended();
+    expect(pace.intervalMs()).toBe(1000);
   });
 
   it("reads at the interval while a big cluster's answers take less than half of it", () => {

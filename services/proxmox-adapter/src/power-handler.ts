@@ -1,5 +1,5 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
-import { commandError, type Guest, type PowerActionName } from '@molten/contracts';
+import { commandError, type Command, type Guest, type PowerActionName } from '@molten/contracts';
 import { sleep } from '@molten/kit';
 import { TARGET_STATUS, type ClusterDriver, type GuestRef } from './driver.js';
 import { describeOp, guestOpOf, reconcileOp, stateProblem } from './guest-commands.js';
@@ -48,6 +48,15 @@ interface GuestTask {
  */
 export class PowerHandler implements CommandHandler {
   constructor(private readonly o: PowerHandlerOptions) {}
+
+  /**
+   * A power action is planned from memory (where the guest is: the last poll), so it is accepted
+   * by the write that marks its POST. Snapshots and pause/resume read the guest from Proxmox
+   * first (their state rules): they are accepted before that read.
+   */
+  acceptsWithCall(command: Command): boolean {
+    return command.payload?.$case === 'power';
+  }
 
   async execute(ctx: CommandContext): Promise<CommandOutcome> {
     const task = await this.#plan(ctx, true);

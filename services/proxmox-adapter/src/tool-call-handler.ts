@@ -101,6 +101,7 @@ export function dispatchByAction(o: { power: CommandHandler; toolCalls: CommandH
   };
   const pick = (ctx: CommandContext) => (ctx.command.action === 'tool-call' ? (o.toolCalls ?? noServer) : o.power);
   return {
+    acceptsWithCall: (command) => (command.action === 'tool-call' ? o.toolCalls?.acceptsWithCall?.(command) : o.power.acceptsWithCall?.(command)) ?? false,
     execute: (ctx) => pick(ctx).execute(ctx),
     resume: (ctx) => pick(ctx).resume(ctx),
   };

@@ -3,28 +3,8 @@ import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
 import type { Events } from '../ports.js';
 import { SendBudget } from '../sse/send-budget.js';
+import { encodeShared } from '../sse/shared-encoding.js';
 
-const encoder = new TextEncoder();
-/**
- * The hub writes one batch to every client in turn: encode it once and hand every stream the
- * same bytes (nothing mutates them), instead of one copy per client — with 100 clients that is
- * 100 times fewer buffers allocated, and memory the allocator never gets to fragment.
- */
-let lastText = '';
-let lastBytes = encoder.encode('');
-/** The last big text (a snapshot): clients that connect together share it between their small frames. */
-let lastBig = { text: '', bytes: lastBytes };
-function encodeShared(text: string): Uint8Array {
-  if (text.length >= 64 * 1024) {
-    if (text !== lastBig.text) lastBig = { text, bytes: encoder.encode(text) };
-    return lastBig.bytes;
-  }
-  if (text !== lastText) {
-    lastText = text;
-    lastBytes = encoder.encode(text);
-  }
-  return lastBytes;
-}
 /** What a stream holds before it stops asking for more (its writes still queue past it). */
 const HIGH_WATER_MARK = 256 * 1024;
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventHub } from './event-hub.js';
 import { SnapshotShare } from './snapshot-share.js';
 
@@ -33,5 +33,19 @@ describe('SnapshotShare', () => {
     expect(share.text('viewer', build)).toBe('snapshot 4');
     now += 1_000;
     expect(share.text('viewer', build)).toBe('snapshot 5');
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  it('lets go of the snapshot once it can no longer be shared (it is megabytes at 15,000 guests)', () => {
+    vi.useFakeTimers();
+    const hub = new EventHub();
+    const share = new SnapshotShare(() => hub.generation, 1_000);
+    share.text('viewer', () => 'x'.repeat(100));
+    expect(share.holding).toBe(true);
+    vi.advanceTimersByTime(999);
+    expect(share.holding).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(share.holding).toBe(false);
   });
 });

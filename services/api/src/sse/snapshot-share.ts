@@ -22,7 +22,17 @@ export class SnapshotShare {
     const last = this.#last;
     if (last && last.generation === generation && last.role === role && now - last.at < this.maxAgeMs) return last.text;
     const text = build();
-    this.#last = { generation, role, at: now, text };
+    const held = (this.#last = { generation, role, at: now, text });
+    // Held only while it can be shared, not until the next client connects: a snapshot of 15,000
+    // guests is 6–10 MB of heap that nothing else needs once it has been written.
+    setTimeout(() => {
+      if (this.#last === held) this.#last = undefined;
+    }, this.maxAgeMs).unref();
     return text;
+  }
+
+  /** Whether a snapshot is held for sharing now. */
+  get holding(): boolean {
+    return this.#last !== undefined;
   }
 }
