@@ -10,7 +10,7 @@
  * guest with its freshness, a server as judged now), it is written from the message's fields.
  */
 import type { Agent as BusAgent, AgentSession as BusAgentSession, Gateway as BusGateway } from './gen/molten/v1/agents.js';
-import type { SessionHistory as BusSessionHistory } from './gen/molten/v1/queries.js';
+import type { GuestRrdPoint, NodeRrdPoint, SessionHistory as BusSessionHistory } from './gen/molten/v1/queries.js';
 import type { ClusterNode, ClusterStatus as BusClusterStatus, Guest as BusGuest, Node as BusNode, Storage as BusStorage } from './gen/molten/v1/resources.js';
 import type { Capability as BusCapability, ToolAnnotations as BusToolAnnotations, UpstreamServer } from './gen/molten/v1/upstreams.js';
 import type { CommandErrorCode } from './command-errors.js';
@@ -428,9 +428,8 @@ export interface Session {
 // ---- a guest's page (GET /api/vms/{vmid}/rrd|config|addresses|tasks|snapshots|ha, /api/nodes/{node}/rrd, /api/tasks/{upid}/log) ----
 
 /**
- * The adapter's own messages, as JSON (int64 fields are numbers). A history point leaves out a
- * value Proxmox has no number for (never 0: a gap stays a gap); a task's `endtime` is left out
- * while it runs; a snapshot's `snaptime` when Proxmox has none.
+ * The adapter's own messages, as JSON (int64 fields are numbers): a task's `endtime` is left out
+ * while it runs; a snapshot's `snaptime` when Proxmox has none. A history is reshaped (below).
  */
 export type {
   GuestAddresses,
@@ -438,20 +437,49 @@ export type {
   GuestDisk,
   GuestInterface,
   GuestNic,
-  GuestRrd,
-  GuestRrdPoint,
   GuestSnapshot,
   GuestSnapshots,
   HaStatus,
   HaStatusEntry,
   IpAddress,
-  NodeRrd,
-  NodeRrdPoint,
   ProxmoxTask,
   TaskList,
   TaskLog,
   TaskLogLine,
 } from './gen/molten/v1/queries.js';
+
+/** A guest's rrddata columns, Proxmox's names and units (cpu a 0..1 fraction of maxcpu, bytes, bytes per second). */
+export type GuestRrdColumn = Exclude<keyof GuestRrdPoint, 'time'>;
+/** A node's rrddata columns. */
+export type NodeRrdColumn = Exclude<keyof NodeRrdPoint, 'time'>;
+
+/**
+ * A history by column, the shape a chart draws (uPlot's): `time` holds each step's start (Unix
+ * seconds, oldest first) and `values` one array per column, aligned with `time`, with `null`
+ * where Proxmox has no number for the step (the guest was stopped, or did not exist yet): a gap
+ * stays a gap, never 0. Every column is present (all null when the release has no such column).
+ */
+export interface RrdColumns<K extends string> {
+  time: number[];
+  values: Record<K, (number | null)[]>;
+}
+
+/** GET /api/vms/{vmid}/rrd: a guest's history at Proxmox's step for the timeframe (`stepS`, 60 for an hour or a day on PVE 9). */
+export interface GuestRrd extends RrdColumns<GuestRrdColumn> {
+  vmid: number;
+  node: string;
+  timeframe: string;
+  cf: string;
+  stepS: number;
+}
+
+/** GET /api/nodes/{node}/rrd: a node's history. */
+export interface NodeRrd extends RrdColumns<NodeRrdColumn> {
+  node: string;
+  timeframe: string;
+  cf: string;
+  stepS: number;
+}
 
 /**
  * A page read's answer: read from Proxmox through its adapter when asked; `freshUntil` for the

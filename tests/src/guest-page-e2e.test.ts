@@ -42,13 +42,15 @@ describe('a guest page over the api', () => {
     for (const a of answers) expect(a.status).toBe(200);
     const rrd = answers[0]!.body.data;
     expect(rrd).toMatchObject({ vmid: vm.vmid, node: vm.node, timeframe: 'hour', cf: 'AVERAGE', stepS: 60 });
-    expect(rrd.points.length).toBeGreaterThan(50);
-    expect(rrd.points.at(-1)).toMatchObject({ time: expect.any(Number), cpu: expect.any(Number), maxmem: expect.any(Number) });
+    // By column: one time per step, every column as long, the newest step with figures.
+    expect(rrd.time.length).toBeGreaterThan(50);
+    for (const column of Object.values(rrd.values) as unknown[][]) expect(column).toHaveLength(rrd.time.length);
+    expect({ cpu: rrd.values.cpu.at(-1), maxmem: rrd.values.maxmem.at(-1) }).toEqual({ cpu: expect.any(Number), maxmem: expect.any(Number) });
     expect(stack.sim.countRequests({ path: /rrddata/, vmid: vm.vmid }) - before).toBe(1);
     expect(answers[0]!.body.meta.freshUntil).toBeDefined();
     const day = await stack.json(`/api/vms/${vm.vmid}/rrd?timeframe=day&cf=MAX`);
     expect(day.body.data).toMatchObject({ timeframe: 'day', cf: 'MAX' });
-    expect(day.body.data.points.at(-1).time - day.body.data.points[0].time).toBeGreaterThanOrEqual(23 * 3600);
+    expect(day.body.data.time.at(-1) - day.body.data.time[0]).toBeGreaterThanOrEqual(23 * 3600);
     expect((await stack.json(`/api/vms/${vm.vmid}/rrd?timeframe=fortnight`)).status).toBe(400);
   });
 
@@ -57,7 +59,8 @@ describe('a guest page over the api', () => {
     const r = await stack.json(`/api/nodes/${node}/rrd?timeframe=hour`);
     expect(r.status).toBe(200);
     expect(r.body.data).toMatchObject({ node, stepS: 60 });
-    expect(r.body.data.points.at(-1).memtotal).toBeGreaterThan(0);
+    expect(r.body.data.values.memtotal.at(-1)).toBeGreaterThan(0);
+    expect(r.body.data.values.memtotal).toHaveLength(r.body.data.time.length);
     expect((await stack.json('/api/nodes/nosuchnode/rrd')).status).toBe(404);
   });
 

@@ -62,12 +62,21 @@ describe('guest page reads', () => {
     const { request, queries } = app();
     const r = await request('/api/vms/101/rrd', { as: 'viewer' });
     expect(r.status).toBe(200);
+    const gap = [0.1, null];
+    const none = [null, null];
     expect(r.body).toEqual({
-      data: ANSWERS['guest-rrd'][1],
+      // By column, every one named: the point without figures is a gap (null) in each, never 0.
+      data: {
+        vmid: 101,
+        node: 'pve1',
+        timeframe: 'hour',
+        cf: 'AVERAGE',
+        stepS: 60,
+        time: [1_700_000_000, 1_700_000_060],
+        values: { cpu: gap, maxcpu: none, mem: none, maxmem: none, disk: none, maxdisk: none, netin: none, netout: none, diskread: none, diskwrite: none, memhost: none },
+      },
       meta: { cluster: 'homelab', fetchedAt: expect.any(String), freshUntil: expect.any(String) },
     });
-    // A gap stays a gap: the point without figures has only its time.
-    expect(r.body.data.points[1]).toEqual({ time: 1_700_000_060 });
     expect(r.headers.get('cache-control')).toMatch(/^private, max-age=4[0-2]$/);
     await request('/api/vms/101/rrd?timeframe=year&cf=MAX&cluster=homelab');
     await request('/api/vms/101/tasks?limit=20&errors=1');
@@ -85,6 +94,22 @@ describe('guest page reads', () => {
       { cluster: 'homelab', what: 'task-log', request: { upid: UPID, start: 10, limit: 100 } },
       { cluster: 'homelab', what: 'node-rrd', request: { node: 'pve1', timeframe: 'decade', cf: 'AVERAGE' } },
     ]);
+  });
+
+  it("a node's history by column, each of Proxmox's node columns named", async () => {
+    const points = [
+      { time: 1_700_000_000, cpu: 0.25, loadavg: 1.5, memused: 2e9, memtotal: 8e9 },
+      { time: 1_700_000_060, cpu: 0.5, memused: 3e9, memtotal: 8e9 },
+    ];
+    const { request } = app({ 'node-rrd': () => ({ result: { $case: 'rrd', value: { node: 'pve1', timeframe: 'hour', cf: 'AVERAGE', stepS: 60, points } }, fetchedAtMs: Date.now() }) });
+    const r = await request('/api/nodes/pve1/rrd');
+    expect(r.status).toBe(200);
+    expect(r.body.data).toMatchObject({ node: 'pve1', stepS: 60, time: [1_700_000_000, 1_700_000_060] });
+    expect(r.body.data.values).toMatchObject({ cpu: [0.25, 0.5], loadavg: [1.5, null], memused: [2e9, 3e9], memtotal: [8e9, 8e9], iowait: [null, null] });
+    expect(Object.keys(r.body.data.values).sort()).toEqual(
+      ['arcsize', 'cpu', 'iowait', 'loadavg', 'maxcpu', 'memavailable', 'memtotal', 'memused', 'netin', 'netout', 'rootused', 'roottotal', 'swaptotal', 'swapused'].sort(),
+    );
+    expect(r.body.data).not.toHaveProperty('points');
   });
 
   it('a read that is not history is not kept by the browser either way (no Cache-Control max-age)', async () => {

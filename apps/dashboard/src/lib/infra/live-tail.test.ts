@@ -36,11 +36,24 @@ describe('a guest chart follows its live values', () => {
     const t = new LiveTail();
     for (let i = 0; i < LIVE_TAIL_MAX + 20; i++) t.push(guest({ lastSeen: at(1000 + i * 10) }));
     expect(t.after(0)).toHaveLength(LIVE_TAIL_MAX);
-    const history = [{ time: 4000 }, { time: 4060 }];
-    const merged = withLive(history, t);
-    expect(merged.slice(0, 2)).toEqual(history);
-    expect(merged.slice(2).every((p) => p.time > 4060)).toBe(true);
-    expect(merged).toHaveLength(2 + (1000 + (LIVE_TAIL_MAX + 19) * 10 - 4060) / 10);
+    const history = { time: [4000, 4060], values: { cpu: [0.1, null], mem: [5, null] } };
+    const merged = withLive<'cpu' | 'mem'>(history, t);
+    const added = (1000 + (LIVE_TAIL_MAX + 19) * 10 - 4060) / 10;
+    expect(merged.time.slice(0, 2)).toEqual(history.time);
+    expect(merged.time.slice(2).every((time) => time > 4060)).toBe(true);
+    expect(merged.time).toHaveLength(2 + added);
+    // Every column grows with the time: the history's values, then the live ones (a gap as null).
+    expect(merged.values.cpu.slice(0, 2)).toEqual([0.1, null]);
+    expect(merged.values.cpu).toHaveLength(2 + added);
+    expect(merged.values.mem).toHaveLength(2 + added);
+    expect(history.time).toHaveLength(2); // the answer itself is left as it came
+  });
+
+  test('nothing after the last step: the history as it is, no copy', () => {
+    const t = new LiveTail();
+    t.push(guest({ lastSeen: at(1000) }));
+    const history = { time: [4000], values: { cpu: [0.1] } };
+    expect(withLive<'cpu'>(history, t)).toBe(history);
   });
 });
 
@@ -50,9 +63,16 @@ describe('a node chart follows its live values', () => {
     expect(t.push(node({ lastSeen: at(1000), cpu: 0.3, mem: 5, maxmem: 10, disk: 1, maxdisk: 2 }))).toBe(true);
     expect(t.push(node({ lastSeen: at(1000), cpu: 0.9 }))).toBe(false);
     t.push(node({ lastSeen: at(1010), status: 'offline' }));
-    const [a, b] = withLive([{ time: 900, cpu: 0.1 }], t).slice(1);
-    expect(a).toMatchObject({ time: 1000, cpu: 0.3, memused: 5, memtotal: 10, rootused: 1, roottotal: 2 });
-    expect(b!.cpu).toBeUndefined();
-    expect(b!.memused).toBeUndefined();
+    const none = [null];
+    const merged = withLive<'cpu' | 'memused' | 'memtotal' | 'rootused' | 'roottotal' | 'loadavg'>({ time: [900], values: { cpu: [0.1], memused: none, memtotal: none, rootused: none, roottotal: none, loadavg: none } }, t);
+    expect(merged.time).toEqual([900, 1000, 1010]);
+    expect(merged.values).toEqual({
+      cpu: [0.1, 0.3, null],
+      memused: [null, 5, null],
+      memtotal: [null, 10, expect.any(Number)],
+      rootused: [null, 1, null],
+      roottotal: [null, 2, expect.any(Number)],
+      loadavg: [null, null, null], // no live reading of it: a gap
+    });
   });
 });

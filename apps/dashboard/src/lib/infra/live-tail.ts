@@ -1,5 +1,10 @@
-import type { GuestRrdPoint, NodeRrdPoint } from '@molten/contracts/rest';
+import type { GuestRrdColumn, NodeRrdColumn, RrdColumns } from '@molten/contracts/rest';
 import type { Guest, PveNode } from '$lib/api/types';
+
+/** One live reading as a step of Proxmox's history: a column left out is a gap. */
+export type RrdPoint<K extends string> = { time: number } & Partial<Record<K, number>>;
+export type GuestRrdPoint = RrdPoint<GuestRrdColumn>;
+export type NodeRrdPoint = RrdPoint<NodeRrdColumn>;
 
 /** The live values a guest's history chart follows (the SSE state's guest, as of `lastSeen`). */
 export type LiveGuest = Pick<Guest, 'status' | 'lastSeen' | 'cpu' | 'maxcpu' | 'mem' | 'maxmem' | 'disk' | 'maxdisk' | 'netin' | 'netout' | 'diskread' | 'diskwrite'>;
@@ -83,9 +88,15 @@ export class NodeLiveTail {
   }
 }
 
-/** Proxmox's history followed by the live points after its last step. */
-export function withLive<P extends { time: number }>(history: readonly P[], tail: { after(t: number): P[] }): P[] {
-  const last = history.length ? history[history.length - 1]!.time : -Infinity;
-  const live = tail.after(last);
-  return live.length ? [...history, ...live] : [...history];
+/**
+ * Proxmox's history followed by the live points after its last step, by column. The history's
+ * own arrays when there is nothing to add (the chart then has nothing to copy or redraw).
+ */
+export function withLive<K extends string>(history: RrdColumns<K>, tail: { after(t: number): RrdPoint<K>[] }): RrdColumns<K> {
+  const n = history.time.length;
+  const live = tail.after(n ? history.time[n - 1]! : -Infinity);
+  if (!live.length) return history;
+  const values = {} as Record<K, (number | null)[]>;
+  for (const k of Object.keys(history.values) as K[]) values[k] = history.values[k].concat(live.map((p) => p[k] ?? null));
+  return { time: history.time.concat(live.map((p) => p.time)), values };
 }

@@ -30,3 +30,25 @@ export const guestPanelPaths = (cluster: string, vmid: number) => {
 /** A node's history for a timeframe. */
 export const nodeRrdPath = (cluster: string, node: string, timeframe: Timeframe) =>
   `/api/nodes/${encodeURIComponent(node)}/rrd${inCluster(cluster)}&timeframe=${timeframe}`;
+
+/** A guest page's reads, history first: the page waits for it longest. None for a vmid that is not a number. */
+export function guestPageReads(cluster: string, vmid: string, url: URL): string[] {
+  const n = Number(vmid);
+  if (!Number.isInteger(n)) return [];
+  return [guestRrdPath(cluster, n, timeframeOf(url)), ...Object.values(guestPanelPaths(cluster, n))];
+}
+
+/** A node page's reads. */
+export const nodePageReads = (cluster: string, node: string): string[] => [nodeRrdPath(cluster, node, 'hour')];
+
+/** The route ids of the pages above (src/routes/(app)/…). */
+export const GUEST_ROUTE = '/(app)/guests/[cluster]/[vmid]';
+export const NODE_ROUTE = '/(app)/nodes/[cluster]/[node]';
+
+/** The reads of the page a navigation goes to, known from its address alone (before its code loads). */
+export function readsOf(to: { route: { id: string | null }; params: Record<string, string> | null; url: URL }): string[] {
+  const p = to.params ?? {};
+  if (to.route.id === GUEST_ROUTE && p.cluster && p.vmid) return guestPageReads(p.cluster, p.vmid, to.url);
+  if (to.route.id === NODE_ROUTE && p.cluster && p.node) return nodePageReads(p.cluster, p.node);
+  return [];
+}

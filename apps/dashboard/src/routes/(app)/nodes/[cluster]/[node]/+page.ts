@@ -1,9 +1,10 @@
 import { createApi } from '$lib/api/client';
-import { nodeRrdPath } from '$lib/infra/page-reads';
+import { nodePageReads } from '$lib/infra/page-reads';
 import { preload } from '$lib/state/preload';
 import type { PageLoad } from './$types';
 
-/** Starts the node's history read before its page renders (at navigation, or on hover of a link). */
+/** Starts the node's history read before its page renders (on hover of a link, at the click, at navigation). */
 export const load: PageLoad = ({ params, fetch }) => {
-  preload(createApi(fetch), nodeRrdPath(params.cluster, params.node, 'hour'));
+  const api = createApi(fetch);
+  for (const path of nodePageReads(params.cluster, params.node)) preload(api, path);
 };
