@@ -151,7 +151,7 @@ export class ClusterPoller {
       const e = err instanceof UpstreamError ? err : new UpstreamError({ code: 'upstream', message: String((err as Error)?.message ?? err) });
       if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');
       else log.warn({ code: e.code, reason: e.message }, 'poll failed');
-      this.pace.fail();
+      this.pace.fail(e.code === 'unreachable' ? 'unreachable' : 'error');
       health.id.pollMs = this.pace.intervalMs();
       health.fail(e);
       return;

@@ -40,6 +40,17 @@ describe('poll pace', () => {
     expect(new PollPace(5000).maxMs).toBe(20_000);
   });
 
+  it('does not back off from reads that never reached Proxmox (refused), and backs off again once it answers errors', () => {
+    const pace = new PollPace(1000);
+    for (let i = 0; i < 6; i++) pace.fail('unreachable');
+    expect(pace.intervalMs()).toBe(1000);
+    pace.fail('error');
+    pace.fail('error');
+    expect(pace.intervalMs()).toBe(2000);
+    pace.ok(20);
+    expect(pace.intervalMs()).toBe(1000);
+  });
+
   it('is back to the interval (or the fast one) with the first good, prompt answer', () => {
     const pace = new PollPace(1000);
     for (let i = 0; i < 5; i++) pace.fail();

@@ -10,7 +10,10 @@
  *                    added while commands run keep the upstream busy at most a tenth of the time
  *                    (a 5,000-guest answer of 40 ms → 400 ms; one of 100 ms or more → the
  *                    interval: no faster reads at all)
- *   failed reads     the interval, then doubling with each failure in a row (1, 2, 4, 8 s …)
+ *   failed reads     the interval, then doubling with each failure in a row (1, 2, 4, 8 s …);
+ *                    a read that never reached Proxmox (connection refused: pveproxy or the
+ *                    host is down) does not back off: it costs Proxmox nothing, and the
+ *                    interval then sees Proxmox back within one interval of its return
  *   slow answers     at least twice the answer's time (smoothed): the poll keeps the
  *                    upstream busy at most half of the time (a 1 s answer → 2 s); a big
  *                    cluster's usual answer (15,000 guests: 100–300 ms) stays within the interval
@@ -38,6 +41,8 @@ export class PollPace {
   readonly fastMs: number;
   readonly maxMs: number;
   #failures = 0;
+  /** Reads in a row that never reached Proxmox. */
+  #unreachable = 0;
   #latencyMs = 0;
   #inFlight = 0;
 
@@ -50,12 +55,18 @@ export class PollPace {
   /** A good read whose answer took latencyMs (smoothed, so one slow answer alone does not double the wait). */
   ok(latencyMs: number): void {
     this.#failures = 0;
+    this.#unreachable = 0;
     this.#latencyMs = this.#latencyMs === 0 ? latencyMs : (this.#latencyMs + latencyMs) / 2;
   }
 
-  /** A failed read (no answer, an error answer, or one that could not be read). */
-  fail(): void {
-    this.#failures++;
+  /**
+   * A failed read (no answer, an error answer, or one that could not be read). `unreachable`:
+   * it never reached Proxmox (connection refused, host unreachable): reading again costs
+   * Proxmox nothing, so it does not back off, and its return is seen within one interval.
+   */
+  fail(kind: 'error' | 'unreachable' = 'error'): void {
+    if (kind === 'unreachable') this.#unreachable++;
+    else this.#failures++;
   }
 
   /** A command started on the cluster; call the function returned when it has ended. */
@@ -80,6 +91,7 @@ export class PollPace {
   /** How long after a read starts the next one starts (ms). */
   intervalMs(): number {
     if (this.#failures > 0) return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.#failures - 1, 30));
+    if (this.#unreachable > 0) return this.baseMs;
     const slow = Math.round(SLOW_FACTOR * this.#latencyMs);
     if (this.#inFlight === 0) return Math.min(this.maxMs, Math.max(this.baseMs, slow));
     const fast = Math.min(this.baseMs, Math.max(this.fastMs, Math.round(IN_FLIGHT_FACTOR * this.#latencyMs)));
