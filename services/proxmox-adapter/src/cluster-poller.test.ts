@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatePublisher, connectBus, type Bus } from '@molten/bus';
 import { ServerStatus, type Guest } from '@molten/contracts';
 import { DEMO_TOKEN, type PveSimulator } from '@molten/simulators/pve';
-import { NatsServer, testLogger, waitFor } from '@molten/testkit';
+import { NatsServer, capturingLogger, testLogger, waitFor } from '@molten/testkit';
 import { startTestSimulator } from '../../../simulators/test/pve-client.js';
 import { ClusterPoller } from './cluster-poller.js';
 import type { ClusterDriver, ClusterRead } from './driver.js';
@@ -119,6 +119,30 @@ describe('cluster poller pace, against the Proxmox VE simulator', () => {
     expect(health.id.pollMs).toBeGreaterThanOrEqual(2400);
     for (let i = 0; i < 10 && health.id.pollMs > 1000; i++) await p.pollOnce();
     expect(health.id.pollMs).toBe(1000);
+  });
+
+  it('reads a Proxmox that refuses connections at the interval, and says so once', async () => {
+    const { log, lines } = capturingLogger('poller');
+    const health = new UpstreamHealthTracker({ id: 'refused', name: 'refused', kind: 'proxmox-ve', scope: 'refused', endpoint: sim.url, transport: 'https', demo: false, reporter: 'r', pollMs: 1000 }, () => []);
+    const p = new ClusterPoller({ cluster: 'refused', driver, publisher: new StatePublisher(bus, 'proxmox', 'refused'), health, log, pollMs: 1000, demo: false });
+    await p.pollOnce();
+    await sim.stop();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await p.pollOnce();
+        // Reading again costs a Proxmox that is not there nothing: no backing off.
+        expect(health.id.pollMs).toBe(1000);
+      }
+      expect(health.status).toBe(ServerStatus.SERVER_STATUS_DOWN);
+      // Said once per reason in a row: the connection cut as it stopped, then refused (three reads).
+      const said = lines.filter((l) => l.msg === 'poll failed').map((l) => String(l.reason));
+      expect(said.filter((r) => r.includes('ECONNREFUSED'))).toHaveLength(1);
+      expect(new Set(said).size).toBe(said.length);
+    } finally {
+      await sim.start();
+    }
+    await p.pollOnce();
+    expect(health.status).toBe(ServerStatus.SERVER_STATUS_CONNECTED);
   });
 
   it('reads faster while a command runs, and at the configured interval again once it ended', async () => {

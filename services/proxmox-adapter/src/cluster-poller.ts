@@ -44,6 +44,8 @@ export class ClusterPoller {
   #loop: Promise<void> | undefined;
   #lastStatusAt = 0;
   #lastDetailsAt = 0;
+  /** The last failed read's code and message, until a read succeeds (logged once per reason in a row). */
+  #failedWith = '';
   /** When the running poll (or the last one) started, and the pending wait for the next. */
   #pollStartedAt = 0;
   #wait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -149,8 +151,13 @@ export class ClusterPoller {
       latency = read.answerMs ?? performance.now() - readAt;
     } catch (err) {
       const e = err instanceof UpstreamError ? err : new UpstreamError({ code: 'upstream', message: String((err as Error)?.message ?? err) });
-      if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');
-      else log.warn({ code: e.code, reason: e.message }, 'poll failed');
+      // Once per reason in a row: a Proxmox that refuses connections is read every interval.
+      const reason = `${e.code} ${e.message}`;
+      if (reason !== this.#failedWith) {
+        if (e.code === 'upstream' && !(err instanceof UpstreamError)) log.error({ err }, 'poll failed');
+        else log.warn({ code: e.code, reason: e.message }, 'poll failed');
+      } else log.debug({ code: e.code }, 'poll failed again');
+      this.#failedWith = reason;
       this.pace.fail(e.code === 'unreachable' ? 'unreachable' : 'error');
       health.id.pollMs = this.pace.intervalMs();
       health.fail(e);
@@ -168,6 +175,7 @@ export class ClusterPoller {
     }
     const offline = read.nodes.filter((n) => n.status !== 'online').map((n) => n.node);
     this.pace.ok(latency);
+    this.#failedWith = '';
     // The heartbeat that follows this read carries the interval in force: the api and the
     // dashboard judge staleness on it (a slowed-down poll is not stale data).
     health.id.pollMs = this.pace.intervalMs();
