@@ -33,7 +33,7 @@ import { buildServices } from '@molten/launcher/build-services';
 import { measureFloor, withFloor } from './floor.js';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { startSimProcess } from './sim-handle.js';
-import { openSse } from './sse-client.js';
+import { EventWaiters, openSse } from './sse-client.js';
 import { traceStages } from './stage-trace.js';
 import { ms, summary } from './stats.js';
 
@@ -89,35 +89,15 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
   };
   const bus = await connectBus({ servers: ctx.natsUrl, name: 'bench-command-path', log });
   const trace = traceStages(bus);
-  const waiters = new Map<string, (at: number) => void>();
-  // Events that came before anyone waited for them (a command can end before its 202 is read).
-  const early = new Map<string, number>();
+  // A command can end before its 202 is read: EventWaiters keeps its end a while.
+  const events = new EventWaiters();
   const sse = await openSse(`${base}/api/events`, token, (e) => {
     if (e.event !== 'command') return;
     const m = /"id":"([0-9A-Z]{26})".*?"status":"(\w+)"/.exec(e.data);
     if (!m || (m[2] !== 'succeeded' && m[2] !== 'failed')) return;
-    const key = `${m[1]}:${m[2]}`;
-    const waiter = waiters.get(key);
-    if (waiter) waiter(e.at);
-    else early.set(key, e.at);
+    events.arrived(`${m[1]}:${m[2]}`, e.at);
   });
-  const waitEvent = (key: string, timeoutMs = 30_000) =>
-    new Promise<number>((resolve, reject) => {
-      const at = early.get(key);
-      if (at !== undefined) {
-        early.delete(key);
-        return resolve(at);
-      }
-      const t = setTimeout(() => {
-        waiters.delete(key);
-        reject(new Error(`no ${key} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.set(key, (at) => {
-        clearTimeout(t);
-        waiters.delete(key);
-        resolve(at);
-      });
-    });
+  const waitEvent = (key: string, timeoutMs?: number) => events.wait(key, timeoutMs);
 
   try {
     report(`command path (bench/command-path.ts), ${runs} runs of each figure; the machine is shared, so each figure is a spread over runs:`);

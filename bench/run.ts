@@ -32,7 +32,7 @@ import { measureFloor, withFloor } from './floor.js';
 import { startSimProcess } from './sim-handle.js';
 import { traceStages } from './stage-trace.js';
 import { COMMAND_PATH_ENV, benchCommandPath } from './command-path.js';
-import { openSse } from './sse-client.js';
+import { EventWaiters, openSse } from './sse-client.js';
 import { mb, ms, summary } from './stats.js';
 import { measurePollCpu, pollCpuLines } from './poll-cpu.js';
 
@@ -129,43 +129,18 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const trace = traceStages(benchBus);
 
     // One SSE client that sees every event, for the timing sections.
-    const waiters = new Map<string, (at: number) => void>();
-    // A command's events that came before anyone waited for them: a command can end before the
-    // client has read its 202 (kept a while, then dropped).
-    const early = new Map<string, number>();
+    // A command's end can come before the client has read its 202: EventWaiters keeps it a while.
+    const events = new EventWaiters();
     const sse = await openSse(`${base}/api/events`, TOKEN, (e) => {
       if (e.event === 'command') {
         const m = /"id":"([0-9A-Z]{26})".*?"status":"(\w+)"/.exec(e.data);
-        if (!m) return;
-        const key = `cmd:${m[1]}:${m[2]}`;
-        const waiter = waiters.get(key);
-        if (waiter) waiter(e.at);
-        else if (m[2] === 'succeeded' || m[2] === 'failed') {
-          early.set(key, e.at);
-          setTimeout(() => early.delete(key), 60_000).unref();
-        }
+        if (m) events.arrived(`cmd:${m[1]}:${m[2]}`, e.at, m[2] === 'succeeded' || m[2] === 'failed');
       } else if (e.event === 'guest') {
         const m = /"vmid":(\d+),.*?"status":"(\w+)"/.exec(e.data);
-        if (m) waiters.get(`guest:${m[1]}:${m[2]}`)?.(e.at);
+        if (m) events.arrived(`guest:${m[1]}:${m[2]}`, e.at, false);
       }
     });
-    const waitEvent = (key: string, timeoutMs = 30_000) =>
-      new Promise<number>((resolve, reject) => {
-        const at = early.get(key);
-        if (at !== undefined) {
-          early.delete(key);
-          return resolve(at);
-        }
-        const t = setTimeout(() => {
-          waiters.delete(key);
-          reject(new Error(`no ${key} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.set(key, (at) => {
-          clearTimeout(t);
-          waiters.delete(key);
-          resolve(at);
-        });
-      });
+    const waitEvent = (key: string, timeoutMs?: number) => events.wait(key, timeoutMs);
     await new Promise((r) => setTimeout(r, 1_000));
 
     // Requests and CPU per poll, idle: nothing changes in the cluster but counters.

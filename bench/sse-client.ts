@@ -49,3 +49,44 @@ export async function openSse(url: string, token: string, onEvent: (e: SseEvent)
   })();
   return { close: () => controller.abort() };
 }
+
+/**
+ * Waiting for keyed events ("cmd:<id>:succeeded") by the time they arrived. An event kept when
+ * it comes before anyone waits for it (a command can end before its 202 is read) is remembered
+ * for keepMs, then dropped.
+ */
+export class EventWaiters {
+  readonly #waiters = new Map<string, (at: number) => void>();
+  readonly #early = new Map<string, number>();
+
+  constructor(private readonly keepMs = 60_000) {}
+
+  /** An event arrived at `at`; `keep`: remember it for a wait that starts later. */
+  arrived(key: string, at: number, keep = true): void {
+    const waiter = this.#waiters.get(key);
+    if (waiter) return waiter(at);
+    if (!keep) return;
+    this.#early.set(key, at);
+    setTimeout(() => this.#early.delete(key), this.keepMs).unref();
+  }
+
+  /** When the event `key` arrived (at once if it already did). */
+  wait(key: string, timeoutMs = 30_000): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const at = this.#early.get(key);
+      if (at !== undefined) {
+        this.#early.delete(key);
+        return resolve(at);
+      }
+      const t = setTimeout(() => {
+        this.#waiters.delete(key);
+        reject(new Error(`no ${key} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.set(key, (arrivedAt) => {
+        clearTimeout(t);
+        this.#waiters.delete(key);
+        resolve(arrivedAt);
+      });
+    });
+  }
+}
