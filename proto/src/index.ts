@@ -10,3 +10,4 @@ export * from './guest-actions.js';
 export * from './lifecycle.js';
 export * from './subjects.js';
 export * from './tool-safety.js';
+export * from './rrd-columns.js';

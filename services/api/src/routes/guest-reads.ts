@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { CommandError, ProxmoxQueryName, QueryName } from '@molten/contracts';
+import { GUEST_RRD_COLUMNS, NODE_RRD_COLUMNS, type CommandError, type ProxmoxQueryName, type QueryName } from '@molten/contracts';
 import type { QueryReplyOf } from '@molten/bus';
 import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
@@ -93,18 +93,6 @@ function answer<Q extends ProxmoxQueryName>(c: Context<AppEnv>, cluster: string,
     meta: { cluster, fetchedAt: new Date(reply.fetchedAtMs || Date.now()).toISOString(), ...(freshUntil ? { freshUntil: new Date(freshUntil).toISOString() } : {}) },
   } satisfies Rest.PageRead<RestOf[Q]>);
 }
-
-/** Every column of a history: the JSON names each one (a key missing from a point is a gap, not a missing column). */
-const GUEST_RRD_COLUMNS = ['cpu', 'maxcpu', 'mem', 'maxmem', 'disk', 'maxdisk', 'netin', 'netout', 'diskread', 'diskwrite', 'memhost'] as const satisfies readonly Rest.GuestRrdColumn[];
-const NODE_RRD_COLUMNS = [
-  'cpu', 'maxcpu', 'iowait', 'loadavg', 'memtotal', 'memused', 'memavailable', 'swaptotal', 'swapused', 'roottotal', 'rootused', 'netin', 'netout', 'arcsize',
-] as const satisfies readonly Rest.NodeRrdColumn[];
-// A column added to the message and not listed above fails here.
-type Missing<All extends string, Listed extends readonly string[]> = Exclude<All, Listed[number]>;
-const everyGuestColumn: Missing<Rest.GuestRrdColumn, typeof GUEST_RRD_COLUMNS> extends never ? true : false = true;
-const everyNodeColumn: Missing<Rest.NodeRrdColumn, typeof NODE_RRD_COLUMNS> extends never ? true : false = true;
-void everyGuestColumn;
-void everyNodeColumn;
 
 /**
  * The adapter's points (one message per step) as columns (one array per Proxmox column, null for

@@ -12,7 +12,8 @@ import {
   taskOf,
 } from './guest-reads.js';
 import { pveHttpError } from './pve-errors.js';
-import { agentInterfaces, envelope, guestConfig, haStatusRow, lxcInterfaces, GUEST_RRD_KEYS, rrdPoints, snapshotRow, taskListRow } from './pve-schemas.js';
+import { GUEST_RRD_COLUMNS } from '@molten/contracts';
+import { agentInterfaces, envelope, guestConfig, haStatusRow, lxcInterfaces, rrdPoints, snapshotRow, taskListRow } from './pve-schemas.js';
 
 // Shapes as Proxmox sends them (pve-docs apidata.js; qemu-server, pve-container, pve-ha-manager).
 const qemuConfig = {
@@ -112,7 +113,7 @@ describe('guest config summary', () => {
 
 describe('history', () => {
   it('keeps a gap a gap: columns Proxmox left out stay unset, never 0', () => {
-    const points = envelope(rrdPoints(GUEST_RRD_KEYS)).parse({
+    const points = envelope(rrdPoints(GUEST_RRD_COLUMNS)).parse({
       data: [
         { time: 1796282520 }, // the guest did not exist
         { time: 1796282580, maxcpu: 4, maxmem: 6442450944, maxdisk: 34359738368, disk: 0 }, // stopped
@@ -123,7 +124,7 @@ describe('history', () => {
     expect(points[1]).toEqual({ time: 1796282580, maxcpu: 4, maxmem: 6442450944, maxdisk: 34359738368, disk: 0 });
     expect(points[1]).not.toHaveProperty('cpu');
     expect(points[2]).toEqual({ time: 1796282640, maxcpu: 4, cpu: 0.0123, mem: 1.5e9, netin: 1234.5, diskwrite: 42.5 });
-    const guestPoints = rrdPoints(GUEST_RRD_KEYS);
+    const guestPoints = rrdPoints(GUEST_RRD_COLUMNS);
     const bad = guestPoints.safeParse([{ time: 1 }, { cpu: 1 }]);
     expect(bad.success).toBe(false);
     expect(bad.error!.issues[0]).toMatchObject({ path: [1], message: 'rrddata point without time' });

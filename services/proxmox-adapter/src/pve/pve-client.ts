@@ -1,4 +1,4 @@
-import type { GuestType, PowerActionName, SuspendResumeActionName } from '@molten/contracts';
+import { GUEST_RRD_COLUMNS, NODE_RRD_COLUMNS, type GuestType, type PowerActionName, type SuspendResumeActionName } from '@molten/contracts';
 import type { Agent } from 'undici';
 import { httpRequest, type BodySink, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
@@ -12,8 +12,6 @@ import {
   guestCurrent,
   haStatusRow,
   lxcInterfaces,
-  GUEST_RRD_KEYS,
-  NODE_RRD_KEYS,
   rrdPoints,
   snapshotRow,
   nodeStatus,
@@ -26,8 +24,8 @@ import {
 import { parseUpid } from './upid.js';
 import { tlsDispatcher, type TlsTrust } from './tls-dispatcher.js';
 
-const guestRrdPoints = rrdPoints(GUEST_RRD_KEYS);
-const nodeRrdPoints = rrdPoints(NODE_RRD_KEYS);
+const guestRrdPoints = rrdPoints(GUEST_RRD_COLUMNS);
+const nodeRrdPoints = rrdPoints(NODE_RRD_COLUMNS);
 
 const upidString = z.string().refine((s) => parseUpid(s) !== undefined, 'not a UPID');
 

@@ -1,5 +1,7 @@
 import {
   GUEST_ACTIONS,
+  GUEST_RRD_COLUMNS,
+  NODE_RRD_COLUMNS,
   type Capability,
   type ClusterNode,
   type Guest,
@@ -29,7 +31,7 @@ import {
 } from './guest-reads.js';
 import { PveClient, type PveClientOptions } from './pve-client.js';
 import { pveHttpError } from './pve-errors.js';
-import { GUEST_RRD_KEYS, NODE_RRD_KEYS, splitTags, type GuestCurrent, type RrdPointOf } from './pve-schemas.js';
+import { splitTags, type GuestCurrent, type RrdPointOf } from './pve-schemas.js';
 import { ResourceRows, type ResourceRow } from './resource-rows.js';
 import { TaskReadBudget } from './task-read-budget.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
@@ -233,12 +235,12 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
     return rrdStep(timeframe, this.#major || 9);
   }
 
-  async guestRrd(ref: GuestRef, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof GUEST_RRD_KEYS)[number]>>> {
+  async guestRrd(ref: GuestRef, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof GUEST_RRD_COLUMNS)[number]>>> {
     const points = await this.client.guestRrd(ref.node, ref, timeframe, cf);
     return { stepS: observedStep(points, timeframe, this.#major || 9), points };
   }
 
-  async nodeRrd(node: string, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof NODE_RRD_KEYS)[number]>>> {
+  async nodeRrd(node: string, timeframe: Timeframe, cf: Cf): Promise<RrdSeries<RrdPointOf<(typeof NODE_RRD_COLUMNS)[number]>>> {
     const points = await this.client.nodeRrd(node, timeframe, cf);
     return { stepS: observedStep(points, timeframe, this.#major || 9), points };
   }

@@ -118,10 +118,7 @@ export const taskLogLine = z.object({ n: num, t: z.string() }).passthrough();
 
 // ---- the guest page's reads (shapes from pve-docs apidata.js, see shared/upstreams) ----
 
-/** The columns Molten keeps from a guest's and a node's rrddata (PVE 8 and 9). */
-export const GUEST_RRD_KEYS = ['cpu', 'maxcpu', 'mem', 'maxmem', 'disk', 'maxdisk', 'netin', 'netout', 'diskread', 'diskwrite', 'memhost'] as const;
-export const NODE_RRD_KEYS = ['cpu', 'maxcpu', 'iowait', 'loadavg', 'memtotal', 'memused', 'memavailable', 'swaptotal', 'swapused', 'roottotal', 'rootused', 'netin', 'netout', 'arcsize'] as const;
-
+/** A point of a guest's or a node's rrddata, with the columns Molten keeps (GUEST_RRD_COLUMNS, NODE_RRD_COLUMNS of @molten/contracts; PVE 8 and 9). */
 export type RrdPointOf<K extends string> = { time: number } & Partial<Record<K, number>>;
 
 const NUMERIC = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i;
