@@ -41,8 +41,8 @@ export class PollPace {
   readonly fastMs: number;
   readonly maxMs: number;
   #failures = 0;
-  /** Reads in a row that never reached Proxmox. */
-  #unreachable = 0;
+  /** The last read never reached Proxmox. */
+  #unreachable = false;
   #latencyMs = 0;
   #inFlight = 0;
 
@@ -55,7 +55,7 @@ export class PollPace {
   /** A good read whose answer took latencyMs (smoothed, so one slow answer alone does not double the wait). */
   ok(latencyMs: number): void {
     this.#failures = 0;
-    this.#unreachable = 0;
+    this.#unreachable = false;
     this.#latencyMs = this.#latencyMs === 0 ? latencyMs : (this.#latencyMs + latencyMs) / 2;
   }
 
@@ -65,7 +65,7 @@ export class PollPace {
    * Proxmox nothing, so it does not back off, and its return is seen within one interval.
    */
   fail(kind: 'error' | 'unreachable' = 'error'): void {
-    if (kind === 'unreachable') this.#unreachable++;
+    if (kind === 'unreachable') this.#unreachable = true;
     else this.#failures++;
   }
 
@@ -91,7 +91,7 @@ export class PollPace {
   /** How long after a read starts the next one starts (ms). */
   intervalMs(): number {
     if (this.#failures > 0) return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.#failures - 1, 30));
-    if (this.#unreachable > 0) return this.baseMs;
+    if (this.#unreachable) return this.baseMs;
     const slow = Math.round(SLOW_FACTOR * this.#latencyMs);
     if (this.#inFlight === 0) return Math.min(this.maxMs, Math.max(this.baseMs, slow));
     const fast = Math.min(this.baseMs, Math.max(this.fastMs, Math.round(IN_FLIGHT_FACTOR * this.#latencyMs)));
