@@ -122,6 +122,29 @@ describe('command worker', () => {
     expect(await commandsPulled({ ...bus, lastReconnectAtMs: () => now - 60_000 }, 'proxmox', 'nobody-yet', now)).toBe(false);
   });
 
+  it('counts a scope as pulled while its connection is down, and when the answer comes from the reconnected server before this process saw the reconnect', async () => {
+    // No worker pulls 'outage': a connected, settled bus says so.
+    expect(await commandsPulled(bus, 'proxmox', 'outage')).toBe(false);
+    // The server answers on the new connection while the status loop still holds "disconnected":
+    // the answer (no pull waiting: none came back yet) says nothing about the workers.
+    expect(await commandsPulled({ ...bus, connected: () => false }, 'proxmox', 'outage')).toBe(true);
+    // The connection went down and came back while the question was out.
+    let reconnects = 0;
+    expect(await commandsPulled({ ...bus, reconnects: () => reconnects++ }, 'proxmox', 'outage')).toBe(true);
+
+    // A real outage: asked while the server is down, answered at once instead of after the request's timeout.
+    const own = await busFixture();
+    try {
+      const api = await own.connect('api');
+      expect(await commandsPulled(api, 'proxmox', 'outage')).toBe(false);
+      await own.server.kill();
+      await waitFor(() => !api.connected(), { message: 'the api sees the outage' });
+      expect(await commandsPulled(api, 'proxmox', 'outage')).toBe(true);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   it('maps a repeated idempotency key to the same command and queues it once', async () => {
     const a = await submit('b', 102, { idempotencyKey: 'k-1' });
     const b = await submit('b', 102, { idempotencyKey: 'k-1' });

@@ -135,19 +135,27 @@ const REPULL_GRACE_MS = 10_000;
 /**
  * Whether some worker is pulling a scope's commands right now (its consumer has pull requests
  * waiting). The consumer itself outlives its workers, so its existence proves nothing; a stopped
- * worker's last pull lingers until it expires (seconds). Right after this connection came back
- * from an outage the answer is yes: the workers are reconnecting too, and their pulls (and
- * heartbeats) follow in a moment; a command taken meanwhile waits for them.
+ * worker's last pull lingers until it expires (seconds).
+ *
+ * Around an outage of this connection the answer is yes: while it is down nothing can be known
+ * (and a question would only wait for its timeout), and from the moment it is back the workers
+ * are reconnecting too, their pulls (and heartbeats) following in a moment; a command taken
+ * meanwhile waits for them. "Back" is judged before and after the question: the server can
+ * answer on the new connection before this process has handled its reconnect, and then says no
+ * pull is waiting because none has come back yet.
  */
 export async function commandsPulled(bus: Bus, domain: string, scope: string, now = Date.now()): Promise<boolean> {
-  if (bus.lastReconnectAtMs() > 0 && now - bus.lastReconnectAtMs() < REPULL_GRACE_MS) return true;
+  const aroundOutage = (at: number) => !bus.connected() || (bus.lastReconnectAtMs() > 0 && at - bus.lastReconnectAtMs() < REPULL_GRACE_MS);
+  if (aroundOutage(now)) return true;
+  const reconnects = bus.reconnects();
+  let waiting: boolean;
   try {
-    const info = await bus.jsm.consumers.info(STREAMS.commands, commandConsumerName(domain, scope));
-    return info.num_waiting > 0;
+    waiting = (await bus.jsm.consumers.info(STREAMS.commands, commandConsumerName(domain, scope))).num_waiting > 0;
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound) return false;
-    throw err;
+    if (!(err instanceof JetStreamApiError && err.apiError().err_code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    waiting = false;
   }
+  return waiting || bus.reconnects() !== reconnects || aroundOutage(Date.now());
 }
 
 /**
