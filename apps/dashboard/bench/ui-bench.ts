@@ -9,6 +9,7 @@
  *                       (rows change in place) and by CPU (every frame re-sorts every guest)
  *
  * Run: npx tsx apps/dashboard/bench/ui-bench.ts [--guests 5000,15000] [--rate 500] [--seconds 10]
+ * (BENCH_UI_BUILD=<dir> measures another build of the dashboard instead of apps/dashboard/build)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,7 +88,8 @@ function measureFrames(ms: number): Promise<{ intervals: number[]; work: number[
 }
 
 async function main() {
-  const buildDir = path.join(appDir, 'build');
+  // BENCH_UI_BUILD: another build of the dashboard (to compare two builds, interleaved).
+  const buildDir = process.env.BENCH_UI_BUILD ? path.resolve(process.env.BENCH_UI_BUILD) : path.join(appDir, 'build');
   if (!existsSync(path.join(buildDir, 'index.html'))) {
     process.stdout.write('building the dashboard…\n');
     const r = spawnSync(process.execPath, [path.join(appDir, '../../node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit' });

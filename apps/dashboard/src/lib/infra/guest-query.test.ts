@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { guest, guests } from '$lib/test/fixtures';
-import { applyQuery, DEFAULT_QUERY, facets, parseQuery, SteadyRows, writeQuery } from './guest-query';
+import { applyQuery, DEFAULT_QUERY, facets, facetsChanged, latestOf, parseQuery, SteadyRows, writeQuery } from './guest-query';
 
 describe('guest query', () => {
   test('round-trips through the URL, leaving defaults out', () => {
@@ -57,19 +57,40 @@ describe('guest query', () => {
     expect(f.nodes).toEqual(['pve1', 'pve2', 'pve3']);
     expect(f.tags).toContain('prod');
   });
+
+  test('a guest change changes the facets only when it is new or its node or tags differ', () => {
+    const g = guest({ vmid: 7, node: 'pve1', tags: ['a', 'b'] });
+    expect(facetsChanged(undefined, g)).toBe(true);
+    expect(facetsChanged(g, { ...g, cpu: 0.7, tags: ['a', 'b'] })).toBe(false);
+    expect(facetsChanged(g, { ...g, node: 'pve2' })).toBe(true);
+    expect(facetsChanged(g, { ...g, tags: ['a'] })).toBe(true);
+    expect(facetsChanged(g, { ...g, tags: ['a', 'c'] })).toBe(true);
+  });
 });
 
 describe('steady rows', () => {
-  test('a live sort keeps its order between refreshes, with live values', () => {
+  test('a live sort keeps its order between refreshes (the same array), and each row\'s latest value is found by its vmid', () => {
     const steady = new SteadyRows(1000);
     const q = { ...DEFAULT_QUERY, sort: 'cpu' as const, desc: true };
     const a = [guest({ vmid: 1, cpu: 0.9 }), guest({ vmid: 2, cpu: 0.5 })];
-    expect(steady.rows(a, q, 0).map((g) => g.vmid)).toEqual([1, 2]);
+    const first = steady.rows(a, q, 0);
+    expect(first.map((g) => g.vmid)).toEqual([1, 2]);
     const b = [guest({ vmid: 1, cpu: 0.1 }), guest({ vmid: 2, cpu: 0.5 })];
     const mid = steady.rows(b, q, 500);
-    expect(mid.map((g) => g.vmid)).toEqual([1, 2]);
-    expect(mid[0]!.cpu).toBe(0.1);
+    expect(mid).toBe(first);
+    // By the store's index, or from the guests themselves.
+    const index = new Map(b.map((g) => [g.vmid, g]));
+    for (const latest of [latestOf(b, (vmid) => index.get(vmid)), latestOf(b)]) expect(mid.map(latest).map((g) => g.cpu)).toEqual([0.1, 0.5]);
+    // A guest gone since the sort keeps the value it had.
+    expect(latestOf([b[1]!])(mid[0]!).cpu).toBe(0.9);
     expect(steady.rows(b, q, 1000).map((g) => g.vmid)).toEqual([2, 1]);
+  });
+
+  test('with no filter and the default sort, the rows are the guests themselves (no copy per frame)', () => {
+    const list = guests(30);
+    expect(applyQuery(list, DEFAULT_QUERY)).toBe(list);
+    expect(new SteadyRows().rows(list, DEFAULT_QUERY, 0)).toBe(list);
+    expect(applyQuery(list, { ...DEFAULT_QUERY, type: 'lxc' })).not.toBe(list);
   });
 
   test('a new query or a guest more or less re-sorts at once; other sorts always do', () => {

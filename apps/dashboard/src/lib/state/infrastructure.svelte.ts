@@ -1,4 +1,5 @@
 import type { ClusterStatus, Delta, Guest, PveNode, Snapshot, Storage } from '$lib/api/types';
+import { facets, facetsChanged, type Facets } from '$lib/infra/guest-query';
 import { guestState } from '$lib/infra/guest-status';
 import { nextFrame, type Scheduler } from './scheduler';
 
@@ -21,12 +22,15 @@ export class ClusterState {
   nodes = $state.raw<readonly PveNode[]>([]);
   storage = $state.raw<readonly Storage[]>([]);
   status = $state.raw<ClusterStatus | null>(null);
+  /** The nodes and tags the guests have, for the filter menus: rebuilt only when a guest's node or tags change. */
+  facets = $state.raw<Facets>({ tags: [], nodes: [] });
 
   readonly guestMap = new Map<number, Guest>();
   /** Guests in vmid order, and each one's position: an update replaces one slot, no re-sort. */
   #ordered: Guest[] = [];
   readonly #position = new Map<number, number>();
   #reorder = false;
+  #refacet = false;
   readonly nodeMap = new Map<string, PveNode>();
   readonly storageMap = new Map<string, Storage>();
   /** When each guest value arrived: uptime grows from there without an event. */
@@ -68,6 +72,7 @@ export class ClusterState {
   /** @internal (the store's) */
   putGuest(g: Guest): void {
     const at = this.#position.get(g.vmid);
+    if (!this.#refacet && facetsChanged(this.guestMap.get(g.vmid), g)) this.#refacet = true;
     this.guestMap.set(g.vmid, g);
     if (at === undefined) this.#reorder = true;
     else this.#ordered[at] = g;
@@ -75,13 +80,13 @@ export class ClusterState {
 
   /** @internal */
   deleteGuest(vmid: number): void {
-    if (this.guestMap.delete(vmid)) this.#reorder = true;
+    if (this.guestMap.delete(vmid)) this.#reorder = this.#refacet = true;
   }
 
   /** @internal */
   clearGuests(): void {
     this.guestMap.clear();
-    this.#reorder = true;
+    this.#reorder = this.#refacet = true;
   }
 
   /** @internal Publishes the guest list (kept in vmid order: the table's default needs no sort). */
@@ -93,6 +98,10 @@ export class ClusterState {
       this.#reorder = false;
     }
     this.guests = this.#ordered.slice();
+    if (this.#refacet) {
+      this.facets = facets(this.#ordered);
+      this.#refacet = false;
+    }
   }
 }
 

@@ -84,6 +84,26 @@ describe('infrastructure store', () => {
     expect(infra.cluster()!.guests[0]!.cpu).toBe(0.7);
   });
 
+  test('the facets (nodes and tags) are rebuilt when a guest brings a new node or tag list, not for its figures', () => {
+    const frame = manualScheduler();
+    const infra = new Infrastructure({ schedule: frame });
+    const s = snapshot();
+    s.clusters[0]!.guests = [guest({ vmid: 100, node: 'pve1', tags: ['web'] }), guest({ vmid: 200, node: 'pve2', tags: [] })];
+    infra.applySnapshot(s);
+    const c = infra.cluster()!;
+    expect(c.facets).toEqual({ nodes: ['pve1', 'pve2'], tags: ['web'] });
+    const before = c.facets;
+    infra.queue('guest', put(guest({ vmid: 100, node: 'pve1', tags: ['web'], cpu: 0.9 })));
+    frame.flush();
+    expect(c.facets).toBe(before);
+    infra.queue('guest', put(guest({ vmid: 200, node: 'pve3', tags: ['db'] })));
+    frame.flush();
+    expect(c.facets).toEqual({ nodes: ['pve1', 'pve3'], tags: ['db', 'web'] });
+    infra.queue('guest', { op: 'del', domain: 'proxmox', scope: 'homelab', kind: 'qemu', id: '100' });
+    frame.flush();
+    expect(c.facets).toEqual({ nodes: ['pve3'], tags: ['db'] });
+  });
+
   test('a guest of an unknown cluster creates it', () => {
     const frame = manualScheduler();
     const infra = new Infrastructure({ schedule: frame });

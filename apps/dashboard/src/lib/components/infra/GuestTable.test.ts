@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { page, userEvent } from 'vitest/browser';
 import { cleanup, render } from 'vitest-browser-svelte';
 import { guestActions } from '$lib/infra/action-rules';
-import type { GuestQuery } from '$lib/infra/guest-query';
+import { DEFAULT_QUERY, type GuestQuery } from '$lib/infra/guest-query';
 import { guest, guests } from '$lib/test/fixtures';
 import GuestsHarness from '$lib/test/GuestsHarness.svelte';
 
@@ -103,6 +103,21 @@ describe('guest table', () => {
     await vi.waitFor(() => expect(vmids()).toEqual([103, 101, 102]));
     await page.getByRole('button', { name: 'Name' }).click();
     await vi.waitFor(() => expect(vmids()).toEqual([102, 101, 103]));
+  });
+
+  test('sorted by CPU, the order holds between re-sorts while each row shows its latest figures', async () => {
+    const at = (cpu: number[]) => cpu.map((c, i) => guest({ vmid: 101 + i, name: `g${i}`, cpu: c }));
+    const r = await render(GuestsHarness, { guests: at([0.5, 0.9, 0.1]), initial: { ...DEFAULT_QUERY, sort: 'cpu', desc: true } });
+    expect(vmids()).toEqual([102, 101, 103]);
+    // New figures within the second: same order, new numbers.
+    await r.rerender({ guests: at([0.05, 0.9, 0.77]) });
+    await vi.waitFor(() => expect(rows().map((row) => row.querySelector('.c-cpu')!.textContent!.trim())).toEqual(['90%', '5%', '77%']));
+    expect(vmids()).toEqual([102, 101, 103]);
+    // A second later the order follows.
+    await vi.waitFor(async () => {
+      await r.rerender({ guests: at([0.05, 0.9, 0.77]) });
+      expect(vmids()).toEqual([102, 103, 101]);
+    }, { timeout: 3_000 });
   });
 
   test('sorts on a click anywhere in the header cell, not only on its text', async () => {
