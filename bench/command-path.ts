@@ -199,10 +199,14 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     const h = summary(refused);
     report(`  api HTTP floor: a POST refused without the bus (400, bad vmid) p50 ${fl(h.p50)}, p99 ${fl(h.p99)}`);
     // Warm up first (V8 compiles the hot paths during the first few hundred commands; that CPU
-    // is not a command's).
-    const warm = await commandRun(50, ctx.quick ? 100 : 200);
-    report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
-    for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean)) {
+    // is not a command's). BENCH_RATES= (none): no power actions at all, the tool calls warm up
+    // on their own (a CPU profile of the api then holds tool calls only).
+    const rates = (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean);
+    if (rates.length > 0) {
+      const warm = await commandRun(50, ctx.quick ? 100 : 200);
+      report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
+    }
+    for (const rate of rates) {
       // 8 s of commands (4 s in quick mode) at either rate: whole poll periods.
       const count = rate * (ctx.quick ? 4 : 8);
       const results = [];
@@ -276,7 +280,17 @@ async function toolCalls(
     if (res.status !== 200 || !answer.result || answer.result.isError) throw new Error(`MCP endpoint answered ${res.status}: ${text.slice(0, 300)}`);
     return answer.result._meta?.['molten/commandId'] ?? '';
   };
+  const restCall = async () => {
+    const res = await post('/api/servers/mcp-homelab/tools/list_containers/call', { arguments: {} });
+    if (res.status !== 202) throw new Error(`REST tool call answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    return ((await res.json()) as { data: { id: string } }).data.id;
+  };
   try {
+    // Warm-up, both ways (not counted): V8 compiles the tool-call paths of every process.
+    for (let i = 0; i < (ctx.quick ? 20 : 50); i++) {
+      await waitEvent(`${await restCall()}:succeeded`);
+      await mcpCall('mcp-homelab__list_containers');
+    }
     for (const via of ['REST → bus → homelab-adapter', "Molten's MCP endpoint → bus → homelab-adapter"] as const) {
       const results = [];
       const ids: string[] = [];
@@ -288,8 +302,7 @@ async function toolCalls(
           let end: number;
           let id: string;
           if (via.startsWith('REST')) {
-            const res = await post('/api/servers/mcp-homelab/tools/list_containers/call', { arguments: {} });
-            id = ((await res.json()) as { data: { id: string } }).data.id;
+            id = await restCall();
             end = await waitEvent(`${id}:succeeded`);
           } else {
             id = await mcpCall('mcp-homelab__list_containers');
