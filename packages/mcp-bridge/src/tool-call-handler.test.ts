@@ -215,15 +215,27 @@ describe('shared tool-call handler', () => {
       return { c, calls, land: (err?: Error) => land(err) };
     };
 
-    it('accepts with the call only while the server is usable and lists the tool', () => {
-      const { client } = fakeClient(() => ok(''));
-      const command = ctx('echo', { message: 'x' }).c.command;
-      expect(handler(client).acceptsWithCall(command)).toBe(false);
+    it('accepts with the call only while the call would go out at once and the tool is listed, one such command at a time', async () => {
+      const { client, sent } = fakeClient(() => ok(''));
+      const first = ctx('echo', { message: 'x' });
+      const second = ctx('echo', { message: 'y' });
+      second.c.command = { ...second.c.command, id: '01TEST2' };
+      expect(handler(client).acceptsWithCall(first.c.command)).toBe(false);
       const h = handler(client, { oneWriteBeforeCall: true });
-      expect(h.acceptsWithCall(command)).toBe(true);
       expect(h.acceptsWithCall(ctx('nope', {}).c.command)).toBe(false);
-      client.usable = false;
-      expect(h.acceptsWithCall(command)).toBe(false);
+      expect(h.acceptsWithCall(first.c.command)).toBe(true);
+      // Until the first one's call has gone out, another is accepted on its own.
+      expect(h.acceptsWithCall(second.c.command)).toBe(false);
+      await h.execute(first.c);
+      expect(sent).toHaveLength(1);
+      expect(h.acceptsWithCall(second.c.command)).toBe(true);
+      await h.execute(second.c);
+      // A client that says its calls would wait (a limit, reconnecting): accepted on its own.
+      const held = Object.assign(client, { sendsAtOnce: false });
+      expect(handler(held, { oneWriteBeforeCall: true }).acceptsWithCall(first.c.command)).toBe(false);
+      const unusable = fakeClient(() => ok('')).client;
+      unusable.usable = false;
+      expect(handler(unusable, { oneWriteBeforeCall: true }).acceptsWithCall(first.c.command)).toBe(false);
     });
 
     it('sends a tool that is not read-only only once the write (marked and running) landed, and records running in it', async () => {

@@ -17,6 +17,11 @@ export interface ToolCallClient {
   readonly tools: readonly McpTool[];
   /** True once the catalog was read. */
   readonly toolsKnown: boolean;
+  /**
+   * Whether a call made now is sent at once (connected, and no limit of the client's holds it
+   * back); without it, `health.usable` stands for it.
+   */
+  readonly sendsAtOnce?: boolean;
   tool(name: string): McpTool | undefined;
   /** Resolves true once connected with the catalog read (false after timeoutMs). */
   whenConnected(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
@@ -106,24 +111,32 @@ type Parsed = { ok: true; tool: string; args: Record<string, unknown> } | { ok: 
  */
 export class ToolCallHandler implements CommandHandler {
   readonly #o: Required<ToolCallHandlerOptions>;
+  /** Commands accepted with their call (acceptsWithCall) whose call has not gone out yet. */
+  readonly #acceptingWithCall = new Set<string>();
 
   constructor(o: ToolCallHandlerOptions) {
     this.#o = { oneWriteBeforeCall: false, readOnly: () => false, ...o, marginMs: o.marginMs ?? 500, connectWaitMs: o.connectWaitMs ?? 10_000 };
   }
 
   /**
-   * With oneWriteBeforeCall, while the server is usable and lists the tool: execute() then waits
-   * on nothing before its call, so the write that marks the call accepts the command too.
+   * With oneWriteBeforeCall, while the call would go out at once (the client sends at once, and
+   * lists the tool): execute() then waits on nothing before its call, so the write that marks the
+   * call accepts the command too. Never while another command taken this way has not sent its call
+   * yet: two taken in the same moment could find one free request slot, and the second would wait
+   * for it unaccepted (where the api times out commands no adapter took); it is accepted on its own.
    */
   acceptsWithCall(command: Command): boolean {
-    if (!this.#o.oneWriteBeforeCall) return false;
+    if (!this.#o.oneWriteBeforeCall || this.#acceptingWithCall.size > 0) return false;
     const p = command.payload;
     const { client } = this.#o;
-    return p?.$case === 'toolCall' && client.health.usable && client.tool(p.value.tool) !== undefined;
+    const atOnce = client.sendsAtOnce ?? client.health.usable;
+    if (p?.$case !== 'toolCall' || !atOnce || client.tool(p.value.tool) === undefined) return false;
+    this.#acceptingWithCall.add(command.id);
+    return true;
   }
 
   execute(ctx: CommandContext): Promise<CommandOutcome> {
-    return this.#call(ctx);
+    return this.#call(ctx).finally(() => this.#acceptingWithCall.delete(ctx.command.id));
   }
 
   /**
@@ -132,6 +145,7 @@ export class ToolCallHandler implements CommandHandler {
    * harmless; otherwise the command stays uncertain.
    */
   async resume(ctx: CommandContext): Promise<CommandOutcome> {
+    this.#acceptingWithCall.delete(ctx.command.id);
     const parsed = this.#parse(ctx);
     if (!parsed.ok) return parsed.outcome;
     const { client, words } = this.#o;
@@ -197,6 +211,7 @@ export class ToolCallHandler implements CommandHandler {
         timeoutMs: this.#budget(ctx),
         signal: ctx.signal,
         beforeSend: async () => {
+          this.#acceptingWithCall.delete(ctx.command.id);
           if (oneWrite) {
             running = ctx.beforeUpstreamCall({ running: runningMessage });
             running.catch(() => {});
