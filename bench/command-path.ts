@@ -10,13 +10,16 @@
  *                      counted too in brackets)
  *   tool-call overhead an MCP tool call through the bus (REST 202 → `succeeded` on SSE) and
  *                      through Molten's own MCP endpoint (POST /mcp → the result), minus the
- *                      MCP server's own round trip
+ *                      MCP server's own round trip: a read-only tool (list_containers) both ways,
+ *                      and one that may change things (start_container) through REST; each with
+ *                      its per-stage trace
  *
  * bench/run.ts calls benchCommandPath() on its stack (its env includes COMMAND_PATH_ENV);
  * `node --import tsx bench/command-path.ts` runs it alone on a stack of its own
  * (BENCH_NODES × BENCH_GUESTS_PER_NODE guests, default 50 × 100; BENCH_RUNS, default 3; BENCH_RATES,
- * default "10,100"; BENCH_TOOL_CALLS=0 leaves the tool calls out; BENCH_PROFILE=<dir> writes CPU
- * profiles of the services, see processes.ts).
+ * default "10,100"; BENCH_RATES= runs no power actions, not even their warm-up; BENCH_TOOL_CALLS=0
+ * leaves the tool calls out; BENCH_PROFILE=<dir> writes CPU profiles of the services, see
+ * processes.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -56,7 +59,8 @@ export interface CommandPathContext {
   sim: Sim;
   /** The homelab MCP server the homelab-adapter serves as `mcp-homelab`. */
   mcp: HomelabMcpSimulator;
-  pids: { api: number; adapter: number };
+  /** The homelab-adapter's, when known: its CPU per tool call is printed too. */
+  pids: { api: number; adapter: number; homelab?: number };
   pollMs: number;
   floorMs: number;
   report(line: string): void;
@@ -199,10 +203,14 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     const h = summary(refused);
     report(`  api HTTP floor: a POST refused without the bus (400, bad vmid) p50 ${fl(h.p50)}, p99 ${fl(h.p99)}`);
     // Warm up first (V8 compiles the hot paths during the first few hundred commands; that CPU
-    // is not a command's).
-    const warm = await commandRun(50, ctx.quick ? 100 : 200);
-    report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
-    for (const rate of (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean)) {
+    // is not a command's). BENCH_RATES= (none): no power actions at all, the tool calls warm up
+    // on their own (a CPU profile of the api then holds tool calls only).
+    const rates = (process.env.BENCH_RATES ?? '10,100').split(',').map(Number).filter(Boolean);
+    if (rates.length > 0) {
+      const warm = await commandRun(50, ctx.quick ? 100 : 200);
+      report(`  warm-up: ${warm.n} commands at 50/s (not counted)`);
+    }
+    for (const rate of rates) {
       // 8 s of commands (4 s in quick mode) at either rate: whole poll periods.
       const count = rate * (ctx.quick ? 4 : 8);
       const results = [];
@@ -248,19 +256,27 @@ async function toolCalls(
   const n = ctx.quick ? 30 : 100;
   await waitFor(async () => ((await (await call('/api/servers/mcp-homelab')).json()) as { data?: { status: string } }).data?.status === 'connected', { timeoutMs: 30_000 });
 
+  // A read-only tool (list_containers) and one that may change things (start_container of a
+  // running container: not read-only, so it is sent only once its call is recorded; it changes
+  // nothing here, so it can be called again and again).
+  const changing = { tool: 'start_container', args: { container: 'grafana' } };
   // The server's own round trip: the same call straight to it, through the MCP client.
   const direct = new McpConnection({ name: 'bench', endpoint: { url: mcp.url }, log });
   direct.start();
   await direct.whenConnected(10_000);
-  const own: number[] = [];
-  for (let i = 0; i < 100; i++) {
-    const t0 = performance.now();
-    await direct.callTool('list_containers', {});
-    if (i >= 10) own.push(performance.now() - t0);
-  }
+  const ownRoundTrip = async (tool: string, args: Record<string, unknown>) => {
+    const own: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await direct.callTool(tool, args);
+      if (i >= 10) own.push(performance.now() - t0);
+    }
+    const s = summary(own);
+    report(`  MCP server's own round trip (${tool}, straight to it): p50 ${ms(s.p50)}, p99 ${ms(s.p99)}; subtracted below`);
+    return s.p50;
+  };
+  const ownP50 = { list_containers: await ownRoundTrip('list_containers', {}), [changing.tool]: await ownRoundTrip(changing.tool, changing.args) };
   await direct.close();
-  const ownP50 = summary(own).p50;
-  report(`  MCP server's own round trip (list_containers, straight to it): p50 ${ms(ownP50)}, p99 ${ms(summary(own).p99)}; subtracted below`);
 
   // An agent's tools/call as JSON-RPC over HTTP, as an MCP client sends it after its handshake
   // (the MCP SDK's client would add its own milliseconds per call, which are not Molten's).
@@ -276,39 +292,70 @@ async function toolCalls(
     if (res.status !== 200 || !answer.result || answer.result.isError) throw new Error(`MCP endpoint answered ${res.status}: ${text.slice(0, 300)}`);
     return answer.result._meta?.['molten/commandId'] ?? '';
   };
+  const restCall = async (tool = 'list_containers', args: Record<string, unknown> = {}) => {
+    const res = await post(`/api/servers/mcp-homelab/tools/${tool}/call`, { arguments: args });
+    if (res.status !== 202) throw new Error(`REST tool call answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    return ((await res.json()) as { data: { id: string } }).data.id;
+  };
   try {
-    for (const via of ['REST → bus → homelab-adapter', "Molten's MCP endpoint → bus → homelab-adapter"] as const) {
+    // Warm-up, both ways (not counted): V8 compiles the tool-call paths of every process.
+    for (let i = 0; i < (ctx.quick ? 20 : 50); i++) {
+      await waitEvent(`${await restCall()}:succeeded`);
+      await mcpCall('mcp-homelab__list_containers');
+    }
+    for (let i = 0; i < (ctx.quick ? 10 : 25); i++) await waitEvent(`${await restCall(changing.tool, changing.args)}:succeeded`);
+    const ways = [
+      { via: 'REST → bus → homelab-adapter', tool: 'list_containers' },
+      { via: "Molten's MCP endpoint → bus → homelab-adapter", tool: 'list_containers' },
+      // An agent's call of a tool that may change things waits for an operator: REST (an operator) only.
+      { via: `REST → bus → homelab-adapter, ${changing.tool} (not read-only)`, tool: changing.tool },
+    ];
+    // CPU per call: the api's and the homelab-adapter's /proc counters over a run, minus their
+    // idle rate (heartbeats, pings) over the same time.
+    const cpu = () => ({ api: cpuMs(ctx.pids.api), homelab: ctx.pids.homelab ? cpuMs(ctx.pids.homelab) : NaN });
+    const idleWindowMs = 3_000;
+    const c0 = cpu();
+    await sleep(idleWindowMs);
+    const c1 = cpu();
+    const idle = { api: (c1.api - c0.api) / idleWindowMs, homelab: (c1.homelab - c0.homelab) / idleWindowMs };
+    for (const { via, tool } of ways) {
       const results = [];
       const ids: string[] = [];
+      const cpuPerCall: { api: number; homelab: number }[] = [];
       for (let r = 0; r < runs; r++) {
         const times: number[] = [];
+        const [before, startedAt] = [cpu(), performance.now()];
         for (let i = 0; i < n + 5; i++) {
-          const before = mcp.counters.toolCalls.list_containers ?? 0;
+          const before = mcp.counters.toolCalls[tool] ?? 0;
           const t0 = performance.now();
           let end: number;
           let id: string;
           if (via.startsWith('REST')) {
-            const res = await post('/api/servers/mcp-homelab/tools/list_containers/call', { arguments: {} });
-            id = ((await res.json()) as { data: { id: string } }).data.id;
+            id = await (tool === changing.tool ? restCall(changing.tool, changing.args) : restCall());
             end = await waitEvent(`${id}:succeeded`);
           } else {
             id = await mcpCall('mcp-homelab__list_containers');
             end = performance.now();
           }
-          if ((mcp.counters.toolCalls.list_containers ?? 0) !== before + 1) throw new Error('tool not called exactly once');
+          if ((mcp.counters.toolCalls[tool] ?? 0) !== before + 1) throw new Error(`${tool} not called exactly once`);
           if (i >= 5) {
-            times.push(end - t0 - ownP50);
+            times.push(end - t0 - ownP50[tool]!);
             trace.mark(id, 'client.sent', t0);
             trace.mark(id, 'sse.succeeded', end);
             ids.push(id);
           }
           await sleep(20);
         }
+        const [after, elapsed] = [cpu(), performance.now() - startedAt];
+        const per = (k: 'api' | 'homelab') => (after[k] - before[k] - idle[k] * elapsed) / (n + 5);
+        cpuPerCall.push({ api: per('api'), homelab: per('homelab') });
         const s = summary(times);
         results.push(s);
-        report(`  tool call via ${via}, run ${r + 1}: p50 ${fl(s.p50)}, p99 ${fl(s.p99)} (${s.n} calls)`);
+        report(`  tool call via ${via}, run ${r + 1}: p50 ${fl(s.p50)}, p99 ${fl(s.p99)} (${s.n} calls); CPU per call: api ${per('api').toFixed(2)} ms, homelab-adapter ${per('homelab').toFixed(2)} ms`);
       }
       report(`tool-call overhead via ${via}: ${spread(results, fl)} over ${runs} runs (target p99 ≤ 10 ms)`);
+      const range = (k: 'api' | 'homelab') => `${Math.min(...cpuPerCall.map((c) => c[k])).toFixed(2)} – ${Math.max(...cpuPerCall.map((c) => c[k])).toFixed(2)} ms`;
+      report(`  CPU per call (the trace's marks included unless BENCH_TRACE=0): api ${range('api')}, homelab-adapter ${range('homelab')}`);
       report(`  per-stage trace, all runs (the last line is the answer on SSE, or the MCP endpoint's answer):`);
       for (const line of trace.report(ids, '    ')) report(line);
     }
@@ -367,7 +414,7 @@ async function main() {
     await bus.close();
     report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (×N below = multiple of the floor's p50)`);
     await sleep(2_000);
-    await benchCommandPath({ natsUrl: nats.url, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
   } catch (err) {
     for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
     throw err;

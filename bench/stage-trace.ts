@@ -3,24 +3,30 @@ import { ms, summary } from './stats.js';
 
 /**
  * The stages of one command (the services mark theirs; see packages/bus/src/stage-trace.ts): each
- * is timed from the mark it waits for (the latest of them when it waits for several), so stages
- * that run side by side (the task id's record write beside the task's status read; the guest's
- * state beside the outcome's record write) each show their own time.
+ * is timed from the mark it waits for (the latest of them that came before it when it waits for
+ * several), so stages that run side by side (the task id's record write beside the task's status
+ * read; the guest's state beside the outcome's record write; a read-only tool's call beside the
+ * write that accepts it) each show their own time.
  */
 export const STAGES: readonly (readonly [stage: string, label: string, after: readonly string[]])[] = [
   ['client.sent', 'client sends POST', []],
-  ['api.recorded', 'api: validate + KV create', ['client.sent']],
+  // Builds that mark api.submitting split the api's part in two.
+  ['api.submitting', 'api: HTTP + auth + validate', ['client.sent']],
+  ['api.recorded', 'api: [validate +] KV create', ['client.sent', 'api.submitting']],
   ['api.published', 'api: publish, acked (beside)', ['api.recorded']],
   ['adapter.received', 'adapter receives', ['api.recorded']],
   ['adapter.accepted', 'adapter: accept CAS', ['adapter.received']],
   // A power action is accepted by the write that marks its call (no adapter.accepted mark).
+  // A tool call is also moved to running by that write (builds with oneWriteBeforeCall).
   ['adapter.call-marked', 'adapter: [accept +] mark-call CAS', ['adapter.received', 'adapter.accepted']],
+  // A read-only tool's call goes out before that write lands (beside it).
+  ['adapter.tool-sent', 'adapter: MCP request sent', ['adapter.received', 'adapter.accepted', 'adapter.call-marked']],
   ['adapter.posted', 'adapter: POST to Proxmox', ['adapter.call-marked']],
-  ['adapter.running-recorded', 'adapter: running CAS (beside)', ['adapter.posted']],
+  ['adapter.running-recorded', 'adapter: running CAS (beside)', ['adapter.posted', 'adapter.tool-sent', 'adapter.call-marked']],
   ['adapter.task-end-seen', 'adapter: task end seen', ['adapter.posted']],
   ['adapter.guest-reread', 'adapter: guest re-read', ['adapter.task-end-seen']],
   ['adapter.state-published', 'adapter: state put (beside)', ['adapter.guest-reread']],
-  ['adapter.tool-answered', 'adapter: MCP tool call', ['adapter.call-marked']],
+  ['adapter.tool-answered', 'adapter: MCP tool call (the server)', ['adapter.tool-sent']],
   ['adapter.outcome-recorded', 'adapter: outcome CAS', ['adapter.guest-reread', 'adapter.running-recorded', 'adapter.tool-answered']],
   ['adapter.acked', 'adapter: ack', ['adapter.outcome-recorded', 'adapter.state-published']],
   ['sse.succeeded', 'SSE: succeeded on the client', ['adapter.outcome-recorded']],
@@ -56,7 +62,8 @@ export function traceStages(bus: Bus) {
         if (!c) continue;
         for (const [stage, , after] of STAGES) {
           const at = c.get(stage);
-          const from = Math.max(...after.map((a) => c.get(a) ?? -Infinity));
+          if (at === undefined) continue;
+          const from = Math.max(...after.map((a) => c.get(a) ?? -Infinity).filter((t) => t <= at));
           if (at === undefined || !Number.isFinite(from)) continue;
           const list = deltas.get(stage) ?? [];
           list.push(at - from);

@@ -65,6 +65,31 @@ describe('command store', () => {
     expect((await new CommandStore(bus, 'api').get(c.id))!.record.upstreamCallAtMs).toBe(now);
   });
 
+  it('moves a command on to running in the write that marks its call, with or without accepting it there', async () => {
+    const store = new CommandStore(bus, 'adapter-a');
+    const c = command(204);
+    await store.create(c);
+    const r = await store.markUpstreamCall(c.id, 1_700_000_001_000, { accept: 'accepted by adapter-a', running: 'calling echo' });
+    expect(r).toMatchObject({ status: CommandStatus.COMMAND_STATUS_RUNNING, upstreamCallAtMs: 1_700_000_001_000 });
+    expect(r!.transitions.map((t) => [t.status, t.message, t.atMs])).toEqual([
+      [CommandStatus.COMMAND_STATUS_REQUESTED, 'requested', expect.any(Number)],
+      [CommandStatus.COMMAND_STATUS_ACCEPTED, 'accepted by adapter-a', 1_700_000_001_000],
+      [CommandStatus.COMMAND_STATUS_RUNNING, 'calling echo', 1_700_000_001_000],
+    ]);
+    expect((await new CommandStore(bus, 'api').get(c.id))!.record).toEqual(r);
+
+    // Accepted already (a redelivery read it): marked and running, nothing accepted twice.
+    const d = command(205);
+    await store.create(d);
+    await store.transition(d.id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: 'accepted' });
+    const m = await store.markUpstreamCall(d.id, 1_700_000_002_000, { accept: 'accepted by adapter-a', running: 'calling echo' });
+    expect(m!.transitions.map((t) => t.status)).toEqual([CommandStatus.COMMAND_STATUS_REQUESTED, CommandStatus.COMMAND_STATUS_ACCEPTED, CommandStatus.COMMAND_STATUS_RUNNING]);
+    // Running already (a resume that calls a harmless tool again): marked again, no second running.
+    const again = await store.markUpstreamCall(d.id, 1_700_000_003_000, { again: true, running: 'calling echo again' });
+    expect(again).toMatchObject({ status: CommandStatus.COMMAND_STATUS_RUNNING, upstreamCallAtMs: 1_700_000_003_000 });
+    expect(again!.transitions).toHaveLength(3);
+  });
+
   it('does not mark the upstream call of a command that has ended', async () => {
     const store = new CommandStore(bus, 'adapter-a');
     const c = command(203);

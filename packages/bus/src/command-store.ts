@@ -184,20 +184,29 @@ export class CommandStore {
    * write (one compare-and-set instead of two in a row): a crash after it leaves the command
    * accepted with its call marked, which is resumed (reconciled from the upstream), never called
    * again. One no longer requested (another delivery accepted it) is only marked, as without.
+   *
+   * With `running` (its transition's message), the same write also moves the command on to
+   * running, for a call that has no task id to wait for (an MCP tool call): marked and running
+   * mean the same after a crash (the call may have been made). Each transition is published, in
+   * order.
    */
-  async markUpstreamCall(id: string, now = Date.now(), o: { again?: boolean; accept?: string } = {}): Promise<CommandRecord | undefined> {
-    let accepted: CommandTransition | undefined;
+  async markUpstreamCall(id: string, now = Date.now(), o: { again?: boolean; accept?: string; running?: string } = {}): Promise<CommandRecord | undefined> {
+    let made: CommandTransition[] = [];
     const record = await this.update(id, (r) => {
-      accepted = undefined;
+      made = [];
       if (isTerminal(r.status) || (r.upstreamCallAtMs > 0 && !o.again)) return undefined;
-      if (o.accept !== undefined && r.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
-        const next = this.#moved(r, id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: o.accept }, now);
-        accepted = next.transitions.at(-1);
-        return { ...next, upstreamCallAtMs: now };
+      let next: CommandRecord = { ...r, upstreamCallAtMs: now, updatedAtMs: now };
+      if (o.accept !== undefined && next.status === CommandStatus.COMMAND_STATUS_REQUESTED) {
+        next = this.#moved(next, id, CommandStatus.COMMAND_STATUS_ACCEPTED, { message: o.accept }, now);
+        made.push(next.transitions.at(-1)!);
       }
-      return { ...r, upstreamCallAtMs: now, updatedAtMs: now };
+      if (o.running !== undefined && canTransition(next.status, CommandStatus.COMMAND_STATUS_RUNNING)) {
+        next = this.#moved(next, id, CommandStatus.COMMAND_STATUS_RUNNING, { message: o.running }, now);
+        made.push(next.transitions.at(-1)!);
+      }
+      return next;
     });
-    if (record && accepted) await this.publishTransition(accepted);
+    if (record) for (const t of made) await this.publishTransition(t);
     return record;
   }
 

@@ -69,6 +69,7 @@ export async function submitCommand(
   now = Date.now(),
 ): Promise<{ record: CommandRecord; duplicate: boolean }> {
   let id = newCommandId();
+  markStage(bus, id, 'api.submitting');
   if (input.idempotencyKey) {
     const owner = `${input.actor.kind}:${input.actor.name}`;
     const mapped = await store.claimIdempotencyKey(owner, input.idempotencyKey, id);

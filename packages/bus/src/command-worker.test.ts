@@ -438,6 +438,47 @@ describe('command worker', () => {
       }
     });
 
+    it('accepts it, marks its call and moves it to running in one write when asked (a tool call): four transitions, in order, from three writes', async () => {
+      const handler: CommandHandler = {
+        acceptsWithCall: () => true,
+        async execute(ctx) {
+          await ctx.beforeUpstreamCall({ running: 'calling echo on "test"' });
+          return { status: 'succeeded', message: 'echo done' };
+        },
+        async resume() {
+          throw new Error('not expected');
+        },
+      };
+      const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-run', instance: 'w-run', handler, log: testLogger() });
+      await w.start();
+      try {
+        const writes = await recordWrites();
+        const { record } = await submit('merged-run', 132);
+        const id = record.command!.id;
+        const done = await waitFor(async () => {
+          const r = (await store.get(id))?.record;
+          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+        });
+        await waitFor(() => statusesOf(id).length === 4, { message: 'four transitions' });
+        expect(statusesOf(id)).toEqual(['requested', 'accepted', 'running', 'succeeded']);
+        expect(done.transitions.map((t) => [commandStatusName(t.status), t.message])).toEqual([
+          ['requested', 'requested'],
+          ['accepted', 'accepted by w-run'],
+          ['running', 'calling echo on "test"'],
+          ['succeeded', 'echo done'],
+        ]);
+        await waitFor(() => writes.of(id).length === 3, { message: 'three writes of the record' });
+        writes.stop();
+        expect(writes.of(id).map((r) => [commandStatusName(r.status), r.upstreamCallAtMs > 0])).toEqual([
+          ['requested', false],
+          ['running', true],
+          ['succeeded', true],
+        ]);
+      } finally {
+        await w.stop();
+      }
+    });
+
     it('accepts a command that ends before its call (guest not found) before recording its outcome', async () => {
       const handler: CommandHandler = {
         acceptsWithCall: () => true,

@@ -47,13 +47,21 @@ export interface CommandContext {
    * second call. In execute() it throws UpstreamCallTakenError when another delivery of the
    * command marked its call first (or the command ended): return nothing, the command resumes.
    */
-  beforeUpstreamCall(): Promise<void>;
+  beforeUpstreamCall(o?: UpstreamCallMark): Promise<void>;
   /** The upstream took the work: records its task id and moves the command to running. */
   running(upstreamTaskId: string, message?: string): Promise<void>;
   /** Streamed output (an agent's text, a task's log). */
   progress(stream: string, text: string): Promise<void>;
   /** A stage timestamp for the benchmark's trace (see stage-trace.ts); does nothing unless enabled. */
   mark?(stage: string): void;
+}
+
+export interface UpstreamCallMark {
+  /**
+   * Moves the command to running (with this message) in the same write: for a call with no task
+   * id to record afterwards (an MCP tool call), one write before the call instead of two.
+   */
+  running?: string;
 }
 
 export interface CommandHandler {
@@ -412,14 +420,15 @@ export class CommandWorker {
       record,
       signal: this.#abort.signal,
       log,
-      beforeUpstreamCall: async () => {
+      beforeUpstreamCall: async (o) => {
         // A resume that calls again (a call known to be harmless to repeat) marks it again.
-        const marked = await store.markUpstreamCall(command.id, Date.now(), { again: started, accept: acceptWithCall ? acceptedBy : undefined });
+        const marked = await store.markUpstreamCall(command.id, Date.now(), { again: started, accept: acceptWithCall ? acceptedBy : undefined, running: o?.running });
         if (!marked) {
           throw new UpstreamCallTakenError(`command ${command.id}: its upstream call is marked already, or it has ended`);
         }
         acceptWithCall = false;
         markStage(this.bus, command.id, 'adapter.call-marked');
+        if (o?.running !== undefined) markStage(this.bus, command.id, 'adapter.running-recorded');
       },
       running: async (upstreamTaskId, message) => {
         const r = await store.transition(command.id, CommandStatus.COMMAND_STATUS_RUNNING, {

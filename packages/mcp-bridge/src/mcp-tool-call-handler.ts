@@ -1,3 +1,4 @@
+import { toolSafety } from '@molten/contracts';
 import type { McpConnection } from '@molten/mcp-client';
 import { McpCallError, isSafeToRepeat } from '@molten/mcp-client/tool-call';
 import { ToolCallHandler, type CallFailure } from './tool-call-handler.js';
@@ -16,7 +17,8 @@ export interface McpToolCallHandlerOptions {
 /**
  * Runs `tool-call` commands against one MCP server reached through McpConnection. MCP has no way
  * to read back a call's outcome, so on resume a tool runs again only when the server marks it
- * readOnlyHint or idempotentHint.
+ * readOnlyHint or idempotentHint. One write before the call (accepted, marked, running); a tool
+ * the policy counts as a read (readOnlyHint) is sent beside that write.
  */
 export class McpToolCallHandler extends ToolCallHandler {
   constructor({ conn, name, serverId, marginMs, connectWaitMs }: McpToolCallHandlerOptions) {
@@ -26,6 +28,8 @@ export class McpToolCallHandler extends ToolCallHandler {
       marginMs,
       connectWaitMs,
       canRepeat: async (_tool, catalogEntry) => isSafeToRepeat(await catalogEntry()),
+      oneWriteBeforeCall: true,
+      readOnly: (tool) => toolSafety(tool.annotations) === 'read',
       classify: (err, tool) => (err instanceof McpCallError ? mcpCallFailure(err, tool) : undefined),
       words: {
         server: `"${name}"`,

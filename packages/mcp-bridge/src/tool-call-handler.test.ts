@@ -17,6 +17,7 @@ const echo: McpTool = {
   inputSchema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'], additionalProperties: false },
 };
 const wipe: McpTool = { name: 'wipe', inputSchema: { type: 'object' } };
+const readOnly = (t: McpTool) => t.name === 'echo';
 
 class Thrown extends Error {
   constructor(readonly failure: CallFailure) {
@@ -200,6 +201,86 @@ describe('shared tool-call handler', () => {
     expect((await fail({ code: 'unreachable', message: 'gone', delivered: 'no' })).status).toBe('failed');
     const { client } = fakeClient(() => new Error('not classified'));
     await expect(handler(client).execute(ctx('wipe', {}).c)).rejects.toThrow('not classified');
+  });
+
+  describe('one write before the call (oneWriteBeforeCall)', () => {
+    /** A context whose beforeUpstreamCall lands when the test says so. */
+    const held = (tool: string, args: unknown) => {
+      const { c, calls } = ctx(tool, args);
+      let land!: (err?: Error) => void;
+      c.beforeUpstreamCall = (o) => {
+        calls.push(`beforeUpstreamCall:${o?.running ?? ''}`);
+        return new Promise<void>((resolve, reject) => (land = (err) => (calls.push(err ? 'refused' : 'landed'), err ? reject(err) : resolve())));
+      };
+      return { c, calls, land: (err?: Error) => land(err) };
+    };
+
+    it('accepts with the call only while the call would go out at once and the tool is listed, one such command at a time', async () => {
+      const { client, sent } = fakeClient(() => ok(''));
+      const first = ctx('echo', { message: 'x' });
+      const second = ctx('echo', { message: 'y' });
+      second.c.command = { ...second.c.command, id: '01TEST2' };
+      expect(handler(client).acceptsWithCall(first.c.command)).toBe(false);
+      const h = handler(client, { oneWriteBeforeCall: true });
+      expect(h.acceptsWithCall(ctx('nope', {}).c.command)).toBe(false);
+      expect(h.acceptsWithCall(first.c.command)).toBe(true);
+      // Until the first one's call has gone out, another is accepted on its own.
+      expect(h.acceptsWithCall(second.c.command)).toBe(false);
+      await h.execute(first.c);
+      expect(sent).toHaveLength(1);
+      expect(h.acceptsWithCall(second.c.command)).toBe(true);
+      await h.execute(second.c);
+      // A client that says its calls would wait (a limit, reconnecting): accepted on its own.
+      const held = Object.assign(client, { sendsAtOnce: false });
+      expect(handler(held, { oneWriteBeforeCall: true }).acceptsWithCall(first.c.command)).toBe(false);
+      const unusable = fakeClient(() => ok('')).client;
+      unusable.usable = false;
+      expect(handler(unusable, { oneWriteBeforeCall: true }).acceptsWithCall(first.c.command)).toBe(false);
+    });
+
+    it('sends a tool that is not read-only only once the write (marked and running) landed, and records running in it', async () => {
+      const { client, sent } = fakeClient(() => ok('wiped'));
+      const { c, calls, land } = held('wipe', {});
+      const out = handler(client, { oneWriteBeforeCall: true, readOnly }).execute(c);
+      await waitFor(() => calls.length === 1);
+      await new Promise((r) => setImmediate(r));
+      expect(sent).toEqual([]);
+      land();
+      expect((await out).status).toBe('succeeded');
+      expect(sent.map((x) => x.name)).toEqual(['wipe']);
+      expect(calls).toEqual(['beforeUpstreamCall:calling wipe on "test"', 'landed', 'progress:tool:half (1/2)']);
+    });
+
+    it('sends a read-only tool beside the write, and ends only once the write landed', async () => {
+      const { client, sent } = fakeClient(() => ok('hi'));
+      const { c, calls, land } = held('echo', { message: 'hi' });
+      let ended = false;
+      const out = handler(client, { oneWriteBeforeCall: true, readOnly })
+        .execute(c)
+        .finally(() => (ended = true));
+      await waitFor(() => sent.length === 1, { message: 'the read was sent before its write landed' });
+      await new Promise((r) => setImmediate(r));
+      expect(ended).toBe(false);
+      land();
+      expect(await out).toMatchObject({ status: 'succeeded', message: 'echo on "test" done' });
+      expect(calls).toEqual(['beforeUpstreamCall:calling echo on "test"', 'progress:tool:half (1/2)', 'landed']);
+    });
+
+    it('gives no outcome for a read-only call whose write was refused (another delivery took it): the delivery steps back', async () => {
+      const { client, sent } = fakeClient(() => ok('hi'));
+      const { c, land } = held('echo', { message: 'hi' });
+      const out = handler(client, { oneWriteBeforeCall: true, readOnly }).execute(c);
+      await waitFor(() => sent.length === 1);
+      land(new Error('its upstream call is marked already'));
+      await expect(out).rejects.toThrow('its upstream call is marked already');
+      // The same when the read itself failed meanwhile: the refusal wins, the failure is not recorded.
+      const failing = fakeClient(() => new Thrown({ code: 'unreachable', message: 'gone', delivered: 'no' }));
+      const second = held('echo', { message: 'hi' });
+      const out2 = handler(failing.client, { oneWriteBeforeCall: true, readOnly }).execute(second.c);
+      await waitFor(() => second.calls.length === 1);
+      second.land(new Error('refused'));
+      await expect(out2).rejects.toThrow('refused');
+    });
   });
 
   it('on resume calls again only what canRepeat allows, waiting for the catalog when it asks for it', async () => {

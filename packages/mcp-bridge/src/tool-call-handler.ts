@@ -1,5 +1,5 @@
 import type { CommandContext, CommandHandler, CommandOutcome } from '@molten/bus';
-import { commandError, type CommandErrorCode } from '@molten/contracts';
+import { commandError, type Command, type CommandErrorCode } from '@molten/contracts';
 import type { CallToolResult, McpTool } from '@molten/mcp-client';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 
@@ -17,6 +17,11 @@ export interface ToolCallClient {
   readonly tools: readonly McpTool[];
   /** True once the catalog was read. */
   readonly toolsKnown: boolean;
+  /**
+   * Whether a call made now is sent at once (connected, and no limit of the client's holds it
+   * back); without it, `health.usable` stands for it.
+   */
+  readonly sendsAtOnce?: boolean;
   tool(name: string): McpTool | undefined;
   /** Resolves true once connected with the catalog read (false after timeoutMs). */
   whenConnected(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
@@ -79,6 +84,21 @@ export interface ToolCallHandlerOptions {
   marginMs?: number;
   /** How long a command waits for a server that is not connected (default 10 s, within its deadline). */
   connectWaitMs?: number;
+  /**
+   * One write before the call instead of three in a row: while the server is connected with its
+   * catalog read (nothing slow to wait for before the call), a command is accepted, its call
+   * marked and the command moved to running in one compare-and-set (see
+   * CommandHandler.acceptsWithCall). A crash after that write leaves the command running with its
+   * call marked: resumed, never sent again unless `canRepeat` says so. Default false.
+   */
+  oneWriteBeforeCall?: boolean;
+  /**
+   * Whether a tool only reads (calling it twice does no harm). Such a call is sent at once,
+   * beside the write that accepts it and marks it, instead of after it: the mark exists so that a
+   * crash never sends a call twice, which a read can afford. Only with oneWriteBeforeCall. Any
+   * other tool is sent only once that write landed. Default: none.
+   */
+  readOnly?(tool: McpTool): boolean;
 }
 
 type Parsed = { ok: true; tool: string; args: Record<string, unknown> } | { ok: false; outcome: CommandOutcome };
@@ -91,13 +111,32 @@ type Parsed = { ok: true; tool: string; args: Record<string, unknown> } | { ok: 
  */
 export class ToolCallHandler implements CommandHandler {
   readonly #o: Required<ToolCallHandlerOptions>;
+  /** Commands accepted with their call (acceptsWithCall) whose call has not gone out yet. */
+  readonly #acceptingWithCall = new Set<string>();
 
   constructor(o: ToolCallHandlerOptions) {
-    this.#o = { ...o, marginMs: o.marginMs ?? 500, connectWaitMs: o.connectWaitMs ?? 10_000 };
+    this.#o = { oneWriteBeforeCall: false, readOnly: () => false, ...o, marginMs: o.marginMs ?? 500, connectWaitMs: o.connectWaitMs ?? 10_000 };
+  }
+
+  /**
+   * With oneWriteBeforeCall, while the call would go out at once (the client sends at once, and
+   * lists the tool): execute() then waits on nothing before its call, so the write that marks the
+   * call accepts the command too. Never while another command taken this way has not sent its call
+   * yet: two taken in the same moment could find one free request slot, and the second would wait
+   * for it unaccepted (where the api times out commands no adapter took); it is accepted on its own.
+   */
+  acceptsWithCall(command: Command): boolean {
+    if (!this.#o.oneWriteBeforeCall || this.#acceptingWithCall.size > 0) return false;
+    const p = command.payload;
+    const { client } = this.#o;
+    const atOnce = client.sendsAtOnce ?? client.health.usable;
+    if (p?.$case !== 'toolCall' || !atOnce || client.tool(p.value.tool) === undefined) return false;
+    this.#acceptingWithCall.add(command.id);
+    return true;
   }
 
   execute(ctx: CommandContext): Promise<CommandOutcome> {
-    return this.#call(ctx);
+    return this.#call(ctx).finally(() => this.#acceptingWithCall.delete(ctx.command.id));
   }
 
   /**
@@ -106,6 +145,7 @@ export class ToolCallHandler implements CommandHandler {
    * harmless; otherwise the command stays uncertain.
    */
   async resume(ctx: CommandContext): Promise<CommandOutcome> {
+    this.#acceptingWithCall.delete(ctx.command.id);
     const parsed = this.#parse(ctx);
     if (!parsed.ok) return parsed.outcome;
     const { client, words } = this.#o;
@@ -159,17 +199,29 @@ export class ToolCallHandler implements CommandHandler {
     if (check.unchecked) ctx.log.warn({ tool: toolName, reason: check.unchecked }, 'arguments not checked; the server will judge them');
 
     let result: CallToolResult;
+    const runningMessage = `calling ${toolName} on ${server}`;
     // The call is marked before it is sent (that is what keeps it from being sent twice); that it
-    // runs is recorded while it is under way, and lands before the outcome.
+    // runs is recorded in the same write (oneWriteBeforeCall) or while it is under way, and lands
+    // before the outcome. A read is sent beside the mark: sent twice, it does no harm.
+    const oneWrite = this.#o.oneWriteBeforeCall;
+    const sentBeside = oneWrite && this.#o.readOnly(tool);
     let running: Promise<void> | undefined;
     try {
       result = await client.callTool(toolName, args, {
         timeoutMs: this.#budget(ctx),
         signal: ctx.signal,
         beforeSend: async () => {
-          await ctx.beforeUpstreamCall();
-          running = ctx.running('', `calling ${toolName} on ${server}`);
-          running.catch(() => {});
+          this.#acceptingWithCall.delete(ctx.command.id);
+          if (oneWrite) {
+            running = ctx.beforeUpstreamCall({ running: runningMessage });
+            running.catch(() => {});
+            if (!sentBeside) await running;
+          } else {
+            await ctx.beforeUpstreamCall();
+            running = ctx.running('', runningMessage);
+            running.catch(() => {});
+          }
+          ctx.mark?.('adapter.tool-sent');
         },
         onProgress: (p) => {
           const text = `${p.message ?? toolName}${p.total ? ` (${p.progress}/${p.total})` : ` (${p.progress})`}`;

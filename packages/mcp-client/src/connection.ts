@@ -271,6 +271,14 @@ export class McpConnection {
   }
 
   /** The tool catalog as the server last listed it; kept while the server is away (see toolsStale). */
+  /**
+   * Whether a call made now is sent at once: connected, and none of the limits (requests a
+   * minute, at once, the server's Retry-After) holds it back.
+   */
+  get sendsAtOnce(): boolean {
+    return this.#isUp() && this.#gate.open;
+  }
+
   get tools(): readonly McpTool[] {
     return this.#catalog.tools;
   }

@@ -21,6 +21,20 @@ describe('RequestGate', () => {
     expect(gate.active).toBe(0);
   });
 
+  it('says it is open only while a request would go through at once', async () => {
+    const gate = new RequestGate({ rpm: 2, maxConcurrency: 1, windowMs: 60_000 });
+    expect(gate.open).toBe(true);
+    const a = await gate.acquire();
+    expect(gate.open).toBe(false); // every slot taken
+    a();
+    expect(gate.open).toBe(true);
+    (await gate.acquire())();
+    expect(gate.open).toBe(false); // two requests this minute
+    const paused = new RequestGate({ rpm: 0, maxConcurrency: 0 });
+    paused.serverPaused(60_000);
+    expect(paused.open).toBe(false);
+  });
+
   it('fails a waiter at its deadline, saying which limit held it', async () => {
     const gate = new RequestGate({ rpm: 1, maxConcurrency: 0, windowMs: 60_000 });
     (await gate.acquire())();

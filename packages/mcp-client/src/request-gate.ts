@@ -65,6 +65,11 @@ export class RequestGate {
     return this.#queue.length;
   }
 
+  /** Whether a request taken now goes through at once: nobody waits, and no limit holds it back. */
+  get open(): boolean {
+    return this.#queue.length === 0 && this.#blockedForMs() === 0;
+  }
+
   /** How long the server's pause still runs (0 when none). */
   get pausedForMs(): number {
     return Math.max(0, this.#pausedUntil - this.#o.now());

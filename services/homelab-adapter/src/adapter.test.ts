@@ -204,6 +204,24 @@ describe('homelab-adapter with a real nats-server, the homelab simulator and ser
     expect(r.error!.message).toContain('may still have run');
   });
 
+  it('accepts calls at once while every request slot to the server is taken (they wait accepted, never unaccepted), and runs each once', async () => {
+    let calls = 0;
+    sim.addTool('slow_scan', { description: 'Scans, slowly', handler: () => (calls++, new Promise((r) => setTimeout(() => r('scanned'), 3_000))) });
+    await serverWhen('homelab', (x) => x.tools.some((t) => t.name === 'slow_scan'), 'slow_scan listed');
+    // Two more than the 8 requests the adapter sends a server at once (MCP_MAX_CONCURRENCY).
+    const ids = await Promise.all(Array.from({ length: 10 }, async () => (await callTool('homelab', 'slow_scan', {}, 20_000)).record.command!.id));
+    // While the first eight run, the last two wait for a slot: accepted, not left requested (where
+    // the api times out commands no adapter took).
+    await waitFor(async () => (await Promise.all(ids.map(async (id) => (await store.get(id))!.record.status))).every((st) => st !== CommandStatus.COMMAND_STATUS_REQUESTED), {
+      timeoutMs: 2_500,
+      message: 'all ten accepted while the first eight run',
+    });
+    const done = await Promise.all(ids.map((id) => finished(id)));
+    expect(done.map((r) => commandStatusName(r.status))).toEqual(Array(10).fill('succeeded'));
+    expect(done.map((r) => r.transitions.map((t) => commandStatusName(t.status)))).toEqual(Array(10).fill(['requested', 'accepted', 'running', 'succeeded']));
+    expect(calls).toBe(10);
+  });
+
   it('reports a wrong token as auth_failed (reachable, not authenticated), never down', async () => {
     const s = await serverWhen('locked', (x) => x.status === ServerStatus.SERVER_STATUS_AUTH_FAILED, 'locked is auth_failed');
     expect(s).toMatchObject({ reachable: true, authenticated: false, usable: false, tools: [] });

@@ -34,6 +34,15 @@ interface ProxiedTool {
   serverName: string;
 }
 
+/** What the /mcp route hands the SDK with a request: who asks, and the tool a `tools/call` names. */
+interface CallExtra {
+  principal: Principal;
+  tool?: string;
+}
+
+/** The largest request body read by default (MOLTEN_MAX_TOOL_CALL_BYTES's default). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 /** MCP tool names: 1 to 128 of A-Z a-z 0-9 _ - . (MCP spec, Tool.name). */
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -57,9 +66,9 @@ export class McpEndpoint {
   constructor(d: McpEndpointDeps) {
     this.#d = d;
     this.#molten = moltenTools(d.reads, d.commands);
-    this.handler = createMcpHandler((ctx) => this.#server(principalOf(ctx.authInfo?.extra)), {
+    this.handler = createMcpHandler((ctx) => this.#server(principalOf(ctx.authInfo?.extra), ctx.authInfo?.extra?.tool as string | undefined), {
       legacy: 'stateless',
-      maxRequestBodySize: d.maxBodyBytes ?? 1024 * 1024,
+      maxRequestBodySize: d.maxBodyBytes ?? MAX_BODY_BYTES,
       onerror: (err) => d.log.debug({ err: err.message }, 'mcp request refused'),
     });
     this.#toolsSignature = this.#signature();
@@ -78,8 +87,35 @@ export class McpEndpoint {
       if (principal.role !== 'agent') {
         return c.json(errorBody('forbidden', `the MCP endpoint is for agents: use the agent token (MOLTEN_AGENT_TOKEN); this token has the ${principal.role} role`), 403);
       }
-      return this.handler.fetch(c.req.raw, { authInfo: { token: '', clientId: principal.name, scopes: [principal.role], extra: { principal } } });
+      const authInfo = (extra: CallExtra) => ({ token: '', clientId: principal.name, scopes: [principal.role], extra: extra as unknown as Record<string, unknown> });
+      const call = await this.#readToolCall(c.req.raw);
+      if (!call) return this.handler.fetch(c.req.raw, { authInfo: authInfo({ principal }) });
+      return this.handler.fetch(call.request, { authInfo: authInfo({ principal, tool: call.tool }), ...(call.body !== undefined ? { parsedBody: call.body } : {}) });
     });
+  }
+
+  /**
+   * A POST's JSON body read here (when its declared length is within the limit), so the SDK
+   * neither clones the request nor reads it again (its `parsedBody`), and a `tools/call`'s tool
+   * is known before the per-request server is built: only that tool is registered on it. Anything
+   * else (no declared length, another content type) goes to the SDK as it came; a body that is
+   * not JSON goes to it as text, for its own parse error.
+   */
+  async #readToolCall(request: Request): Promise<{ request: Request; body?: unknown; tool?: string } | undefined> {
+    if (request.method !== 'POST' || !/^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) return undefined;
+    const declared = request.headers.get('content-length');
+    if (declared === null || !/^\d+$/.test(declared) || Number(declared) > (this.#d.maxBodyBytes ?? MAX_BODY_BYTES)) return undefined;
+    const text = await request.text();
+    let body: unknown;
+    try {
+      body = text.length === 0 ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (body === undefined) return { request: new Request(request.url, { method: 'POST', headers: request.headers, body: text, signal: request.signal }) };
+    const m = body as { method?: unknown; params?: { name?: unknown } } | null;
+    const tool = m && typeof m === 'object' && !Array.isArray(m) && m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : undefined;
+    return { request, body, ...(tool !== undefined ? { tool } : {}) };
   }
 
   /** Tells listening clients when the connected servers' tools changed (debounced; a no-op when they did not). */
@@ -117,10 +153,21 @@ export class McpEndpoint {
     return JSON.stringify(this.#proxied().map((p) => [p.name, p.tool.inputSchema, p.tool.annotations ?? null, p.tool.description]));
   }
 
-  /** One server instance per request (stateless): Molten's tools and the connected servers' tools as they are now. */
-  #server(principal: Principal | undefined): McpServer {
+  /**
+   * One server instance per request (stateless): Molten's tools and the connected servers' tools
+   * as they are now; for a `tools/call`, only the tool it calls (all of them when it names none
+   * that exists, for the SDK's own answer).
+   */
+  #server(principal: Principal | undefined, only?: string): McpServer {
     const server = new McpServer({ name: 'molten', title: 'Molten', version: this.#d.version ?? '0.1.0' }, { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS });
-    for (const [name, t] of Object.entries(this.#molten)) {
+    let molten = Object.entries(this.#molten);
+    let proxied = this.#proxied();
+    if (only !== undefined) {
+      const m = molten.filter(([name]) => name === only);
+      const p = m.length > 0 ? [] : proxied.filter((x) => x.name === only);
+      if (m.length + p.length > 0) [molten, proxied] = [m, p];
+    }
+    for (const [name, t] of molten) {
       server.registerTool(name, { title: t.title, description: t.description, inputSchema: t.input, annotations: t.annotations }, async (args: unknown, ctx: ServerContext) => {
         const caller = this.#caller(principal, ctx);
         if (!caller) return errorAnswer('not signed in');
@@ -132,7 +179,7 @@ export class McpEndpoint {
         }
       });
     }
-    for (const p of this.#proxied()) {
+    for (const p of proxied) {
       const annotations = p.tool.annotations ? { ...p.tool.annotations, ...(p.tool.title ? { title: p.tool.title } : {}) } : undefined;
       server.registerTool(
         p.name,
