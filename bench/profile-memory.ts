@@ -67,12 +67,23 @@ try {
   const api = runService('api', 'dist/api.mjs', env, flags);
   services.push(adapter, api);
   const started = performance.now();
+  const get = (p: string) => fetch(`http://127.0.0.1:${apiPort}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
+  // Every guest known first (a small answer: the counts), so that the RSS the load left and the
+  // RSS after the first whole `/api/vms` (~10 MB of JSON) are told apart.
   await waitFor(
-    async () => {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/api/vms`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
-      return ((await res?.json().catch(() => undefined)) as { data?: unknown[] } | undefined)?.data?.length === NODES * PER_NODE;
-    },
-    { timeoutMs: 180_000, intervalMs: 1_000, message: 'the api lists every guest' },
+    async () => ((await (await get('/api/cluster/status'))?.json().catch(() => undefined)) as { data?: { counts?: { guests?: number } } } | undefined)?.data?.counts?.guests === NODES * PER_NODE,
+    { timeoutMs: 180_000, intervalMs: 500, message: 'the api knows every guest' },
+  );
+  const knownAfter = performance.now() - started;
+  const loaded = api.rss();
+  await waitFor(async () => ((await (await get('/api/vms'))?.json().catch(() => undefined)) as { data?: unknown[] } | undefined)?.data?.length === NODES * PER_NODE, {
+    timeoutMs: 60_000,
+    intervalMs: 1_000,
+    message: 'the api lists every guest',
+  });
+  const listed = api.rss();
+  process.stdout.write(
+    `api RSS once it knew every guest (after ${(knownAfter / 1000).toFixed(1)} s): ${mb(loaded.rssKb)} (peak ${mb(loaded.peakKb)}); after the first whole /api/vms: ${mb(listed.rssKb)} (peak ${mb(listed.peakKb)})\n`,
   );
   const listedAfter = performance.now() - started;
   for (let i = 0; i < SSE_CLIENTS; i++) sse.push(await openSse(`http://127.0.0.1:${apiPort}/api/events`, TOKEN, () => {}));

@@ -8,6 +8,7 @@ import { CommandStore, CommandWorker, connectBus, startHeartbeat, submitCommand,
 import { isTerminal } from '@molten/contracts';
 import { adapterEnv, findExecutable } from '@molten/kit';
 import { SERVICES as BUNDLED } from '@molten/launcher/build-services';
+import { SERVICE_HEAP_FLAGS } from '@molten/launcher/node-options';
 import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
 import { DeployedNatsCluster } from './support/deploy-nats.js';
@@ -125,6 +126,8 @@ describe('deploy/', () => {
         expect(existsSync(path.join(REPO_ROOT, `services/${s}/src/main.ts`)), `services/${s}/src/main.ts`).toBe(true);
       }
       expect(read('deploy/Dockerfile')).toMatch(/RUN node --import tsx apps\/launcher\/src\/build\.ts/);
+      // Every image runs with the heap flags npm start gives every service.
+      expect(/^\s*NODE_OPTIONS="([^"]*)"/m.exec(read('deploy/Dockerfile'))?.[1]).toBe(`--enable-source-maps ${SERVICE_HEAP_FLAGS}`);
       expect(stages.get('api')!.expose.sort()).toEqual([3003, 50051]);
     });
 
@@ -294,7 +297,11 @@ describe('deploy/', () => {
         expect(target).toMatch(new RegExp(`molten-${s}(@1)?\\.service`));
         if (s !== 'nats') {
           expect(text).toContain(`ExecStart=/usr/bin/node --enable-source-maps dist/${s}.mjs`);
-          for (const m of text.matchAll(/^Environment=(.+)$/gm)) for (const kv of m[1]!.split(' ')) expect(readsVar(s as Service, kv.split('=')[0]!), `${unit}: ${kv}`).toBe(true);
+          // systemd's quoting: "NAME=a value with spaces" is one assignment.
+          const assignments = [...text.matchAll(/^Environment=(.+)$/gm)].flatMap((m) => [...m[1]!.matchAll(/"([^"]*)"|(\S+)/g)].map((a) => a[1] ?? a[2]!));
+          for (const kv of assignments) expect(readsVar(s as Service, kv.split('=')[0]!), `${unit}: ${kv}`).toBe(true);
+          // The heap flags npm start gives every service (docs/performance.md, "Memory at 15,000 guests").
+          expect(assignments, unit).toContain(`NODE_OPTIONS=${SERVICE_HEAP_FLAGS}`);
         }
       }
     });

@@ -5,6 +5,7 @@ import type { AppEnv } from '../app-env.js';
 import { requireRole } from '../auth/middleware.js';
 import type { Commands, Reads, SubmitCaller, Submitted } from '../ports.js';
 import { commandJson, guestJson, metaJson } from '../state/json.js';
+import { jsonList } from './json-list.js';
 import { clusterListQuery, idempotencyKeyHeader, parseJsonBody, parseParams, reasonField, vmidParam } from '../validate.js';
 import type * as Rest from '@molten/contracts/rest';
 
@@ -53,7 +54,7 @@ export function vmRoutes({ reads, commands }: { reads: Reads; commands: Commands
     .get('/', (c) => {
       const q = parseParams(clusterListQuery, c.req.query(), 'query');
       const s = reads.guests(q.cluster, { node: q.node, type: q.type, status: q.status, tag: q.tag });
-      return c.json({ data: s.data.map((g) => guestJson(g, s)), meta: metaJson(s) } satisfies Rest.List<Rest.Guest>);
+      return jsonList(c, s.data, (g): Rest.Guest => guestJson(g, s), metaJson(s) satisfies Rest.ListMeta);
     })
     .get('/:vmid/status', (c) => {
       const vmid = parseParams(vmidParam, c.req.param('vmid'), 'vmid');

@@ -1,0 +1,20 @@
+/**
+ * The V8 heap flags every service is started with, sized for a cluster of up to ~15,000 guests
+ * (docs/performance.md, "Memory at 15,000 guests"): a smaller young generation than Node's
+ * default (16 MB semi-spaces), which the proxmox-adapter's poll otherwise fills and keeps, and
+ * a cap on the old generation, which makes V8 collect (and give pages back) before it grows.
+ * The api's live heap at 15,000 guests is ~60 MB; raise the cap with the cluster.
+ *
+ * The same string is deploy/'s NODE_OPTIONS (Dockerfile, systemd units); tests/src/deploy.test.ts
+ * checks that they agree.
+ */
+export const SERVICE_HEAP_FLAGS = '--max-semi-space-size=4 --max-old-space-size=192';
+
+/**
+ * NODE_OPTIONS for a service the launcher starts: the heap flags first, then whatever
+ * NODE_OPTIONS the launcher was given, so that a flag set there (`NODE_OPTIONS=--max-old-space-size=512
+ * npm start`) wins: V8 takes the last of a repeated flag.
+ */
+export function serviceNodeOptions(given: string | undefined): string {
+  return [SERVICE_HEAP_FLAGS, given?.trim()].filter(Boolean).join(' ');
+}
