@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_HEAP_FLAGS } from '@molten/launcher/node-options';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,8 +26,9 @@ export function runService(name: string, entry: string, env: Record<string, stri
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of each service there (open in Chrome DevTools).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const sourceMaps = process.env.BENCH_SOURCE_MAPS === '0' ? [] : ['--enable-source-maps'];
-  // BENCH_NODE_FLAGS="--max-semi-space-size=1 …": V8/Node flags for every service (memory A/B).
-  const benchFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  // The heap flags every service is deployed with (npm start, the images, the systemd units);
+  // BENCH_NODE_FLAGS="--max-semi-space-size=1 …" replaces them (memory A/B; empty: Node's defaults).
+  const benchFlags = (process.env.BENCH_NODE_FLAGS ?? SERVICE_HEAP_FLAGS).split(' ').filter(Boolean);
   // BENCH_DIST=<folder under the repo> runs the bundles built there instead of dist/ (an A/B
   // of two builds in one session: `buildServices(ROOT, path.join(ROOT, 'dist-before'))`).
   const bundle = process.env.BENCH_DIST ? entry.replace(/^dist\//, `${process.env.BENCH_DIST}/`) : entry;
