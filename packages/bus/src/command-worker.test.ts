@@ -42,6 +42,13 @@ describe('command worker', () => {
       idempotencyKey: extra.idempotencyKey,
     });
 
+  /** The command's record once it has succeeded (waits for it). */
+  const succeeded = (id: string, o?: Parameters<typeof waitFor>[1]) =>
+    waitFor(async () => {
+      const r = (await store.get(id))?.record;
+      return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
+    }, o);
+
   const statusesOf = (id: string) =>
     events.filter((e) => e.type === 'molten.v1.CommandTransition' && (e.value as { commandId: string }).commandId === id).map((e) => commandStatusName((e.value as { status: CommandStatus }).status));
 
@@ -189,10 +196,7 @@ describe('command worker', () => {
     await w1.stop(100); // hands the running command back
     const w2 = new CommandWorker(bus, { domain: 'proxmox', scope: 'c', instance: 'w2', handler: second, log: testLogger() });
     await w2.start();
-    const done = await waitFor(async () => {
-      const r = (await store.get(record.command!.id))?.record;
-      return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-    });
+    const done = await succeeded(record.command!.id);
     release();
     expect(executes).toBe(1);
     expect(resumes).toBe(1);
@@ -334,10 +338,7 @@ describe('command worker', () => {
     };
     await w.start();
     try {
-      const done = await waitFor(async () => {
-        const r = (await store.get(id))?.record;
-        return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-      }, { message: 'the command ends', timeoutMs: 15_000 });
+      const done = await succeeded(id, { message: 'the command ends', timeoutMs: 15_000 });
       expect(calls).toEqual(['resumed']);
       expect(done.transitions.at(-1)!.message).toMatch(/^followed the call made at \d+/);
     } finally {
@@ -415,10 +416,7 @@ describe('command worker', () => {
         const writes = await recordWrites();
         const { record } = await submit('merged', 130);
         const id = record.command!.id;
-        const done = await waitFor(async () => {
-          const r = (await store.get(id))?.record;
-          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-        });
+        const done = await succeeded(id);
         await waitFor(() => statusesOf(id).length === 4, { message: 'four transitions' });
         expect(statusesOf(id)).toEqual(['requested', 'accepted', 'running', 'succeeded']);
         const accepted = done.transitions.find((t) => t.status === CommandStatus.COMMAND_STATUS_ACCEPTED)!;
@@ -455,10 +453,7 @@ describe('command worker', () => {
         const writes = await recordWrites();
         const { record } = await submit('merged-run', 132);
         const id = record.command!.id;
-        const done = await waitFor(async () => {
-          const r = (await store.get(id))?.record;
-          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-        });
+        const done = await succeeded(id);
         await waitFor(() => statusesOf(id).length === 4, { message: 'four transitions' });
         expect(statusesOf(id)).toEqual(['requested', 'accepted', 'running', 'succeeded']);
         expect(done.transitions.map((t) => [commandStatusName(t.status), t.message])).toEqual([
@@ -537,10 +532,7 @@ describe('command worker', () => {
       const w2 = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-crash', instance: 'w2', handler: second, log: testLogger() });
       await w2.start();
       try {
-        const done = await waitFor(async () => {
-          const r = (await store.get(id))?.record;
-          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-        }, { timeoutMs: 15_000 });
+        const done = await succeeded(id, { timeoutMs: 15_000 });
         expect(calls).toEqual([]);
         expect(resumed?.status).toBe(CommandStatus.COMMAND_STATUS_ACCEPTED);
         expect(resumed?.upstreamCallAtMs).toBeGreaterThan(0);
@@ -571,10 +563,7 @@ describe('command worker', () => {
       const w = new CommandWorker(bus, { domain: 'proxmox', scope: 'merged-stale', instance: 'w-stale', handler, log: testLogger() });
       await w.start();
       try {
-        const done = await waitFor(async () => {
-          const r = (await store.get(id))?.record;
-          return r?.status === CommandStatus.COMMAND_STATUS_SUCCEEDED ? r : undefined;
-        }, { timeoutMs: 15_000 });
+        const done = await succeeded(id, { timeoutMs: 15_000 });
         expect(seen.at(-1)).toBe('resumed');
         expect(done.transitions.map((t) => `${commandStatusName(t.status)} by ${t.by}`)).toEqual(['requested by api', 'accepted by other-replica', 'succeeded by w-stale']);
       } finally {
