@@ -60,7 +60,7 @@ export interface CommandPathContext {
   /** The homelab MCP server the homelab-adapter serves as `mcp-homelab`. */
   mcp: HomelabMcpSimulator;
   /** The homelab-adapter's, when known: its CPU per tool call is printed too. */
-  pids: { api: number; adapter: number; homelab?: number };
+  pids: { api: number; adapter: number; homelab: number };
   pollMs: number;
   floorMs: number;
   report(line: string): void;
@@ -312,7 +312,7 @@ async function toolCalls(
     ];
     // CPU per call: the api's and the homelab-adapter's /proc counters over a run, minus their
     // idle rate (heartbeats, pings) over the same time.
-    const cpu = () => ({ api: cpuMs(ctx.pids.api), homelab: ctx.pids.homelab ? cpuMs(ctx.pids.homelab) : NaN });
+    const cpu = () => ({ api: cpuMs(ctx.pids.api), homelab: cpuMs(ctx.pids.homelab) });
     const idleWindowMs = 3_000;
     const c0 = cpu();
     await sleep(idleWindowMs);

@@ -354,7 +354,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const t = summary(toolOverhead.map((x) => x - own));
     figures.tool = t;
     report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 20 ms)`);
-    await benchCommandPath({ natsUrl: nats.url, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, report, quick });
     sse.close();
     trace.close();
     await benchBus.close();
