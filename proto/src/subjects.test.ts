@@ -33,6 +33,15 @@ describe('subjects', () => {
     expect(parsed).toEqual({ domain: 'proxmox', scope: 's', kind: 'storage', id });
   });
 
+  it('writes a plain id (a vmid, a node name) as itself, and reads it back', () => {
+    for (const id of ['101', 'pve1', 'pve1/local-lvm', 'web_2']) {
+      expect(encodeId(id)).toBe(id);
+      expect(decodeId(id)).toBe(id);
+    }
+    expect(encodeId('pve1/local.zfs')).toBe('pve1/local=2Ezfs');
+    expect(() => encodeId('')).toThrow(/empty id/);
+  });
+
   it('refuses tokens that would break wildcards', () => {
     expect(() => subjects.command('proxmox', 'home.lab', 'vm-stop')).toThrow(/scope "home.lab"/);
     expect(() => subjects.command('proxmox', '*', 'vm-stop')).toThrow();

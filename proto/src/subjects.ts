@@ -69,11 +69,15 @@ export function assertToken(value: string, what: string): string {
   return value;
 }
 
+/** An id (or token) of bytes that stand for themselves: it is its own token. */
+const PLAIN_ID = /^[A-Za-z0-9_\-/]+$/;
+
 /**
  * Resource ids become one token: bytes outside [A-Za-z0-9_-/] are written as =XX (hex), so
  * storage "pve1/local.zfs" and any node or server name stay one token and a valid KV key.
  */
 export function encodeId(id: string): string {
+  if (PLAIN_ID.test(id)) return id; // most ids (vmids, node names): nothing to escape
   let out = '';
   for (const byte of Buffer.from(id, 'utf8')) {
     const ch = String.fromCharCode(byte);
@@ -84,6 +88,7 @@ export function encodeId(id: string): string {
 }
 
 export function decodeId(token: string): string {
+  if (PLAIN_ID.test(token)) return token;
   const bytes: number[] = [];
   for (let i = 0; i < token.length; i++) {
     if (token[i] === '=') {

@@ -7,6 +7,9 @@ import {
   type StateKind,
 } from '@molten/contracts';
 
+/** The kinds whose resources make a Proxmox cluster known (clusters()). */
+const CLUSTER_KINDS: ReadonlySet<string> = new Set<StateKind>(['cluster', 'node', 'qemu', 'lxc']);
+
 type KindMessage<K extends StateKind> = MessageOf<(typeof KIND_TYPES)[K]>;
 
 export interface StateEntry<K extends StateKind = StateKind> {
@@ -24,17 +27,22 @@ export type StateChange = { op: 'put'; entry: StateEntry } | { op: 'del'; addres
  */
 export class StateView {
   readonly #byKind = new Map<StateKind, Map<string, StateEntry>>();
+  /** How many resources of CLUSTER_KINDS each Proxmox cluster has: clusters() without a pass over every guest. */
+  readonly #clusterSizes = new Map<string, number>();
 
   apply(address: StateAddress, value: unknown, removed: boolean, receivedAtMs = Date.now()): StateChange | undefined {
     if (!isStateKind(address.kind)) return undefined;
     const key = `${address.domain}.${address.scope}.${address.id}`;
     let map = this.#byKind.get(address.kind);
     if (!map) this.#byKind.set(address.kind, (map = new Map()));
+    const sized = address.domain === 'proxmox' && CLUSTER_KINDS.has(address.kind);
     if (removed) {
       if (!map.delete(key)) return undefined;
+      if (sized) this.#resize(address.scope, -1);
       return { op: 'del', address };
     }
     const entry = { address: address as StateEntry['address'], value: value as StateEntry['value'], receivedAtMs };
+    if (sized && !map.has(key)) this.#resize(address.scope, +1);
     map.set(key, entry);
     return { op: 'put', entry };
   }
@@ -57,11 +65,13 @@ export class StateView {
 
   /** Proxmox clusters known from any of their resources. */
   clusters(): string[] {
-    const scopes = new Set<string>();
-    for (const kind of ['cluster', 'node', 'qemu', 'lxc'] as const) {
-      for (const e of this.#byKind.get(kind)?.values() ?? []) if (e.address.domain === 'proxmox') scopes.add(e.address.scope);
-    }
-    return [...scopes].sort();
+    return [...this.#clusterSizes.keys()].sort();
+  }
+
+  #resize(scope: string, by: 1 | -1): void {
+    const n = (this.#clusterSizes.get(scope) ?? 0) + by;
+    if (n > 0) this.#clusterSizes.set(scope, n);
+    else this.#clusterSizes.delete(scope);
   }
 
   guests(cluster: string): StateEntry<GuestType>[] {
