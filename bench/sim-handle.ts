@@ -5,7 +5,7 @@ import type { GuestView, PveSimulatorOptions } from '@molten/simulators/pve';
 /** A handle on the simulator running in sim-process.ts, in its own process. */
 export async function startSimProcess(options: PveSimulatorOptions) {
   const worker = fork(fileURLToPath(new URL('./sim-process.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SIM_PROF, '--cpu-prof-name', 'sim.cpuprofile'] : [])],
+    execArgv: ['--import', 'tsx'],
     env: { ...process.env, SIM_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

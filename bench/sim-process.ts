@@ -9,18 +9,7 @@ const parentPort = {
   on: <M>(event: 'message', listener: (m: M) => void) => process.on(event, listener as (m: unknown) => void),
   postMessage: (m: unknown) => process.send!(m),
 };
-import { Api } from '../simulators/src/pve/api.ts';
-import { kindOf, probeStart, probeEnd, probeReport } from '../services/proxmox-adapter/src/pve/queue-probe.ts';
-{
-  const orig = Api.prototype.handle;
-  Api.prototype.handle = function (this: Api, req: Parameters<typeof orig>[0]) {
-    const t0 = performance.now(); probeStart();
-    try { return orig.call(this, req); } finally { probeEnd(kindOf(req.method, req.rawPath), 0, performance.now() - t0); }
-  };
-  probeReport(() => 'sim');
-}
-process.on('SIGTERM', () => process.exit(0));
-const sim = await startPveSimulator({ ...JSON.parse(process.env.SIM_OPTIONS ?? '{}'), ...JSON.parse(process.env.SIM_EXTRA ?? '{}') } as PveSimulatorOptions);
+const sim = await startPveSimulator(JSON.parse(process.env.SIM_OPTIONS ?? '{}') as PveSimulatorOptions);
 const now = () => performance.timeOrigin + performance.now();
 let churnFrom = 0;
 

@@ -1,5 +1,4 @@
 import type { Dispatcher } from 'undici';
-import { kindOf, probeStart, probeEnd } from './queue-probe.js';
 
 export interface HttpAnswer {
   status: number;
@@ -85,12 +84,10 @@ export function httpRequest(
     let statusText = '';
     sink.start();
     let settled = false;
-    const t0 = performance.now(); let t1 = 0; const kind = kindOf(o.method, o.path); probeStart();
     let abort: ((reason: Error) => void) | undefined;
     const finish = (err: Error | undefined, answer?: HttpAnswer) => {
       if (settled) return;
       settled = true;
-      probeEnd(kind, (t1 || performance.now()) - t0, performance.now() - (t1 || t0));
       clearTimeout(timer);
       if (err) reject(err);
       else resolve(answer!);
@@ -104,7 +101,6 @@ export function httpRequest(
       { origin: o.origin, path: o.path, method: o.method, headers: o.headers, body: o.body },
       {
         onRequestStart(controller) {
-          t1 = performance.now();
           abort = (reason) => controller.abort(reason);
         },
         onResponseStart(_controller, statusCode, _headers, statusMessage) {

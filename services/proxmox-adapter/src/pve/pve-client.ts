@@ -1,6 +1,5 @@
 import { GUEST_RRD_COLUMNS, NODE_RRD_COLUMNS, type GuestType, type PowerActionName, type SuspendResumeActionName } from '@molten/contracts';
 import type { Agent } from 'undici';
-import { probeReport } from './queue-probe.js';
 import { httpRequest, type BodySink, type HttpAnswer } from './http-request.js';
 import { z } from 'zod';
 import { UpstreamError } from '../upstream-error.js';
@@ -78,8 +77,7 @@ export class PveClient {
     this.#auth = `PVEAPIToken=${o.token}`;
     this.tokenId = o.token.includes('=') ? o.token.slice(0, o.token.indexOf('=')) : o.token;
     this.#timeoutMs = o.timeoutMs ?? 10_000;
-    this.#dispatcher = tlsDispatcher(o.tls ?? {}, { timeoutMs: this.#timeoutMs, connections: Number(process.env.QUEUE_CONNS || 16) });
-    probeReport(() => JSON.stringify(Object.values(this.#dispatcher.stats)[0] ?? {}));
+    this.#dispatcher = tlsDispatcher(o.tls ?? {}, { timeoutMs: this.#timeoutMs });
   }
 
   async close(): Promise<void> {

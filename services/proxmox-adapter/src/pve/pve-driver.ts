@@ -34,7 +34,6 @@ import { pveHttpError } from './pve-errors.js';
 import { splitTags, type GuestCurrent, type RrdPointOf } from './pve-schemas.js';
 import { ResourceRows, type ResourceRow } from './resource-rows.js';
 import { TaskReadBudget } from './task-read-budget.js';
-import { probeEnd, probeStart } from './queue-probe.js';
 import { WORKER_TYPES, exitStatusOk, parseUpid } from './upid.js';
 
 /**
@@ -324,9 +323,7 @@ export class PveDriver implements ClusterDriver, GuestPageDriver {
         lastError = err;
       }
       delay = taskFollowDelay(reads, Date.now() - started, delay);
-      const budgetWait = this.#taskReads.reserve(node, performance.now() + delay);
-      const wait = delay + budgetWait;
-      probeStart(); probeEnd(`follow-read${Math.min(reads, 4)}`, delay, budgetWait);
+      const wait = delay + this.#taskReads.reserve(node, performance.now() + delay);
       if (Date.now() + wait > o.deadlineMs) {
         return lastError
           ? { result: 'lost', exitstatus: (lastError as Error).message }
