@@ -27,8 +27,10 @@ export function runService(name: string, entry: string, env: Record<string, stri
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const sourceMaps = process.env.BENCH_SOURCE_MAPS === '0' ? [] : ['--enable-source-maps'];
   // The heap flags every service is deployed with (npm start, the images, the systemd units);
-  // BENCH_NODE_FLAGS="--max-semi-space-size=1 …" replaces them (memory A/B; empty: Node's defaults).
-  const benchFlags = (process.env.BENCH_NODE_FLAGS ?? SERVICE_HEAP_FLAGS).split(' ').filter(Boolean);
+  // BENCH_NODE_FLAGS="--max-semi-space-size=1 …" replaces them (memory A/B; empty: Node's defaults),
+  // BENCH_NODE_FLAGS_<SERVICE> (BENCH_NODE_FLAGS_PROXMOX_ADAPTER=…) one service's.
+  const own = process.env[`BENCH_NODE_FLAGS_${name.toUpperCase().replace(/-/g, '_')}`];
+  const benchFlags = (own ?? process.env.BENCH_NODE_FLAGS ?? SERVICE_HEAP_FLAGS).split(' ').filter(Boolean);
   // BENCH_DIST=<folder under the repo> runs the bundles built there instead of dist/ (an A/B
   // of two builds in one session: `buildServices(ROOT, path.join(ROOT, 'dist-before'))`).
   const bundle = process.env.BENCH_DIST ? entry.replace(/^dist\//, `${process.env.BENCH_DIST}/`) : entry;

@@ -62,7 +62,7 @@ const flags = [...(snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir
 const services: Service[] = [];
 const sse: { close(): void }[] = [];
 try {
-  await buildServices(ROOT);
+  if (process.env.BENCH_NO_BUILD !== '1') await buildServices(ROOT);
   const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', env, flags);
   const api = runService('api', 'dist/api.mjs', env, flags);
   services.push(adapter, api);

@@ -3,7 +3,12 @@
  * (docs/performance.md, "Memory at 15,000 guests"): a smaller young generation than Node's
  * default (16 MB semi-spaces), which the proxmox-adapter's poll otherwise fills and keeps, and
  * a cap on the old generation, which makes V8 collect (and give pages back) before it grows.
- * The api's live heap at 15,000 guests is ~60 MB; raise the cap with the cluster.
+ * The api's live heap at 15,000 guests is ~60 MB; raise the cap with the cluster. The same flags
+ * for every service: interleaved against Node's defaults (docs/performance.md, branch w7-heap) they
+ * cost 0.3–1.5 ms of CPU per command at 100/s in the api and the adapter (the small young
+ * generation; no latency difference the shared machine could separate), and neither a
+ * larger young generation for the api (+15–20 MB) nor a smaller one for the adapter (−3–5 MB, at a
+ * latency cost before) was worth a per-service setting.
  *
  * The same string is deploy/'s NODE_OPTIONS (Dockerfile, systemd units); tests/src/deploy.test.ts
  * checks that they agree.

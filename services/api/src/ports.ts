@@ -137,8 +137,12 @@ export interface Commands {
 
 /** One SSE connection, as the live stream writes to it. */
 export interface EventsClient {
-  /** Writes a chunk; returns false when the client is too far behind and should be dropped. */
-  write(chunk: string): boolean;
+  /**
+   * Writes a chunk: a text, or a text already encoded in parts (the snapshot, see
+   * sse/snapshot-share.ts: one write, counted as one by the send budget); returns false when the
+   * client is too far behind and should be dropped.
+   */
+  write(chunk: string | readonly Uint8Array[]): boolean;
   close(): void;
 }
 

@@ -2,7 +2,8 @@ import type { BusEvent } from '@molten/bus';
 import type { Agent, AgentSession, ClusterStatus, Gateway, UpstreamServer } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
 import type { Events, EventsClient } from '../ports.js';
-import { EventHub, frame, type EventHubOptions } from '../sse/event-hub.js';
+import { EventHub, frame, frameParts, type EventHubOptions } from '../sse/event-hub.js';
+import { JsonList } from '../sse/json-parts.js';
 import { SnapshotShare } from '../sse/snapshot-share.js';
 import { commandJson, guestAsOf, guestJson, nodeJson, storageJson } from '../state/json.js';
 import type { StateChange } from '../state/state-view.js';
@@ -87,6 +88,14 @@ export class EventFeed implements Events {
 
   /** Everything the dashboard shows, at one events-stream sequence (the SSE snapshot, without the caller's role). */
   snapshot(now = Date.now()): Omit<Rest.Snapshot, 'role'> {
+    return this.#snapshot(now, (items, toJson) => items.map(toJson) as never);
+  }
+
+  /**
+   * The snapshot with each cluster's guests as a JsonList (their JSON made and written in
+   * chunks, see frameParts), or as the array; everything else as snapshot() has it.
+   */
+  #snapshot(now: number, list: <T>(items: readonly T[], toJson: (item: T) => unknown) => Rest.SnapshotCluster['guests']): Omit<Rest.Snapshot, 'role'> {
     const { state, commands } = this.projection;
     const clusters = state.clusters().map((id) => {
       const f = this.liveness.freshness('proxmox', id, now);
@@ -94,7 +103,7 @@ export class EventFeed implements Events {
         id,
         status: (state.get('cluster', 'proxmox', id, id)?.value as ClusterStatus | undefined) ?? null,
         nodes: state.list('node', { domain: 'proxmox', scope: id }).map((e) => nodeJson(e.value, f)),
-        guests: state.guests(id).map((e) => guestJson(guestAsOf(e, f, now), f)),
+        guests: list(state.guests(id), (e) => guestJson(guestAsOf(e, f, now), f)),
         storage: state.list('storage', { domain: 'proxmox', scope: id }).map((e) => storageJson(e.value, f)),
       } satisfies Rest.SnapshotCluster;
     });
@@ -119,7 +128,11 @@ export class EventFeed implements Events {
     const missed = o.lastEventId !== undefined && Number.isFinite(o.lastEventId) ? this.hub.since(o.lastEventId) : undefined;
     client.write('retry: 2000\n\n');
     if (missed) client.write(frame('resume', { from: o.lastEventId!, events: missed.length } satisfies Rest.Resume) + missed.join(''));
-    else client.write(this.#snapshots.text(o.role, () => frame('snapshot', { ...this.snapshot(), role: o.role }, this.hub.lastSeq)));
+    else {
+      // In parts: at 15,000 guests the whole text and its guests' JSON objects were the api's peak.
+      const lists = <T>(items: readonly T[], toJson: (item: T) => unknown) => new JsonList(items, toJson) as never;
+      client.write(this.#snapshots.parts(o.role, () => frameParts('snapshot', { ...this.#snapshot(Date.now(), lists), role: o.role }, this.hub.lastSeq)));
+    }
     client.write(frame('health', this.liveness.health()));
     return this.hub.add(client);
   }

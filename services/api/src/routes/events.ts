@@ -66,9 +66,11 @@ export function eventRoutes(events: Events, budget = new SendBudget()) {
               if (socket) socket.destroy();
               else controller.error(new Error('the client fell too far behind'));
             };
-            const write = (text: string): boolean => {
+            const write = (chunk: string | readonly Uint8Array[]): boolean => {
               if (closed) return false;
-              controller.enqueue(encodeShared(text));
+              // Bytes in parts (the snapshot) are the same for every client that connects together: shared, never mutated.
+              if (typeof chunk === 'string') controller.enqueue(encodeShared(chunk));
+              else for (const part of chunk) controller.enqueue(part as Uint8Array);
               if (budget.update(self, queued())) return true;
               drop();
               return false;

@@ -4,7 +4,8 @@ import { waitFor } from '@molten/testkit';
 import { listenHttp, type RunningHttp } from '../http-server.js';
 import type { Events } from '../ports.js';
 import { VIEWER, routeApp } from '../test/fake-ports.js';
-import { EventHub, frame } from './event-hub.js';
+import { EventHub, frame, frameParts } from './event-hub.js';
+import { JsonList } from './json-parts.js';
 
 let server: RunningHttp | undefined;
 const open: http.ClientRequest[] = [];
@@ -22,6 +23,41 @@ describe('GET /api/events at 15,000 guests', () => {
     const events: Events = {
       connect(client) {
         client.write(frame('snapshot', { seq: hub.lastSeq, guests }, hub.lastSeq));
+        return hub.add(client);
+      },
+    };
+    const { app } = routeApp({ app: { events } });
+    server = await listenHttp(app.fetch, '127.0.0.1', 0);
+    let received = 0;
+    let text = '';
+    let ended = false;
+    const req = http.get({ host: '127.0.0.1', port: server.port, path: '/api/events', headers: { authorization: `Bearer ${VIEWER}` } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        received += chunk.length;
+        if (!chunk.startsWith('x')) text += chunk.replace(/x{64,}/g, '…');
+      });
+      res.on('close', () => (ended = true));
+    });
+    req.on('error', () => (ended = true));
+    open.push(req);
+    await waitFor(() => hub.clientCount === 1 || ended, { message: 'the client connected' });
+    await waitFor(() => received > guests.length || ended, { timeoutMs: 30_000, message: 'the whole snapshot' });
+    expect(ended).toBe(false);
+    hub.publish(1, 'guest', { vmid: 100 });
+    await waitFor(() => text.includes('"vmid":100') || ended, { message: 'a live event after the snapshot' });
+    expect(ended).toBe(false);
+    expect(hub.clientCount).toBe(1);
+  });
+
+  it('sends a snapshot written in parts, bigger than the per-client budget, whole: its parts are one write for the budget', async () => {
+    const hub = new EventHub();
+    // 10 MB, as 15,000 guests make: past the default per-client budget of 8 MiB.
+    const guests = 'x'.repeat(10 * 1024 * 1024);
+    const chunks = Array.from({ length: 40 }, () => guests.slice(0, guests.length / 40));
+    const events: Events = {
+      connect(client) {
+        client.write([...frameParts('snapshot', { seq: hub.lastSeq, guests: new JsonList(chunks, (c) => c) }, hub.lastSeq, { chunk: 1 })].map((p) => new TextEncoder().encode(p)));
         return hub.add(client);
       },
     };

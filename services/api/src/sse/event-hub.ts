@@ -1,3 +1,5 @@
+import { jsonParts } from './json-parts.js';
+
 /**
  * Fans events out to SSE clients. Each event is serialised once, whatever the number of clients;
  * events are flushed in small batches (one write per client per batch), and the most recent
@@ -210,4 +212,21 @@ class FrameRing {
 
 export function frame(event: string, data: unknown, id?: number): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * frame()'s text in parts (see jsonParts: the JsonLists in data written a chunk at a time): for
+ * a frame too big to hold whole (the snapshot at 15,000 guests, ~10 MB).
+ */
+export function* frameParts(event: string, data: unknown, id?: number, o?: Parameters<typeof jsonParts>[1]): Generator<string> {
+  // The head goes with the first part of the JSON, the end with the last: no tiny parts.
+  let part: string | undefined;
+  for (const next of jsonParts(data, o)) {
+    if (part === undefined) part = `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${next}`;
+    else {
+      yield part;
+      part = next;
+    }
+  }
+  yield `${part ?? `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: `}\n\n`;
 }

@@ -49,3 +49,24 @@ describe('SnapshotShare', () => {
     expect(share.holding).toBe(false);
   });
 });
+
+describe('SnapshotShare.parts', () => {
+  it('encodes each part as it is built, and shares the bytes like a text', () => {
+    const hub = new EventHub();
+    const share = new SnapshotShare(() => hub.generation, 1_000, () => 0);
+    let builds = 0;
+    const build = function* () {
+      builds++;
+      yield 'id: 1\nevent: snapshot\ndata: {"a":';
+      yield '"ü✓"}\n\n';
+    };
+    const parts = share.parts('viewer', build);
+    expect(parts).toHaveLength(2);
+    expect(Buffer.concat(parts.map((p) => Buffer.from(p))).toString('utf8')).toBe('id: 1\nevent: snapshot\ndata: {"a":"ü✓"}\n\n');
+    expect(share.parts('viewer', build)).toBe(parts);
+    expect(builds).toBe(1);
+    hub.publish(1, 'guest', { vmid: 100 });
+    expect(share.parts('viewer', build)).not.toBe(parts);
+    expect(builds).toBe(2);
+  });
+});

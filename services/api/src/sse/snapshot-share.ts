@@ -1,3 +1,5 @@
+const encoder = new TextEncoder();
+
 /**
  * One snapshot for the clients that connect together. A snapshot of 15,000 guests is 10 MB of
  * JSON and a few hundred ms of CPU to build; dashboards reconnecting after an api restart, or a
@@ -5,10 +7,10 @@
  * nothing was sent on the stream since it was built (the hub's generation: every event, live or
  * resumable), for the same role, for at most maxAgeMs — so a client never gets one that misses
  * an event sent before it connected. Sharing the text also shares its bytes: the route encodes
- * a text once for every stream it is written to.
+ * a text once for every stream it is written to; a snapshot in parts is shared as its bytes.
  */
 export class SnapshotShare {
-  #last: { generation: number; role: string; at: number; text: string } | undefined;
+  #last: { generation: number; role: string; at: number; value: string | readonly Uint8Array[] } | undefined;
 
   constructor(
     private readonly generation: () => number,
@@ -17,18 +19,32 @@ export class SnapshotShare {
   ) {}
 
   text(role: string, build: () => string): string {
+    return this.#shared(role, 'string', build);
+  }
+
+  /**
+   * The snapshot as the UTF-8 bytes of its parts, each encoded as it is built (see frameParts):
+   * at 15,000 guests its JSON objects, its 10 MB of text and its bytes never exist at once on the
+   * heap; the bytes (outside it) are what the streams write, shared by the clients that connect
+   * together.
+   */
+  parts(role: string, build: () => Iterable<string>): readonly Uint8Array[] {
+    return this.#shared(role, 'object', () => Array.from(build(), (part) => encoder.encode(part)));
+  }
+
+  #shared<T extends string | readonly Uint8Array[]>(role: string, kind: 'string' | 'object', build: () => T): T {
     const generation = this.generation();
     const now = this.now();
     const last = this.#last;
-    if (last && last.generation === generation && last.role === role && now - last.at < this.maxAgeMs) return last.text;
-    const text = build();
-    const held = (this.#last = { generation, role, at: now, text });
+    if (last && last.generation === generation && last.role === role && now - last.at < this.maxAgeMs && typeof last.value === kind) return last.value as T;
+    const value = build();
+    const held = (this.#last = { generation, role, at: now, value });
     // Held only while it can be shared, not until the next client connects: a snapshot of 15,000
-    // guests is 6–10 MB of heap that nothing else needs once it has been written.
+    // guests is 6–10 MB that nothing else needs once it has been written.
     setTimeout(() => {
       if (this.#last === held) this.#last = undefined;
     }, this.maxAgeMs).unref();
-    return text;
+    return value;
   }
 
   /** Whether a snapshot is held for sharing now. */
