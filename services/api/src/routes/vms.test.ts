@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.js';
 import { OPERATOR, commandRecord, expectRoles, guest, routeApp } from '../test/fake-ports.js';
-import { LIST_CHUNK } from './json-list.js';
+import { JSON_PARTS_CHUNK } from '../sse/json-parts.js';
 
 describe('/api/vms', () => {
   it('lets a viewer read guests and only an operator act', async () => {
@@ -130,23 +130,23 @@ describe('/api/vms', () => {
 
 describe('GET /api/vms, a long list', () => {
   it('answers the same JSON as for a short one, written in chunks, with every guest once and in order', async () => {
-    const many = Array.from({ length: 2 * LIST_CHUNK + 7 }, (_, i) => guest(100 + i, { name: `vm-${i}`, tags: i % 2 ? ['dns', 'é"\\'] : [] }));
+    const many = Array.from({ length: 2 * JSON_PARTS_CHUNK + 7 }, (_, i) => guest(100 + i, { name: `vm-${i}`, tags: i % 2 ? ['dns', 'é"\\'] : [] }));
     const answer = (data: ReturnType<typeof guest>[]) => ({ cluster: 'homelab', lastSeenMs: 1_700_000_000_000, stale: false, demo: false, data });
     const long = routeApp({ reads: { guests: () => answer(many) } });
     // The same guests, a chunk's worth at a time, each answered by c.json (the short path).
     const parts = await Promise.all(
       [0, 1, 2].map(async (k) => {
-        const short = routeApp({ reads: { guests: () => answer(many.slice(k * LIST_CHUNK, (k + 1) * LIST_CHUNK)) } });
+        const short = routeApp({ reads: { guests: () => answer(many.slice(k * JSON_PARTS_CHUNK, (k + 1) * JSON_PARTS_CHUNK)) } });
         return (await short.app.request('/api/vms', { headers: { authorization: `Bearer ${OPERATOR}` } })).text();
       }),
     );
     const res = await long.app.request('/api/vms', { headers: { authorization: `Bearer ${OPERATOR}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    // Written a chunk at a time: a chunk per LIST_CHUNK guests, then the meta.
+    // Written a chunk at a time: a part per JSON_PARTS_CHUNK guests, the last (7 guests) with the meta.
     const chunks: Uint8Array[] = [];
     for await (const chunk of res.body!) chunks.push(chunk);
-    expect(chunks.length).toBe(4);
+    expect(chunks.length).toBe(3);
     const text = Buffer.concat(chunks).toString('utf8');
     const expected = { data: parts.flatMap((p) => JSON.parse(p).data), meta: JSON.parse(parts[0]!).meta };
     expect(text).toBe(JSON.stringify(expected));
