@@ -210,8 +210,11 @@ class FrameRing {
   }
 }
 
+/** An SSE frame's text up to its data. */
+const frameHead = (event: string, id?: number) => `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: `;
+
 export function frame(event: string, data: unknown, id?: number): string {
-  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  return `${frameHead(event, id)}${JSON.stringify(data)}\n\n`;
 }
 
 /**
@@ -220,13 +223,15 @@ export function frame(event: string, data: unknown, id?: number): string {
  */
 export function* frameParts(event: string, data: unknown, id?: number, o?: Parameters<typeof jsonParts>[1]): Generator<string> {
   // The head goes with the first part of the JSON, the end with the last: no tiny parts.
-  let part: string | undefined;
+  let part = frameHead(event, id);
+  let first = true;
   for (const next of jsonParts(data, o)) {
-    if (part === undefined) part = `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${next}`;
+    if (first) part += next;
     else {
       yield part;
       part = next;
     }
+    first = false;
   }
-  yield `${part ?? `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: `}\n\n`;
+  yield `${part}\n\n`;
 }
