@@ -13,8 +13,9 @@ let lastBytes = encoder.encode('');
 const NONE = { text: '', bytes: lastBytes };
 /**
  * The last big text (a resume's replay; the snapshot is written as bytes in parts, see
- * SnapshotShare.parts): clients that connect together share it between their small frames. Kept BIG_TEXT_HELD_MS, not until the next one: at 15,000 guests a snapshot is 6–10 MB
- * of bytes that the streams it was written to hold themselves while they need it.
+ * SnapshotShare.parts): clients that connect together share it between their small frames.
+ * Kept BIG_TEXT_HELD_MS, not until the next one: a replay can be megabytes of bytes that the
+ * streams it was written to hold themselves while they need it.
  */
 let lastBig = NONE;
 

@@ -2,20 +2,23 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventHub } from './event-hub.js';
 import { SnapshotShare } from './snapshot-share.js';
 
+/** A snapshot's parts as its text. */
+const text = (parts: readonly Uint8Array[]) => Buffer.concat(parts).toString('utf8');
+
 describe('SnapshotShare', () => {
   it('builds one snapshot for the clients that connect together, per role', () => {
     const hub = new EventHub();
     let now = 1_000;
     const share = new SnapshotShare(() => hub.generation, 1_000, () => now);
     let builds = 0;
-    const build = () => `snapshot ${++builds}`;
-    const first = share.text('viewer', build);
-    expect(share.text('viewer', build)).toBe(first);
+    const build = () => [`snapshot ${++builds}`];
+    const first = share.parts('viewer', build);
+    expect(share.parts('viewer', build)).toBe(first);
     now += 999;
-    expect(share.text('viewer', build)).toBe(first);
+    expect(share.parts('viewer', build)).toBe(first);
     expect(builds).toBe(1);
     // Another role sees another snapshot.
-    expect(share.text('operator', build)).toBe('snapshot 2');
+    expect(text(share.parts('operator', build))).toBe('snapshot 2');
   });
 
   it('builds anew once anything was sent on the stream, or when it is too old', () => {
@@ -23,16 +26,16 @@ describe('SnapshotShare', () => {
     let now = 0;
     const share = new SnapshotShare(() => hub.generation, 1_000, () => now);
     let builds = 0;
-    const build = () => `snapshot ${++builds}`;
-    share.text('viewer', build);
+    const build = () => [`snapshot ${++builds}`];
+    share.parts('viewer', build);
     hub.publish(1, 'guest', { vmid: 100 });
-    expect(share.text('viewer', build)).toBe('snapshot 2');
+    expect(text(share.parts('viewer', build))).toBe('snapshot 2');
     hub.ephemeral('approval', { id: 'a' });
-    expect(share.text('viewer', build)).toBe('snapshot 3');
+    expect(text(share.parts('viewer', build))).toBe('snapshot 3');
     hub.setSeq(2);
-    expect(share.text('viewer', build)).toBe('snapshot 4');
+    expect(text(share.parts('viewer', build))).toBe('snapshot 4');
     now += 1_000;
-    expect(share.text('viewer', build)).toBe('snapshot 5');
+    expect(text(share.parts('viewer', build))).toBe('snapshot 5');
   });
 
   afterEach(() => vi.useRealTimers());
@@ -41,7 +44,7 @@ describe('SnapshotShare', () => {
     vi.useFakeTimers();
     const hub = new EventHub();
     const share = new SnapshotShare(() => hub.generation, 1_000);
-    share.text('viewer', () => 'x'.repeat(100));
+    share.parts('viewer', () => ['x'.repeat(100)]);
     expect(share.holding).toBe(true);
     vi.advanceTimersByTime(999);
     expect(share.holding).toBe(true);
@@ -62,7 +65,7 @@ describe('SnapshotShare.parts', () => {
     };
     const parts = share.parts('viewer', build);
     expect(parts).toHaveLength(2);
-    expect(Buffer.concat(parts.map((p) => Buffer.from(p))).toString('utf8')).toBe('id: 1\nevent: snapshot\ndata: {"a":"ü✓"}\n\n');
+    expect(text(parts)).toBe('id: 1\nevent: snapshot\ndata: {"a":"ü✓"}\n\n');
     expect(share.parts('viewer', build)).toBe(parts);
     expect(builds).toBe(1);
     hub.publish(1, 'guest', { vmid: 100 });

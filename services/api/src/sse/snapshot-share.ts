@@ -6,21 +6,17 @@ const encoder = new TextEncoder();
  * bench's hundred clients, would each build and hold their own. A snapshot is shared while
  * nothing was sent on the stream since it was built (the hub's generation: every event, live or
  * resumable), for the same role, for at most maxAgeMs — so a client never gets one that misses
- * an event sent before it connected. Sharing the text also shares its bytes: the route encodes
- * a text once for every stream it is written to; a snapshot in parts is shared as its bytes.
+ * an event sent before it connected. It is shared as the bytes of its parts, which the streams
+ * write as they are.
  */
 export class SnapshotShare {
-  #last: { generation: number; role: string; at: number; value: string | readonly Uint8Array[] } | undefined;
+  #last: { generation: number; role: string; at: number; parts: readonly Uint8Array[] } | undefined;
 
   constructor(
     private readonly generation: () => number,
     private readonly maxAgeMs = 1_000,
     private readonly now: () => number = Date.now,
   ) {}
-
-  text(role: string, build: () => string): string {
-    return this.#shared(role, 'string', build);
-  }
 
   /**
    * The snapshot as the UTF-8 bytes of its parts, each encoded as it is built (see frameParts):
@@ -29,22 +25,18 @@ export class SnapshotShare {
    * together.
    */
   parts(role: string, build: () => Iterable<string>): readonly Uint8Array[] {
-    return this.#shared(role, 'object', () => Array.from(build(), (part) => encoder.encode(part)));
-  }
-
-  #shared<T extends string | readonly Uint8Array[]>(role: string, kind: 'string' | 'object', build: () => T): T {
     const generation = this.generation();
     const now = this.now();
     const last = this.#last;
-    if (last && last.generation === generation && last.role === role && now - last.at < this.maxAgeMs && typeof last.value === kind) return last.value as T;
-    const value = build();
-    const held = (this.#last = { generation, role, at: now, value });
+    if (last && last.generation === generation && last.role === role && now - last.at < this.maxAgeMs) return last.parts;
+    const parts = Array.from(build(), (part) => encoder.encode(part));
+    const held = (this.#last = { generation, role, at: now, parts });
     // Held only while it can be shared, not until the next client connects: a snapshot of 15,000
     // guests is 6–10 MB that nothing else needs once it has been written.
     setTimeout(() => {
       if (this.#last === held) this.#last = undefined;
     }, this.maxAgeMs).unref();
-    return value;
+    return parts;
   }
 
   /** Whether a snapshot is held for sharing now. */
