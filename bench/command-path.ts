@@ -59,7 +59,7 @@ export interface CommandPathContext {
   sim: Sim;
   /** The homelab MCP server the homelab-adapter serves as `mcp-homelab`. */
   mcp: HomelabMcpSimulator;
-  /** The homelab-adapter's, when known: its CPU per tool call is printed too. */
+  /** The homelab-adapter's too: its CPU per tool call is printed. */
   pids: { api: number; adapter: number; homelab: number };
   pollMs: number;
   floorMs: number;
