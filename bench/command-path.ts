@@ -29,13 +29,12 @@ import { Pool } from 'undici';
 import { connectBus } from '@molten/bus';
 import { createLogger, isMain } from '@molten/kit';
 import { McpConnection } from '@molten/mcp-client';
-import { startHomelabMcpSimulator, type HomelabMcpSimulator } from '@molten/simulators/homelab-mcp';
 import { DEMO_TOKEN, type GuestView } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
 import { measureFloor, withFloor } from './floor.js';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
-import { startSimProcess } from './sim-handle.js';
+import { startMcpSimProcess, startSimProcess } from './sim-handle.js';
 import { EventWaiters, openSse } from './sse-client.js';
 import { traceStages } from './stage-trace.js';
 import { ms, summary } from './stats.js';
@@ -50,6 +49,7 @@ const AGENT_TOKEN = 'bench-agent-token-0123456789abcdef0123';
 export const COMMAND_PATH_ENV = { MOLTEN_AGENT_TOKEN: AGENT_TOKEN, MCP_RATE_LIMIT_RPM: '1000000' };
 
 type Sim = Awaited<ReturnType<typeof startSimProcess>>;
+type McpSim = Awaited<ReturnType<typeof startMcpSimProcess>>;
 
 export interface CommandPathContext {
   natsUrl: string;
@@ -58,7 +58,7 @@ export interface CommandPathContext {
   token: string;
   sim: Sim;
   /** The homelab MCP server the homelab-adapter serves as `mcp-homelab`. */
-  mcp: HomelabMcpSimulator;
+  mcp: McpSim;
   /** The homelab-adapter's too: its CPU per tool call is printed. */
   pids: { api: number; adapter: number; homelab: number };
   pollMs: number;
@@ -326,7 +326,7 @@ async function toolCalls(
         const times: number[] = [];
         const [before, startedAt] = [cpu(), performance.now()];
         for (let i = 0; i < n + 5; i++) {
-          const before = mcp.counters.toolCalls[tool] ?? 0;
+          const before = await mcp.toolCalls(tool);
           const t0 = performance.now();
           let end: number;
           let id: string;
@@ -337,7 +337,7 @@ async function toolCalls(
             id = await mcpCall('mcp-homelab__list_containers');
             end = performance.now();
           }
-          if ((mcp.counters.toolCalls[tool] ?? 0) !== before + 1) throw new Error(`${tool} not called exactly once`);
+          if ((await mcp.toolCalls(tool)) !== before + 1) throw new Error(`${tool} not called exactly once`);
           if (i >= 5) {
             times.push(end - t0 - ownP50[tool]!);
             trace.mark(id, 'client.sent', t0);
@@ -375,7 +375,7 @@ async function main() {
   const nats = await NatsServer.start();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-cmd-'));
   const sim = await startSimProcess({ nodes, guestsPerNode: perNode, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
-  const mcp = await startHomelabMcpSimulator({ port: 0 });
+  const mcp = await startMcpSimProcess();
   const apiPort = await freePort();
   const env = {
     NATS_URL: nats.url,
