@@ -34,6 +34,7 @@ import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
 import { measureFloor, withFloor } from './floor.js';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
+import { busCounts } from './bus-messages.js';
 import { startMcpSimProcess, startSimProcess } from './sim-handle.js';
 import { EventWaiters, openSse } from './sse-client.js';
 import { traceStages } from './stage-trace.js';
@@ -53,6 +54,8 @@ type McpSim = Awaited<ReturnType<typeof startMcpSimProcess>>;
 
 export interface CommandPathContext {
   natsUrl: string;
+  /** nats-server's HTTP monitoring, when it has one: the bus messages per command are printed too. */
+  natsMonitorUrl?: string;
   /** The api, http://host:port. */
   base: string;
   token: string;
@@ -116,18 +119,30 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
 
     const cpu = () => ({ api: cpuMs(ctx.pids.api), adapter: cpuMs(ctx.pids.adapter) });
     const polls = async () => (await sim.requestCounts()).resources;
+    const noBus = { api: { sent: 0, received: 0 }, adapter: { sent: 0, received: 0 } };
+    const bus = async () => (ctx.natsMonitorUrl ? busCounts(ctx.natsMonitorUrl, { api: 'molten-api', adapter: 'proxmox-adapter' }) : noBus);
     /**
      * What the api and adapter use idle, over whole poll periods: the api per ms, the adapter per
      * poll (its idle work is the poll, and the poll runs faster while commands are in flight).
      */
     const idleRate = async () => {
       const window = Math.max(4_000, 2 * pollMs);
-      const [a, p0] = [cpu(), await polls()];
+      const [a, p0, m0] = [cpu(), await polls(), await bus()];
       const t0 = performance.now();
       await sleep(window);
-      const [b, p1] = [cpu(), await polls()];
+      const [b, p1, m1] = [cpu(), await polls(), await bus()];
       const dt = performance.now() - t0;
-      return { api: (b.api - a.api) / dt, adapter: (b.adapter - a.adapter) / dt, adapterPerPoll: (b.adapter - a.adapter) / Math.max(1, p1 - p0) };
+      const perPoll = (x: number) => x / Math.max(1, p1 - p0);
+      return {
+        api: (b.api - a.api) / dt,
+        adapter: (b.adapter - a.adapter) / dt,
+        adapterPerPoll: perPoll(b.adapter - a.adapter),
+        // Bus messages idle: the api's per ms, the adapter's per poll (as its CPU).
+        bus: {
+          api: { sent: (m1.api.sent - m0.api.sent) / dt, received: (m1.api.received - m0.api.received) / dt },
+          adapter: { sent: perPoll(m1.adapter.sent - m0.adapter.sent), received: perPoll(m1.adapter.received - m0.adapter.received) },
+        },
+      };
     };
 
     /** `count` commands sent open loop at `rate`/s; resolves with each one's client → SSE time. */
@@ -136,7 +151,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const times: number[] = [];
       const ids: string[] = [];
       const failures: string[] = [];
-      const [before, pollsBefore] = [cpu(), await polls()];
+      const [before, pollsBefore, busBefore] = [cpu(), await polls(), await bus()];
       const started = performance.now();
       const all: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
@@ -183,11 +198,15 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       }
       await Promise.all(all);
       const elapsed = performance.now() - started;
-      const [after, pollsAfter] = [cpu(), await polls()];
+      const [after, pollsAfter, busAfter] = [cpu(), await polls(), await bus()];
       const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
       const adapter = (after.adapter - before.adapter - idle.adapterPerPoll * (pollsAfter - pollsBefore)) / count;
       const extraPolls = pollsAfter - pollsBefore - elapsed / pollMs;
-      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter, adapterWithPolls: per('adapter') }, extraPolls };
+      // Bus messages per command, minus what the processes send and receive idle (the api per ms, the adapter per poll).
+      const msgs = (k: 'api' | 'adapter', d: 'sent' | 'received') =>
+        (busAfter[k][d] - busBefore[k][d] - (k === 'api' ? idle.bus.api[d] * elapsed : idle.bus.adapter[d] * (pollsAfter - pollsBefore))) / count;
+      const busPerCommand = { api: { sent: msgs('api', 'sent'), received: msgs('api', 'received') }, adapter: { sent: msgs('adapter', 'sent'), received: msgs('adapter', 'received') } };
+      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter, adapterWithPolls: per('adapter') }, extraPolls, bus: busPerCommand };
     };
 
     // The api's own HTTP floor: a POST it refuses after authentication, without the bus (a vmid
@@ -213,7 +232,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     for (const rate of rates) {
       // 8 s of commands (4 s in quick mode) at either rate: whole poll periods.
       const count = rate * (ctx.quick ? 4 : 8);
-      const results = [];
+      const results: Awaited<ReturnType<typeof commandRun>>[] = [];
       for (let r = 0; r < runs; r++) {
         const res = await commandRun(rate, count);
         results.push(res);
@@ -229,6 +248,13 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       report(
         `  CPU per command at ${rate}/s: api ${Math.min(...cpuApi).toFixed(2)} – ${Math.max(...cpuApi).toFixed(2)} ms, proxmox-adapter ${Math.min(...cpuAdapter).toFixed(2)} – ${Math.max(...cpuAdapter).toFixed(2)} ms (target ≤ 1 ms each)`,
       );
+      if (ctx.natsMonitorUrl) {
+        const b = (k: 'api' | 'adapter', d: 'sent' | 'received') => {
+          const v = results.map((x) => x.bus[k][d]);
+          return `${Math.min(...v).toFixed(1)} – ${Math.max(...v).toFixed(1)}`;
+        };
+        report(`  bus messages per command at ${rate}/s (nats-server's counters, idle traffic subtracted): api sends ${b('api', 'sent')}, receives ${b('api', 'received')}; proxmox-adapter sends ${b('adapter', 'sent')}, receives ${b('adapter', 'received')}`);
+      }
       report(`  per-stage trace at ${rate}/s, all runs (each stage from the previous mark):`);
       for (const line of trace.report(results.flatMap((x) => x.ids), '    ')) report(line);
     }
@@ -372,7 +398,7 @@ async function main() {
   const pollMs = Number(process.env.PVE_POLL_MS ?? 1_000);
   const quick = process.argv.includes('--quick');
   const token = 'bench-operator-token-0123456789abcdef';
-  const nats = await NatsServer.start();
+  const nats = await NatsServer.start({ monitor: true });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-cmd-'));
   const sim = await startSimProcess({ nodes, guestsPerNode: perNode, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
   const mcp = await startMcpSimProcess();
@@ -414,7 +440,7 @@ async function main() {
     await bus.close();
     report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (×N below = multiple of the floor's p50)`);
     await sleep(2_000);
-    await benchCommandPath({ natsUrl: nats.url, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
   } catch (err) {
     for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
     throw err;

@@ -83,7 +83,7 @@ async function main() {
 
 async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
   const figures = { guests: NODES * GUESTS_PER_NODE } as Figures;
-  const nats = await NatsServer.start();
+  const nats = await NatsServer.start({ monitor: true });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'molten-bench-'));
   const sim = await startSimProcess({ nodes: NODES, guestsPerNode: GUESTS_PER_NODE, seed: 7, loadIntervalMs: 0, taskDurations: { start: 0, stop: 0, shutdown: 0, reboot: 0 } });
   const mcp = await startMcpSimProcess();
@@ -353,7 +353,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const t = summary(toolOverhead.map((x) => x - own));
     figures.tool = t;
     report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 10 ms)`);
-    await benchCommandPath({ natsUrl: nats.url, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, report, quick });
     sse.close();
     trace.close();
     await benchBus.close();

@@ -17,6 +17,8 @@ export class NatsServer {
     readonly port: number,
     readonly storeDir: string,
     private readonly bin: string,
+    /** The HTTP monitoring port (/varz, /connz), when asked for one. */
+    readonly monitorPort?: number,
   ) {}
 
   get url(): string {
@@ -32,13 +34,20 @@ export class NatsServer {
     return this.#log;
   }
 
-  static async start(opts: { port?: number; storeDir?: string } = {}): Promise<NatsServer> {
+  /** The server's HTTP monitoring endpoint (e.g. `${monitorUrl}/connz`), when started with `monitor`. */
+  get monitorUrl(): string | undefined {
+    return this.monitorPort === undefined ? undefined : `http://127.0.0.1:${this.monitorPort}`;
+  }
+
+  /** `monitor`: also serve nats-server's HTTP monitoring (per-connection message counts, for benchmarks). */
+  static async start(opts: { port?: number; storeDir?: string; monitor?: boolean } = {}): Promise<NatsServer> {
     const bin = findExecutable('nats-server');
     if (!bin) throw new Error(NATS_SERVER_MISSING);
     const server = new NatsServer(
       opts.port ?? (await freePort()),
       opts.storeDir ?? mkdtempSync(path.join(os.tmpdir(), 'molten-nats-')),
       bin,
+      opts.monitor ? await freePort() : undefined,
     );
     await server.startAgain();
     return server;
@@ -46,7 +55,8 @@ export class NatsServer {
 
   async startAgain(): Promise<void> {
     if (this.#proc) return;
-    const proc = spawn(this.bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+    const monitor = this.monitorPort === undefined ? [] : ['-m', String(this.monitorPort)];
+    const proc = spawn(this.bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...monitor], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.on('data', (d) => (this.#log += d));
