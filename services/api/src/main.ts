@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { commandsPulled, connectBus, requestQuery, type Bus } from '@molten/bus';
-import { QUERY_TYPES } from '@molten/contracts';
+import { QUERY_TYPES, type CommandTransition } from '@molten/contracts';
 import { createLogger, instanceId, isMain, onShutdown, type Logger } from '@molten/kit';
 import { validateToolArguments } from '@molten/mcp-client/tool-arguments';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -86,6 +86,10 @@ export async function startApi(config: ApiConfig, log: Logger): Promise<RunningA
   const approvals = new ApprovalService({
     bus,
     store: plane.store,
+    transitions: (listener) =>
+      plane.onEvent((e) => {
+        if (e.type === 'molten.v1.CommandTransition') listener(e.value as CommandTransition);
+      }),
     log,
     ttlMs: config.MOLTEN_APPROVAL_TTL_MS,
     onChange: (a, record) => {

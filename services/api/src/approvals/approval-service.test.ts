@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandStatusName } from '@molten/contracts';
+import { CommandStatus, commandStatusName, type CommandTransition } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
-import { CommandStore, connectBus, type Bus, type SubmitInput } from '@molten/bus';
+import { CommandStore, connectBus, followEvents, newCommandId, type Bus, type SubmitInput } from '@molten/bus';
 import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { ApprovalError, ApprovalService } from './approval-service.js';
 import { argumentsDigest } from './digest.js';
@@ -14,6 +14,9 @@ describe('approval service (real nats-server)', () => {
   let store: CommandStore;
   const published: string[] = [];
   const services: ApprovalService[] = [];
+  /** Every command transition on the events stream, as the api's event feed hands them on. */
+  const listeners = new Set<(t: CommandTransition) => void>();
+  let follower: { stop(): Promise<void> };
 
   beforeAll(async () => {
     nats = await NatsServer.start();
@@ -22,15 +25,31 @@ describe('approval service (real nats-server)', () => {
     // Every command queued for an adapter, by id: an approval must publish once, a denial never.
     bus.nc.subscribe('molten.cmd.>', { callback: (_e, m) => void published.push(m.headers?.get('Nats-Msg-Id') ?? '?') });
     await bus.nc.flush();
+    const seen = new Set<string>();
+    follower = followEvents(bus, { afterSeq: 0, log: testLogger('events') }, (e) => {
+      if (e.type !== 'molten.v1.CommandTransition') return;
+      const t = e.value as CommandTransition;
+      seen.add(t.commandId);
+      for (const l of listeners) l(t);
+    });
+    // Following from here on: a probe command's transition has come through.
+    const probe = { ...input(1), id: newCommandId(), createdAtMs: Date.now(), acceptByMs: Date.now() + 15_000, deadlineMs: Date.now() + 300_000, correlationId: '', idempotencyKey: '', reason: '' };
+    await store.create(probe);
+    await waitFor(() => seen.has(probe.id), { message: 'the events follower is live' });
   });
   afterAll(async () => {
     for (const s of services) s.stop();
+    await follower.stop();
     await bus.close().catch(() => {});
     await nats.dispose();
   });
 
-  const service = (ttlMs = 60_000, changes: Rest.Approval[] = []) => {
-    const s = new ApprovalService({ bus, store, log: testLogger('approvals'), ttlMs, onChange: (a) => changes.push(a) });
+  const transitions = (l: (t: CommandTransition) => void) => {
+    listeners.add(l);
+    return () => void listeners.delete(l);
+  };
+  const service = (ttlMs = 60_000, changes: Rest.Approval[] = [], ownStore = store) => {
+    const s = new ApprovalService({ bus, store: ownStore, transitions, log: testLogger('approvals'), ttlMs, onChange: (a) => changes.push(a) });
     services.push(s);
     return s;
   };
@@ -131,6 +150,51 @@ describe('approval service (real nats-server)', () => {
     expect((await restarted.get(id2))?.status).toBe('pending');
     await restarted.approve(id2, 'operator');
     await waitFor(() => published.includes(id2), { timeoutMs: 10_000 });
+  });
+
+  it('sees approvals asked for and decided on another replica, through the transitions it follows', async () => {
+    const asker = service();
+    const changes: Rest.Approval[] = [];
+    const other = service(60_000, changes);
+    await other.start();
+    const id = (await ask(asker, 206)).command!.id;
+    await waitFor(() => other.list('pending').some((a) => a.id === id), { message: 'the other replica lists the new approval' });
+    expect((await other.get(id))?.summary).toBe('hard stop VM 206');
+    await asker.deny(id, 'alice', 'not now');
+    await waitFor(() => other.list('denied').some((a) => a.id === id), { message: 'the other replica sees it denied' });
+    expect(changes.filter((a) => a.id === id).map((a) => a.status)).toEqual(['pending', 'denied']);
+    // Stopped, it follows nothing more.
+    other.stop();
+    const later = (await ask(asker, 207)).command!.id;
+    const live = service();
+    await live.start();
+    expect(live.list('pending').map((a) => a.id)).toContain(later);
+    expect(other.list().map((a) => a.id)).not.toContain(later);
+  });
+
+  it('reads no record for the transitions of commands that never waited for anyone', async () => {
+    // A store that counts the records read through it.
+    let reads = 0;
+    const counting = new CommandStore(bus, 'api');
+    const get = counting.get.bind(counting);
+    counting.get = (id) => {
+      reads++;
+      return get(id);
+    };
+    const s = service(60_000, [], counting);
+    await s.start();
+    const asker = service();
+    // A command that runs its whole lifecycle without an approval...
+    const plain = { ...input(208), id: newCommandId(), createdAtMs: Date.now(), acceptByMs: Date.now() + 15_000, deadlineMs: Date.now() + 300_000, correlationId: '', idempotencyKey: '', reason: '' };
+    await store.create(plain);
+    for (const to of [CommandStatus.COMMAND_STATUS_ACCEPTED, CommandStatus.COMMAND_STATUS_RUNNING, CommandStatus.COMMAND_STATUS_SUCCEEDED]) {
+      expect(await store.transition(plain.id, to)).toBeDefined();
+    }
+    // ...then one that waits: the events stream is in order, so once it shows, the plain one's transitions were all followed.
+    const id = (await ask(asker, 209)).command!.id;
+    await waitFor(() => s.list('pending').some((a) => a.id === id), { message: 'the approval listed' });
+    expect(reads).toBe(1);
+    expect(s.list().map((a) => a.id)).not.toContain(plain.id);
   });
 
   it('answers not_found for an unknown id', async () => {

@@ -1,4 +1,4 @@
-import { BUCKETS, CommandRecord, CommandStatus, commandStatusName, type ApprovalRecord, type Command } from '@molten/contracts';
+import { BUCKETS, CommandStatus, commandStatusName, type ApprovalRecord, type Command, type CommandRecord, type CommandTransition } from '@molten/contracts';
 import type * as Rest from '@molten/contracts/rest';
 import { MalformedMessageError, decodeCommandRecord, newCommandId, publishCommand, readSnapshot, type Bus, type CommandStore, type SubmitInput } from '@molten/bus';
 import type { Logger } from '@molten/kit';
@@ -32,6 +32,11 @@ export interface ApprovalRequest {
 export interface ApprovalServiceOptions {
   bus: Bus;
   store: CommandStore;
+  /**
+   * Follows every command transition the api hears (the events stream); returns how to stop.
+   * Approvals asked for or decided on another replica reach this one that way.
+   */
+  transitions: (listener: (t: CommandTransition) => void) => () => void;
   log: Logger;
   /** How long a call waits for a decision (MOLTEN_APPROVAL_TTL_MS). */
   ttlMs: number;
@@ -56,7 +61,9 @@ export class ApprovalService {
   readonly #known = new Map<string, CommandRecord>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #now: () => number;
-  #watch: { stop(): void } | undefined;
+  #unfollow: (() => void) | undefined;
+  /** Records being read for #transitioned(), each with whether another read was asked for meanwhile. */
+  readonly #reading = new Map<string, boolean>();
 
   constructor(o: ApprovalServiceOptions) {
     this.#o = o;
@@ -64,27 +71,13 @@ export class ApprovalService {
   }
 
   /**
-   * Reads the approvals the store holds and re-arms the pending ones' expiry (an overdue one
-   * expires now), then follows the store: an approval asked for or decided on another api
-   * replica shows here too.
+   * Follows the command transitions, then reads the approvals the store holds and re-arms the
+   * pending ones' expiry (an overdue one expires now): an approval asked for or decided on
+   * another api replica shows here too, and nothing falls between the read and the first
+   * transition followed.
    */
   async start(): Promise<void> {
-    const watch = await this.#o.bus.kv.commands.watch({ key: 'cmd.>', include: 'updates', ignoreDeletes: true });
-    this.#watch = watch;
-    void (async () => {
-      for await (const e of watch) {
-        // Most writes are commands that never waited for anyone: told apart without decoding them.
-        if (e.operation !== 'PUT' || e.length === 0 || !mayCarryApproval(e.value)) continue;
-        let record: CommandRecord;
-        try {
-          record = CommandRecord.decode(e.value);
-        } catch (err) {
-          this.#o.log.warn({ key: e.key, err: (err as Error).message }, 'skipping a command record that does not decode');
-          continue;
-        }
-        if (record.approval) this.observe(record);
-      }
-    })().catch((err) => this.#o.log.warn({ err }, 'approvals: following the commands bucket stopped'));
+    this.#unfollow ??= this.#o.transitions((t) => this.#transitioned(t));
     // Every record in one pass (the bucket holds a week of commands), decoding only those that
     // may carry an approval.
     for (const e of await readSnapshot(this.#o.bus.js, BUCKETS.commands, 'cmd.>')) {
@@ -103,9 +96,40 @@ export class ApprovalService {
     }
   }
 
+  /**
+   * A command moved (a transition on the events stream, from any replica or adapter). Only two
+   * kinds can change an approval: a command that starts waiting, and a decision on one known to
+   * be waiting; their record is read and observed. Every other command's transitions (nearly all
+   * of them) cost nothing here: no read, no decode.
+   */
+  #transitioned(t: CommandTransition): void {
+    const known = this.#known.get(t.commandId);
+    const waiting = known?.status === CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL;
+    if (t.status !== CommandStatus.COMMAND_STATUS_AWAITING_APPROVAL && !waiting) return;
+    this.#reread(t.commandId);
+  }
+
+  /** Reads a record and observes it; a read asked for while one is under way is made once more after it. */
+  #reread(id: string): void {
+    if (this.#reading.has(id)) {
+      this.#reading.set(id, true);
+      return;
+    }
+    this.#reading.set(id, false);
+    void this.#o.store
+      .get(id)
+      .then((stored) => stored && this.observe(stored.record))
+      .catch((err: unknown) => this.#o.log.warn({ commandId: id, err }, 'approvals: could not read a command record; its next transition reads it again'))
+      .finally(() => {
+        const again = this.#reading.get(id);
+        this.#reading.delete(id);
+        if (again) this.#reread(id);
+      });
+  }
+
   stop(): void {
-    this.#watch?.stop();
-    this.#watch = undefined;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
   }
