@@ -3,6 +3,7 @@ import type { TokenStore } from './auth.js';
 import { PveError, notImplemented, paramError, serverError } from './errors.js';
 import { validateParams } from './params.js';
 import { findRoute, type ApiContext, type Route } from './routes.js';
+import { SlicedList, encodeSliced } from './sliced-list.js';
 
 /**
  * One API request through pveproxy's pipeline, in its order: URL split → authentication (401) →
@@ -29,6 +30,8 @@ export interface ApiResponse {
   delayMs: number;
   /** The token that made the request, when authentication succeeded. */
   userid?: string;
+  /** The body of an answer written in slices (SlicedList): `body` once it is done. */
+  bodyReady?: Promise<Buffer>;
 }
 
 export interface ApiOptions {
@@ -64,6 +67,12 @@ export class Api {
     this.#cache.clear();
   }
 
+  #remember(cacheKey: string, response: ApiResponse): void {
+    if (this.#cache.size >= 256) this.#cache.clear();
+    this.#cache.set(cacheKey, { stamp: this.o.ctx.rrd.stamp(), response });
+  }
+
+  /** Answers a request; an answer written in slices comes with `bodyReady` (see SlicedList). */
   handle(req: ApiRequest): ApiResponse {
     let userid: string | undefined;
     try {
@@ -120,14 +129,17 @@ export class Api {
       }
       let total: number | undefined;
       const data = route.handler({ params: valid, who, ctx: this.o.ctx, setTotal: (n) => (total = n) });
+      if (data instanceof SlicedList) {
+        // Cached at once: a second caller with the same stamp waits for the same slices.
+        const response: ApiResponse = { status: 200, message: 'OK', body: undefined, bodyReady: encodeSliced(data), contentType: JSON_TYPE, delayMs: 0, userid };
+        if (cacheKey) this.#remember(cacheKey, response);
+        return response;
+      }
       const envelope: Record<string, unknown> = { data: data ?? null };
       if (total) envelope.total = total;
       const body = Buffer.from(JSON.stringify(envelope));
       const response: ApiResponse = { status: 200, message: 'OK', body, contentType: JSON_TYPE, delayMs: 0, userid };
-      if (cacheKey) {
-        if (this.#cache.size >= 256) this.#cache.clear();
-        this.#cache.set(cacheKey, { stamp: this.o.ctx.rrd.stamp(), response });
-      }
+      if (cacheKey) this.#remember(cacheKey, response);
       return response;
     } catch (err) {
       if (!(err instanceof PveError)) throw err;

@@ -55,9 +55,17 @@ export { RESOURCE_TYPES };
 
 /** GET /cluster/resources: guests (sorted by vmid as strings, like Perl's `sort keys`), nodes, storage, sdn. */
 export function clusterResources(c: ClusterViewContext, who: Identity, type: ResourceType | undefined, now = Date.now()): Json[] {
+  return [...clusterResourceRows(c, who, type, now)];
+}
+
+/**
+ * clusterResources' rows one at a time (the route writes them in slices, see SlicedList). The
+ * status dump is read once, at the start, as `rrd_dump` is; each guest's config properties are
+ * read as its row is made.
+ */
+export function* clusterResourceRows(c: ClusterViewContext, who: Identity, type: ResourceType | undefined, now = Date.now()): Generator<Json> {
   const { model } = c;
   const dump = c.rrd.dump(now);
-  const res: Json[] = [];
   if (!type || type === 'vm') {
     for (const g of model.guestsInPerlOrder()) {
       if (!who.can(`/vms/${g.vmid}`, ['VM.Audit'])) continue;
@@ -91,14 +99,14 @@ export function clusterResources(c: ClusterViewContext, who: Identity, type: Res
       if (g.lock) e.lock = g.lock;
       if (g.tags.length) e.tags = g.tags.join(';');
       if (g.ha) e.hastate = g.ha.state;
-      res.push(e);
+      yield e;
     }
   }
   if (!type || type === 'node') {
     for (const node of model.nodes()) {
       const e = nodeEntry(c, node, !who.can(`/nodes/${node.name}`, ['Sys.Audit']), dump);
       e['cgroup-mode'] = 2;
-      res.push(e);
+      yield e;
     }
   }
   if (!type || type === 'storage') {
@@ -121,17 +129,16 @@ export function clusterResources(c: ClusterViewContext, who: Identity, type: Res
           e.disk = d.disk;
           e.status = 'available';
         }
-        res.push(e);
+        yield e;
       }
     }
   }
   if ((!type || type === 'sdn') && who.can('/sdn/zones/localnetwork', ['SDN.Audit'])) {
     for (const node of model.nodes()) {
       if (!dump.nodes.has(node.name)) continue;
-      res.push({ id: `sdn/${node.name}/localnetwork`, sdn: 'localnetwork', node: node.name, type: 'sdn', status: 'ok' });
+      yield { id: `sdn/${node.name}/localnetwork`, sdn: 'localnetwork', node: node.name, type: 'sdn', status: 'ok' };
     }
   }
-  return res;
 }
 
 /** GET /cluster/status. */

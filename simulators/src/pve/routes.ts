@@ -1,7 +1,7 @@
 import type { Identity } from './auth.js';
 import type { ClusterModel, GuestType } from './cluster-model.js';
 import {
-  clusterResources,
+  clusterResourceRows,
   clusterStatus,
   nodeList,
   nodeStatus,
@@ -16,6 +16,7 @@ import { paramError, serverError } from './errors.js';
 import { lxcRow, lxcStatus, qemuRow, qemuStatus, type GuestViewOptions } from './guest-views.js';
 import { splitList, std, type ParamSchema, type Params } from './params.js';
 import { LXC_ACTIONS, QEMU_ACTIONS, type PowerAction, type PowerActions } from './power.js';
+import { SlicedList } from './sliced-list.js';
 import { ownsTask, queryTasks, taskStatusView } from './task-views.js';
 import type { SnapshotActions } from './snapshots.js';
 import type { TaskRegistry } from './tasks.js';
@@ -164,7 +165,8 @@ export const ROUTES: readonly Route[] = [
     path: '/cluster/resources',
     params: { type: { type: 'string', enum: RESOURCE_TYPES, optional: true } },
     cacheable: true,
-    handler: ({ params, who, ctx }) => clusterResources(ctx, who, params.type as ResourceType | undefined),
+    // Written a slice of rows at a time, the other requests served in between (see SlicedList).
+    handler: ({ params, who, ctx }) => new SlicedList(() => clusterResourceRows(ctx, who, params.type as ResourceType | undefined)),
   },
   { method: 'GET', path: '/nodes', params: {}, cacheable: true, handler: ({ who, ctx }) => nodeList(ctx, who) },
   {

@@ -50,4 +50,20 @@ describe('broadcast status (pvestatd → pmxcfs)', () => {
     const { rrd } = setup({ intervalMs: 0, expireMs: 300_000 });
     expect(rrd.dump().vms.get(303)?.status).toBe('paused');
   });
+
+  it('a dump handed out stays as it was: broadcasts and expiry give later readers a new one', () => {
+    const { model, rrd } = setup({ intervalMs: 0, expireMs: 60_000 });
+    const t0 = Date.now();
+    const first = rrd.dump(t0);
+    model.powerOn(model.guest(304)!);
+    const second = rrd.dump(t0);
+    expect(second.vms.get(304)?.status).toBe('running');
+    expect(first.vms.get(304)?.status).toBe('stopped');
+    model.setNodeOnline('pve3', false);
+    const beforeExpiry = rrd.dump(t0 + 30_000);
+    const afterExpiry = rrd.dump(t0 + 61_000);
+    expect(afterExpiry.vms.has(300)).toBe(false);
+    expect(beforeExpiry.vms.has(300)).toBe(true);
+    expect(beforeExpiry.nodes.has('pve3')).toBe(true);
+  });
 });

@@ -59,9 +59,11 @@ export interface RrdOptions {
 }
 
 export class Rrd {
-  readonly #vms = new Map<number, VmStats>();
-  readonly #nodes = new Map<string, NodeStats>();
-  readonly #storage = new Map<string, StorageStats>();
+  // Replaced, never changed in place: a dump handed out stays as it was (an answer written in
+  // slices reads the dump of its start, as `rrd_dump` gives a request its own copy).
+  #vms = new Map<number, VmStats>();
+  #nodes = new Map<string, NodeStats>();
+  #storage = new Map<string, StorageStats>();
   #timer: NodeJS.Timeout | undefined;
   #liveStamp = '';
   #broadcasts = 0;
@@ -89,15 +91,17 @@ export class Rrd {
   /** Every online node publishes its own, its guests' and its storages' current figures. */
   broadcast(now = Date.now()): void {
     this.#broadcasts++;
+    const [vms, nodes, storage] = [new Map(this.#vms), new Map(this.#nodes), new Map(this.#storage)];
     for (const node of this.model.nodes()) {
       if (!node.online) continue;
-      this.#nodes.set(node.name, this.metrics.nodeStats(node, now));
-      for (const g of this.model.guestsOn(node.name)) this.#vms.set(g.vmid, vmStats(this.model, g, now));
+      nodes.set(node.name, this.metrics.nodeStats(node, now));
+      for (const g of this.model.guestsOn(node.name)) vms.set(g.vmid, vmStats(this.model, g, now));
       for (const s of this.model.storages) {
         const usage = this.metrics.storageUsage(s.storage, node.name);
-        this.#storage.set(`${node.name}/${s.storage}`, { time: now, node: node.name, maxdisk: usage.total, disk: usage.used });
+        storage.set(`${node.name}/${s.storage}`, { time: now, node: node.name, maxdisk: usage.total, disk: usage.used });
       }
     }
+    [this.#vms, this.#nodes, this.#storage] = [vms, nodes, storage];
   }
 
   /**
@@ -121,11 +125,22 @@ export class Rrd {
     // Online nodes keep refreshing their entries; only a silent node's entries age out.
     const oldest = now - this.opts.expireMs;
     const expired = (e: { time: number; node: string }) => e.time <= oldest && !this.model.node(e.node)?.online;
-    for (const [k, v] of this.#vms) if (expired(v)) this.#vms.delete(k);
-    for (const [k, v] of this.#nodes) if (expired(v)) this.#nodes.delete(k);
-    for (const [k, v] of this.#storage) if (expired(v)) this.#storage.delete(k);
+    this.#vms = withoutExpired(this.#vms, expired);
+    this.#nodes = withoutExpired(this.#nodes, expired);
+    this.#storage = withoutExpired(this.#storage, expired);
     return { vms: this.#vms, nodes: this.#nodes, storage: this.#storage };
   }
+}
+
+/** The map itself when nothing in it expired, else a copy without the expired entries. */
+function withoutExpired<K, V>(m: Map<K, V>, expired: (v: V) => boolean): Map<K, V> {
+  let copy: Map<K, V> | undefined;
+  for (const [k, v] of m) {
+    if (!expired(v)) continue;
+    copy ??= new Map(m);
+    copy.delete(k);
+  }
+  return copy ?? m;
 }
 
 function vmStats(model: ClusterModel, g: Guest, now: number): VmStats {

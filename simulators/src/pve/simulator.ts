@@ -557,6 +557,7 @@ class Simulator implements PveSimulator {
       req.socket.destroy();
       return;
     }
+    if (response.bodyReady) response = { ...response, body: await response.bodyReady };
     const delay = response.delayMs + this.#faults.latencyFor(info);
     if (delay > 0) await this.#sleep(delay);
     record.status = response.status;
