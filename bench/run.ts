@@ -284,16 +284,19 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const CLIENTS = 100;
     const latencies: number[] = [];
     const clients = [];
+    let snapshots = 0;
     for (let i = 0; i < CLIENTS; i++) {
       clients.push(
         await openSse(`${base}/api/events`, TOKEN, (e) => {
+          if (e.event === 'snapshot') snapshots++;
           if (e.event !== 'guest' || !e.data.includes('"scope":"fanout"')) return;
           const m = /"name":"fan-(\d+(?:\.\d+)?)"/.exec(e.data);
           if (m) latencies.push(e.at - Number(m[1]));
         }),
       );
     }
-    await new Promise((r) => setTimeout(r, 3_000)); // let every snapshot arrive
+    // Every client has its snapshot first (at 15,000 guests 100 × 10 MB, read by this one process).
+    await waitFor(() => snapshots >= CLIENTS, { timeoutMs: 120_000, intervalMs: 100, message: 'every fan-out client has its snapshot' });
     const bus = await connectBus({ servers: nats.url, name: 'bench-publisher', log });
     const pub = new StatePublisher(bus, 'proxmox', 'fanout');
     const seconds = quick ? 3 : 6;
@@ -310,10 +313,11 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
       };
       void pub.put('qemu', String(g.vmid), g);
     }
-    await new Promise((r) => setTimeout(r, 3_000));
+    const expected = seconds * perSecond * CLIENTS;
+    // Every delivery, or what came within 15 s (a client the api dropped as too slow gets no more).
+    await waitFor(() => latencies.length >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {});
     const f = summary(latencies);
     figures.fanout = f;
-    const expected = seconds * perSecond * CLIENTS;
     report(`SSE fan-out            p50 ${fl(f.p50)}, p99 ${fl(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
     for (const c of clients) c.close();
     await bus.close();
