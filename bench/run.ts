@@ -209,7 +209,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const o = summary(overhead);
     for (const f of failures.slice(0, 5)) report(`  not measured: ${f}`);
     figures.overhead100 = o;
-    report(`command overhead       p50 ${fl(o.p50)}, p99 ${fl(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 10 ms)`);
+    report(`command overhead       p50 ${fl(o.p50)}, p99 ${fl(o.p99)} (${o.n} commands at ${rate}/s, instant tasks${failures.length ? `, ${failures.length} not measured` : ''}; target p99 ≤ 20 ms)`);
     const st = (v: number[]) => `${ms(summary(v.filter(Number.isFinite)).p50)}/${ms(summary(v.filter(Number.isFinite)).p99)}`;
     report(`  CPU while it ran      ${cpuShare} of one core (${os.cpus().length} cores in all)`);
     report(`  stages p50/p99        requested→accepted ${st(stages.accept)}, accepted→running (POST to Proxmox) ${st(stages.run)}, running→succeeded (task followed, guest re-read) ${st(stages.finish)}`);
