@@ -53,15 +53,11 @@ const RESOURCE_TYPES = ['vm', 'storage', 'node', 'sdn'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 export { RESOURCE_TYPES };
 
-/** GET /cluster/resources: guests (sorted by vmid as strings, like Perl's `sort keys`), nodes, storage, sdn. */
-export function clusterResources(c: ClusterViewContext, who: Identity, type: ResourceType | undefined, now = Date.now()): Json[] {
-  return [...clusterResourceRows(c, who, type, now)];
-}
-
 /**
- * clusterResources' rows one at a time (the route writes them in slices, see SlicedList). The
- * status dump is read once, at the start, as `rrd_dump` is; each guest's config properties are
- * read as its row is made.
+ * GET /cluster/resources' rows, one at a time (the route writes them in slices, see SlicedList):
+ * guests (sorted by vmid as strings, like Perl's `sort keys`), nodes, storage, sdn. The status
+ * dump is read once, at the start, as `rrd_dump` is; each guest's config properties are read as
+ * its row is made.
  */
 export function* clusterResourceRows(c: ClusterViewContext, who: Identity, type: ResourceType | undefined, now = Date.now()): Generator<Json> {
   const { model } = c;
