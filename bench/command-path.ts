@@ -120,17 +120,17 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
     const cpu = () => ({ api: cpuMs(ctx.pids.api), adapter: cpuMs(ctx.pids.adapter) });
     const polls = async () => (await sim.requestCounts()).resources;
     const noBus = { api: { sent: 0, received: 0 }, adapter: { sent: 0, received: 0 } };
-    const bus = async () => (ctx.natsMonitorUrl ? busCounts(ctx.natsMonitorUrl, { api: 'molten-api', adapter: 'proxmox-adapter' }) : noBus);
+    const messages = async () => (ctx.natsMonitorUrl ? busCounts(ctx.natsMonitorUrl, { api: 'molten-api', adapter: 'proxmox-adapter' }) : noBus);
     /**
      * What the api and adapter use idle, over whole poll periods: the api per ms, the adapter per
      * poll (its idle work is the poll, and the poll runs faster while commands are in flight).
      */
     const idleRate = async () => {
       const window = Math.max(4_000, 2 * pollMs);
-      const [a, p0, m0] = [cpu(), await polls(), await bus()];
+      const [a, p0, m0] = [cpu(), await polls(), await messages()];
       const t0 = performance.now();
       await sleep(window);
-      const [b, p1, m1] = [cpu(), await polls(), await bus()];
+      const [b, p1, m1] = [cpu(), await polls(), await messages()];
       const dt = performance.now() - t0;
       const perPoll = (x: number) => x / Math.max(1, p1 - p0);
       return {
@@ -151,7 +151,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const times: number[] = [];
       const ids: string[] = [];
       const failures: string[] = [];
-      const [before, pollsBefore, busBefore] = [cpu(), await polls(), await bus()];
+      const [before, pollsBefore, busBefore] = [cpu(), await polls(), await messages()];
       const started = performance.now();
       const all: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
@@ -198,7 +198,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       }
       await Promise.all(all);
       const elapsed = performance.now() - started;
-      const [after, pollsAfter, busAfter] = [cpu(), await polls(), await bus()];
+      const [after, pollsAfter, busAfter] = [cpu(), await polls(), await messages()];
       const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
       const adapter = (after.adapter - before.adapter - idle.adapterPerPoll * (pollsAfter - pollsBefore)) / count;
       const extraPolls = pollsAfter - pollsBefore - elapsed / pollMs;
