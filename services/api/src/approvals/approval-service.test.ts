@@ -33,8 +33,7 @@ describe('approval service (real nats-server)', () => {
       for (const l of listeners) l(t);
     });
     // Following from here on: a probe command's transition has come through.
-    const probe = { ...input(1), id: newCommandId(), createdAtMs: Date.now(), acceptByMs: Date.now() + 15_000, deadlineMs: Date.now() + 300_000, correlationId: '', idempotencyKey: '', reason: '' };
-    await store.create(probe);
+    const probe = await storedCommand(1);
     await waitFor(() => seen.has(probe.id), { message: 'the events follower is live' });
   });
   afterAll(async () => {
@@ -62,6 +61,13 @@ describe('approval service (real nats-server)', () => {
     acceptTimeoutMs: 15_000,
     timeoutMs: 300_000,
   });
+  /** A command stored as requested (no approval), straight through the store. */
+  async function storedCommand(vmid: number) {
+    const now = Date.now();
+    const command = { ...input(vmid), id: newCommandId(), createdAtMs: now, acceptByMs: now + 15_000, deadlineMs: now + 300_000, correlationId: '', idempotencyKey: '', reason: '' };
+    await store.create(command);
+    return command;
+  }
   const ask = (s: ApprovalService, vmid: number) =>
     s.request({ input: input(vmid), safety: 'destructive', summary: `hard stop VM ${vmid}`, arguments: { cluster: 'homelab', vmid, action: 'stop' }, client: 'test-client' });
   const status = async (id: string) => commandStatusName((await store.get(id))!.record.status);
@@ -185,8 +191,7 @@ describe('approval service (real nats-server)', () => {
     await s.start();
     const asker = service();
     // A command that runs its whole lifecycle without an approval...
-    const plain = { ...input(208), id: newCommandId(), createdAtMs: Date.now(), acceptByMs: Date.now() + 15_000, deadlineMs: Date.now() + 300_000, correlationId: '', idempotencyKey: '', reason: '' };
-    await store.create(plain);
+    const plain = await storedCommand(208);
     for (const to of [CommandStatus.COMMAND_STATUS_ACCEPTED, CommandStatus.COMMAND_STATUS_RUNNING, CommandStatus.COMMAND_STATUS_SUCCEEDED]) {
       expect(await store.transition(plain.id, to)).toBeDefined();
     }
