@@ -32,7 +32,7 @@ import { McpConnection } from '@molten/mcp-client';
 import { DEMO_TOKEN, type GuestView } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
-import { measureFloor, withFloor } from './floor.js';
+import { measureFloors, withFloor, type Floors } from './floor.js';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { busCounts } from './bus-messages.js';
 import { startMcpSimProcess, startSimProcess } from './sim-handle.js';
@@ -66,6 +66,8 @@ export interface CommandPathContext {
   pids: { api: number; adapter: number; homelab: number };
   pollMs: number;
   floorMs: number;
+  /** The floor of one round trip from idle (see floor.ts): what each hop of a command at 10/s starts from. */
+  idleFloor?: Floors['idle'];
   report(line: string): void;
   quick?: boolean;
   /** Runs of each figure (default BENCH_RUNS or 3). */
@@ -245,6 +247,11 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const cpuAdapter = results.map((x) => x.cpu.adapter);
       const target = rate === 10 ? 'target p50 ≤ 5 ms, p99 ≤ 15 ms' : 'target p99 ≤ 20 ms';
       report(`command overhead at ${rate}/s: ${spread(results, fl)} over ${runs} runs (${target})`);
+      if (rate === 10 && ctx.idleFloor) {
+        const idle = ctx.idleFloor;
+        const x = (v: number[]) => `×${Math.min(...v.map((y) => y / idle.p50)).toFixed(0)} – ×${Math.max(...v.map((y) => y / idle.p50)).toFixed(0)}`;
+        report(`  as multiples of the idle floor's p50 (${idle.p50.toFixed(2)} ms): p50 ${x(results.map((r) => r.p50))}, p99 ${x(results.map((r) => r.p99))} (the issue's targets are ×17 / ×52 of its busy floor's p50)`);
+      }
       report(
         `  CPU per command at ${rate}/s: api ${Math.min(...cpuApi).toFixed(2)} – ${Math.max(...cpuApi).toFixed(2)} ms, proxmox-adapter ${Math.min(...cpuAdapter).toFixed(2)} – ${Math.max(...cpuAdapter).toFixed(2)} ms (target ≤ 1 ms each)`,
       );
@@ -436,11 +443,10 @@ async function main() {
     );
     report(`command path — ${nodes} nodes × ${perNode} guests, poll ${pollMs} ms (adaptive), ${os.cpus().length} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const bus = await connectBus({ servers: nats.url, name: 'bench-floor', log });
-    const floor = await measureFloor(bus);
+    const floors = await measureFloors(bus, report);
     await bus.close();
-    report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (×N below = multiple of the floor's p50)`);
     await sleep(2_000);
-    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs, floorMs: floors.busy.p50, idleFloor: floors.idle, report, quick });
   } catch (err) {
     for (const s of services) process.stderr.write(`--- ${s.name} ---\n${s.output().slice(-3000)}\n`);
     throw err;

@@ -27,7 +27,7 @@ import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
-import { measureFloor, withFloor } from './floor.js';
+import { measureFloors, withFloor } from './floor.js';
 import { startMcpSimProcess, startSimProcess } from './sim-handle.js';
 import { traceStages } from './stage-trace.js';
 import { COMMAND_PATH_ENV, benchCommandPath } from './command-path.js';
@@ -51,6 +51,8 @@ const report = (line: string) => process.stdout.write(`${line}\n`);
 interface Figures {
   guests: number;
   floor: number;
+  /** The same round trip from idle, one every 100 ms (floor.ts). */
+  idleFloor: number;
   pollCpu: { adapter: number; api: number };
   inProcess?: Awaited<ReturnType<typeof measurePollCpu>>;
   overhead100: { p50: number; p99: number };
@@ -121,9 +123,10 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     });
     report(`\nMolten benchmarks — ${NODES} nodes × ${GUESTS_PER_NODE} guests (${(NODES * GUESTS_PER_NODE).toLocaleString('en-US')}), default settings (poll ${DEFAULT_POLL_MS} ms, adaptive), ${os.cpus().length} cores, Node ${process.version}`);
     const benchBus = await connectBus({ servers: nats.url, name: 'bench', log });
-    const floor = await measureFloor(benchBus);
+    const floors = await measureFloors(benchBus, report);
+    const floor = floors.busy;
     figures.floor = floor.p50;
-    report(`JetStream floor        p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (publish → consume → ack round trip on loopback, same client, ${floor.n} samples); ×N below = multiple of the floor's p50`);
+    figures.idleFloor = floors.idle.p50;
     const fl = (v: number) => withFloor(v, floor.p50);
     const trace = traceStages(benchBus);
 
@@ -357,7 +360,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const t = summary(toolOverhead.map((x) => x - own));
     figures.tool = t;
     report(`tool-call overhead     p50 ${fl(t.p50)}, p99 ${fl(t.p99)} (${t.n} calls; the server's own round trip, p50 ${ms(own)}, subtracted; target p99 ≤ 10 ms)`);
-    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, report, quick });
+    await benchCommandPath({ natsUrl: nats.url, natsMonitorUrl: nats.monitorUrl, base, token: TOKEN, sim, mcp, pids: { api: api.child.pid!, adapter: adapter.child.pid!, homelab: homelab.child.pid! }, pollMs: DEFAULT_POLL_MS, floorMs: floor.p50, idleFloor: floors.idle, report, quick });
     sse.close();
     trace.close();
     await benchBus.close();
@@ -379,11 +382,12 @@ function summarize(all: Figures[]) {
   const f = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)}` : 'n/a');
   const pair = (x: { p50: number; p99: number } | undefined) => (x ? `${f(x.p50)} / ${f(x.p99)}` : 'n/a');
   const rows: [string, (x: Figures) => string, string][] = [
-    ['JetStream floor p50 (ms)', (x) => f(x.floor), ''],
+    ['JetStream floor p50, back to back / from idle (ms)', (x) => `${f(x.floor)} / ${f(x.idleFloor)}`, ''],
     ['poll CPU, adapter / api process (ms per poll, idle)', (x) => `${f(x.pollCpu.adapter)} / ${f(x.pollCpu.api)}`, ''],
     ['poll CPU in one process: counters moved / PVE-like (ms)', (x) => (x.inProcess ? `${f(x.inProcess.quiet.p50)} / ${f(x.inProcess.pveLike.mean)}` : 'n/a'), '≤ 30'],
     ['command overhead, 100/s, p50 / p99 (ms)', (x) => pair(x.overhead100), 'p99 ≤ 20'],
-    ['command overhead, 10/s, p50 / p99 (ms)', (x) => pair(x.overhead10), ''],
+    ['command overhead, 10/s, p50 / p99 (ms)', (x) => pair(x.overhead10), 'p50 ≤ 5, p99 ≤ 15'],
+    ['command overhead, 10/s, p50 / p99 as multiples of the idle floor', (x) => `×${(x.overhead10.p50 / x.idleFloor).toFixed(0)} / ×${(x.overhead10.p99 / x.idleFloor).toFixed(0)}`, '(×17 / ×52 of a busy floor)'],
     ['task end → state published, p50 / p99 (ms)', (x) => pair(x.taskEnd), '≤ 40 / ≤ 100'],
     ['change → SSE, p50 / p99 (ms)', (x) => pair(x.change), 'p99 ≤ 1,050'],
     ['SSE fan-out, p50 / p99 (ms)', (x) => pair(x.fanout), ''],
