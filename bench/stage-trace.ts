@@ -57,10 +57,13 @@ export function traceStages(bus: Bus) {
     report(ids: string[], indent = '    '): string[] {
       const deltas = new Map<string, number[]>();
       const totals: number[] = [];
+      /** Per command: its total and its longest stage. */
+      const slow: { total: number; stage: string; ms: number }[] = [];
       for (const id of ids) {
         const c = marks.get(id);
         if (!c) continue;
-        for (const [stage, , after] of STAGES) {
+        let longest = { stage: '', ms: -Infinity };
+        for (const [stage, label, after] of STAGES) {
           const at = c.get(stage);
           if (at === undefined) continue;
           const from = Math.max(...after.map((a) => c.get(a) ?? -Infinity).filter((t) => t <= at));
@@ -68,10 +71,14 @@ export function traceStages(bus: Bus) {
           const list = deltas.get(stage) ?? [];
           list.push(at - from);
           deltas.set(stage, list);
+          if (at - from > longest.ms) longest = { stage: label, ms: at - from };
         }
         const first = c.get('client.sent');
         const last = c.get('sse.succeeded');
-        if (first !== undefined && last !== undefined) totals.push(last - first);
+        if (first !== undefined && last !== undefined) {
+          totals.push(last - first);
+          slow.push({ total: last - first, ...longest });
+        }
       }
       const lines: string[] = [];
       for (const [stage, label] of STAGES) {
@@ -82,6 +89,9 @@ export function traceStages(bus: Bus) {
       }
       const t = summary(totals);
       lines.push(`${indent}${'total, client → SSE'.padEnd(32)} p50 ${ms(t.p50).padStart(9)}  p99 ${ms(t.p99).padStart(9)}  (${t.n})`);
+      // The tail: the slowest 2 % of commands (at least 3), each with the stage that held it longest.
+      const tail = slow.sort((a, b) => b.total - a.total).slice(0, Math.max(3, Math.ceil(slow.length / 50)));
+      if (tail.length) lines.push(`${indent}slowest ${tail.length}: ${tail.map((x) => `${ms(x.total)} (${x.stage} ${ms(x.ms)})`).join('; ')}`);
       return lines;
     },
     /** Per command, the time from stage `from` (+ offsetMs) to stage `to`. */
