@@ -253,6 +253,20 @@ export type PveSimEvent =
 
 export type PveSimListener = (event: PveSimEvent) => void;
 
+/**
+ * The vmids of guests that were added, removed or changed in any way since the last `take()`:
+ * what lets rrd.ts rebroadcast only those. Counters (`addTraffic`) count as changes too.
+ */
+export interface GuestChangeLog {
+  /** The vmids touched since the last call (each once), and a fresh log from here on. */
+  take(): ReadonlySet<number>;
+}
+
+/** Seconds since `startedAt` at `now`; 0 for a guest that is not running (`startedAt` undefined). */
+export function uptimeAt(startedAt: number | undefined, now: number): number {
+  return startedAt !== undefined ? Math.max(0, Math.floor((now - startedAt) / 1000)) : 0;
+}
+
 const VMID_MIN = 100;
 const VMID_MAX = 999_999_999;
 
@@ -264,6 +278,8 @@ export class ClusterModel {
   #perlOrder: Guest[] | undefined;
   readonly storages: readonly StorageSpec[];
   readonly #listeners = new Set<PveSimListener>();
+  /** Each change log's pending vmids (one set per `guestChanges()` caller). */
+  readonly #changeLogs: { pending: Set<number> }[] = [];
   readonly #rng: Rng;
   /** Bumped on every change; caches key on it. */
   version = 0;
@@ -374,7 +390,20 @@ export class ClusterModel {
   }
 
   uptimeOf(g: Guest, now = Date.now()): number {
-    return g.running && g.startedAt !== undefined ? Math.max(0, Math.floor((now - g.startedAt) / 1000)) : 0;
+    return uptimeAt(g.running ? g.startedAt : undefined, now);
+  }
+
+  /** A log of the guests changed from now on, for one reader (see GuestChangeLog). */
+  guestChanges(): GuestChangeLog {
+    const log = { pending: new Set<number>() };
+    this.#changeLogs.push(log);
+    return {
+      take: () => {
+        const taken = log.pending;
+        log.pending = new Set();
+        return taken;
+      },
+    };
   }
 
   view(g: Guest, now = Date.now()): GuestView {
@@ -476,6 +505,7 @@ export class ClusterModel {
 
   setCheckpointed(g: Guest, checkpointed: boolean): void {
     g.checkpointed = checkpointed;
+    this.#touch(g);
   }
 
   setLock(g: Guest, lock: string | undefined): void {
@@ -486,6 +516,7 @@ export class ClusterModel {
 
   setAgentRunning(g: Guest, running: boolean): void {
     g.agentRunning = running;
+    this.#touch(g);
     this.version++;
   }
 
@@ -517,6 +548,7 @@ export class ClusterModel {
     g.netout += Math.round(d.netout);
     g.diskread += Math.round(d.diskread);
     g.diskwrite += Math.round(d.diskwrite);
+    this.#touch(g);
     this.version++;
   }
 
@@ -628,7 +660,12 @@ export class ClusterModel {
     return ip;
   }
 
+  #touch(g: Guest): void {
+    for (const log of this.#changeLogs) log.pending.add(g.vmid);
+  }
+
   #emitGuest(g: Guest, change: GuestChange): void {
+    this.#touch(g);
     const e: PveSimEvent = {
       kind: 'guest',
       change,

@@ -3,7 +3,7 @@ import type { Identity } from './auth.js';
 import type { ClusterModel, NodeState, StorageSpec } from './cluster-model.js';
 import type { Json } from './guest-views.js';
 import type { NodeMetrics } from './node-metrics.js';
-import type { Rrd } from './rrd.js';
+import type { Dump, Rrd } from './rrd.js';
 import type { PveRelease } from './version.js';
 
 /**
@@ -25,7 +25,7 @@ export interface ClusterViewContext {
 const content = (s: StorageSpec) => s.content.join(',');
 
 /** `PVE::API2Tools::extract_node_stats`. */
-function nodeEntry(c: ClusterViewContext, node: NodeState, excludeStats: boolean, dump: ReturnType<Rrd['dump']>): Json {
+function nodeEntry(c: ClusterViewContext, node: NodeState, excludeStats: boolean, dump: Dump): Json {
   const e: Json = { id: `node/${node.name}`, node: node.name, type: 'node', status: 'unknown' };
   const d = dump.nodes.get(node.name);
   if (d) {

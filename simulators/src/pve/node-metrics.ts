@@ -21,16 +21,17 @@ export class NodeMetrics {
     return Math.floor((now - node.bootedAt) / 1000);
   }
 
-  nodeStats(node: NodeState, now: number): NodeStats {
+  /** `load`: the node's cpu and mem when the caller already has them. */
+  nodeStats(node: NodeState, now: number, load = { cpu: this.cpu(node), mem: this.mem(node) }): NodeStats {
     return {
       time: now,
       node: node.name,
       uptime: this.uptime(node, now),
       level: '',
       maxcpu: node.maxcpu,
-      cpu: this.cpu(node),
+      cpu: load.cpu,
       maxmem: node.maxmem,
-      mem: this.mem(node),
+      mem: load.mem,
       maxdisk: node.rootfsTotal,
       disk: node.rootfsUsed,
     };
