@@ -4,9 +4,10 @@
  * default 100; PROFILE_SECONDS of polls, default 20). Prints both services' RSS (now and peak)
  * after the api lists every guest and the polls went on for a while. With BENCH_HEAPSNAP=<dir>
  * it then writes a heap snapshot of each (V8's --heapsnapshot-signal) into that directory;
- * `node --import tsx bench/heap-top.ts <file>` lists what takes the room.
+ * `node --import tsx bench/heap-top.ts <file>` lists what takes the room. It also prints what the
+ * two keep in RAM together, each page counted once (together(), from their pagemaps; root only).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
@@ -40,6 +41,74 @@ function smaps(pid: number): string {
     if (r) out.set(current, (out.get(current) ?? 0) + Number(r[1]));
   }
   return [...out].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${mb(v)}`).join(', ');
+}
+
+/**
+ * The physical pages the processes map, read from /proc/<pid>/pagemap (root only: without
+ * CAP_SYS_ADMIN the kernel reports page frame 0 for every page). For each process, every page
+ * of every mapping with resident pages (smaps' Rss > 0) whose pagemap entry says "present"
+ * (bit 63) is counted by its page frame number (bits 0–54): anonymous pages, file pages (the
+ * node binary's text, shared libraries) and shared memory alike, the pages RSS counts. Swapped
+ * pages (none here: no swap) are not resident and not counted. A frame mapped by both processes,
+ * or twice by one, counts once: `union` is what the two keep in RAM together, where the RSS sum
+ * counts the shared frames (mostly the node binary's pages) twice, and the PSS sum divides them
+ * with every other process mapping them (the bench's own node processes too, so it is lower than
+ * what the services need on a host of their own). The zero page (untouched anonymous memory that
+ * was only read) is one frame that RSS does not count; it adds at most one page here.
+ */
+function pageFrames(pid: number): { frames: Set<number>; rssKb: number; pssKb: number } {
+  const frames = new Set<number>();
+  let rssKb = 0;
+  let pssKb = 0;
+  const ranges: [number, number][] = [];
+  let range: [number, number] | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (m) {
+      range = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+      continue;
+    }
+    const r = /^(Rss|Pss):\s+(\d+) kB/.exec(line);
+    if (!r || !range) continue;
+    if (r[1] === 'Pss') pssKb += Number(r[2]);
+    else if (Number(r[2]) > 0) {
+      rssKb += Number(r[2]);
+      ranges.push(range);
+    }
+  }
+  const fd = openSync(`/proc/${pid}/pagemap`, 'r');
+  try {
+    const buf = Buffer.alloc(8 * 4096);
+    for (const [start, end] of ranges) {
+      for (let page = start / 4096; page < end / 4096; page += 4096) {
+        const count = Math.min(4096, end / 4096 - page);
+        const read = readSync(fd, buf, 0, count * 8, page * 8);
+        for (let i = 0; i + 8 <= read; i += 8) {
+          const high = buf.readUInt32LE(i + 4);
+          if (!(high & 0x80000000)) continue;
+          frames.add((high & 0x7fffff) * 2 ** 32 + buf.readUInt32LE(i));
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { frames, rssKb, pssKb };
+}
+
+/** api + proxmox-adapter measured three ways: the RSS sum, the PSS sum, and the union of their page frames. */
+function together(pids: number[]): { rssKb: number; pssKb: number; unionKb: number; bothKb: number; framesKb: number[] } {
+  const each = pids.map(pageFrames);
+  const union = new Set<number>();
+  for (const e of each) for (const f of e.frames) union.add(f);
+  const framesKb = each.map((e) => e.frames.size * 4);
+  return {
+    rssKb: each.reduce((s, e) => s + e.rssKb, 0),
+    pssKb: each.reduce((s, e) => s + e.pssKb, 0),
+    unionKb: union.size * 4,
+    bothKb: framesKb.reduce((s, x) => s + x, 0) - union.size * 4,
+    framesKb,
+  };
 }
 
 const nats = await NatsServer.start();
@@ -93,11 +162,17 @@ try {
   // ran than about what is held.
   const samples: { api: number; adapter: number }[] = [];
   const sampler = setInterval(() => samples.push({ api: api.rss().rssKb, adapter: adapter.rss().rssKb }), 1_000);
+  // What the two keep in RAM together (union of page frames, see together()), every few seconds
+  // (a read of both pagemaps takes ~0.1 s of this process's CPU): PROFILE_PAGES_S, 0 for never.
+  const pagesEvery = Number(process.env.PROFILE_PAGES_S ?? 4) * 1000;
+  const pages: ReturnType<typeof together>[] = [];
+  const pageTimer = pagesEvery > 0 ? setInterval(() => pages.push(together([api.child.pid!, adapter.child.pid!])), pagesEvery) : undefined;
   for (let t = 0; t < SECONDS * 1000; t += every || SECONDS * 1000) {
     if (every) for (const s of [api, adapter]) process.stdout.write(`  ${(t / 1000).toFixed(0)} s ${s.name}: ${smaps(s.child.pid!)}\n`);
     await new Promise((r) => setTimeout(r, Math.min(every || SECONDS * 1000, SECONDS * 1000 - t)));
   }
   clearInterval(sampler);
+  clearInterval(pageTimer);
   const spreadOf = (v: number[]) => {
     const sorted = [...v].sort((a, b) => a - b);
     return `min ${mb(sorted[0] ?? NaN)}, median ${mb(sorted[Math.floor(sorted.length / 2)] ?? NaN)}, max ${mb(sorted.at(-1) ?? NaN)}`;
@@ -105,6 +180,13 @@ try {
   process.stdout.write(
     `RSS over ${samples.length} s of polls (one sample a second): api ${spreadOf(samples.map((x) => x.api))}; proxmox-adapter ${spreadOf(samples.map((x) => x.adapter))}; together ${spreadOf(samples.map((x) => x.api + x.adapter))}\n`,
   );
+  if (pages.length) {
+    const of = (k: 'rssKb' | 'pssKb' | 'unionKb' | 'bothKb') => spreadOf(pages.map((x) => x[k]));
+    process.stdout.write(
+      `api + proxmox-adapter over ${pages.length} readings of their pagemaps: RSS sum ${of('rssKb')}; PSS sum ${of('pssKb')}; ` +
+        `pages in RAM, counted once (union of page frames) ${of('unionKb')}; mapped by both ${of('bothKb')}\n`,
+    );
+  }
   if (process.env.PROFILE_OUTPUT) for (const s of [adapter, api]) process.stdout.write(`--- ${s.name} ---\n${s.output().slice(-8000)}\n`);
   const a = adapter.rss();
   const p = api.rss();
@@ -113,6 +195,12 @@ try {
       `api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}), together ${mb(p.rssKb + a.rssKb)}\n`,
   );
   for (const s of [api, adapter]) process.stdout.write(`  ${s.name}: ${smaps(s.child.pid!)}\n`);
+  const t0 = performance.now();
+  const end = together([api.child.pid!, adapter.child.pid!]);
+  process.stdout.write(
+    `at the end, api + proxmox-adapter: RSS sum ${mb(end.rssKb)}, PSS sum ${mb(end.pssKb)}, pages in RAM counted once ${mb(end.unionKb)} ` +
+      `(api ${mb(end.framesKb[0]!)}, proxmox-adapter ${mb(end.framesKb[1]!)} of distinct frames; ${mb(end.bothKb)} mapped by both; read in ${(performance.now() - t0).toFixed(0)} ms)\n`,
+  );
   if (snapDir) {
     for (const s of [adapter, api]) {
       const before = readdirSync(snapDir).length;
