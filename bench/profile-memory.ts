@@ -164,7 +164,9 @@ try {
   const sampler = setInterval(() => samples.push({ api: api.rss().rssKb, adapter: adapter.rss().rssKb }), 1_000);
   // What the two keep in RAM together (union of page frames, see together()), every few seconds
   // (a read of both pagemaps takes ~0.1 s of this process's CPU): PROFILE_PAGES_S, 0 for never.
-  const pagesEvery = Number(process.env.PROFILE_PAGES_S ?? 4) * 1000;
+  // Not root: the kernel hides the page frames (all 0), so the union is not measured.
+  const framesReadable = process.getuid?.() === 0;
+  const pagesEvery = framesReadable ? Number(process.env.PROFILE_PAGES_S ?? 4) * 1000 : 0;
   const pages: ReturnType<typeof together>[] = [];
   const pageTimer = pagesEvery > 0 ? setInterval(() => pages.push(together([api.child.pid!, adapter.child.pid!])), pagesEvery) : undefined;
   for (let t = 0; t < SECONDS * 1000; t += every || SECONDS * 1000) {
@@ -197,7 +199,8 @@ try {
   for (const s of [api, adapter]) process.stdout.write(`  ${s.name}: ${smaps(s.child.pid!)}\n`);
   const t0 = performance.now();
   const end = together([api.child.pid!, adapter.child.pid!]);
-  process.stdout.write(
+  if (framesReadable)
+    process.stdout.write(
     `at the end, api + proxmox-adapter: RSS sum ${mb(end.rssKb)}, PSS sum ${mb(end.pssKb)}, pages in RAM counted once ${mb(end.unionKb)} ` +
       `(api ${mb(end.framesKb[0]!)}, proxmox-adapter ${mb(end.framesKb[1]!)} of distinct frames; ${mb(end.bothKb)} mapped by both; read in ${(performance.now() - t0).toFixed(0)} ms)\n`,
   );
