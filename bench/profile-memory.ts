@@ -125,15 +125,19 @@ const env = {
   MOLTEN_GRPC_PORT: '0',
   MOLTEN_TOKEN: TOKEN,
   MOLTEN_DATA_DIR: dataDir,
-  ...(process.env.PROFILE_ENV ? Object.fromEntries(process.env.PROFILE_ENV.split(' ').map((kv) => kv.split('=') as [string, string])) : {}),
+  ...envOf(process.env.PROFILE_ENV),
 };
+/** PROFILE_ENV="K=V K2=V2" for both services; PROFILE_ENV_API, PROFILE_ENV_PROXMOX_ADAPTER for one. */
+function envOf(list: string | undefined): Record<string, string> {
+  return list ? Object.fromEntries(list.split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : {};
+}
 const flags = [...(snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : []), ...(process.env.PROFILE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const services: Service[] = [];
 const sse: { close(): void }[] = [];
 try {
   if (process.env.BENCH_NO_BUILD !== '1') await buildServices(ROOT);
-  const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', env, flags);
-  const api = runService('api', 'dist/api.mjs', env, flags);
+  const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', { ...env, ...envOf(process.env.PROFILE_ENV_PROXMOX_ADAPTER) }, flags);
+  const api = runService('api', 'dist/api.mjs', { ...env, ...envOf(process.env.PROFILE_ENV_API) }, flags);
   services.push(adapter, api);
   const started = performance.now();
   const get = (p: string) => fetch(`http://127.0.0.1:${apiPort}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
