@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_HEAP_FLAGS } from '@molten/launcher/node-options';
+import { SERVICE_HEAP_FLAGS, SERVICE_MALLOC_ENV } from '@molten/launcher/node-options';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,8 +34,10 @@ export function runService(name: string, entry: string, env: Record<string, stri
   // BENCH_DIST=<folder under the repo> runs the bundles built there instead of dist/ (an A/B
   // of two builds in one session: `buildServices(ROOT, path.join(ROOT, 'dist-before'))`).
   const bundle = process.env.BENCH_DIST ? entry.replace(/^dist\//, `${process.env.BENCH_DIST}/`) : entry;
+  // The malloc settings the services are deployed with, as npm start gives them (BENCH_MALLOC_ENV=0: glibc's defaults).
+  const mallocEnv = process.env.BENCH_MALLOC_ENV === '0' ? {} : SERVICE_MALLOC_ENV;
   const child = spawn(process.execPath, [...profile, ...benchFlags, ...nodeFlags, ...sourceMaps, path.join(ROOT, bundle)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...mallocEnv, ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: ROOT,
   });

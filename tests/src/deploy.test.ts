@@ -8,7 +8,7 @@ import { CommandStore, CommandWorker, connectBus, startHeartbeat, submitCommand,
 import { isTerminal } from '@molten/contracts';
 import { adapterEnv, findExecutable } from '@molten/kit';
 import { SERVICES as BUNDLED } from '@molten/launcher/build-services';
-import { SERVICE_HEAP_FLAGS } from '@molten/launcher/node-options';
+import { SERVICE_HEAP_FLAGS, SERVICE_MALLOC_ENV } from '@molten/launcher/node-options';
 import { NatsServer, testLogger, waitFor } from '@molten/testkit';
 import { probe } from '../../deploy/probe/adapter-heartbeat.js';
 import { DeployedNatsCluster } from './support/deploy-nats.js';
@@ -41,8 +41,8 @@ const KIT_VARS = new Set(
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
     .flatMap((f) => [...read(`packages/kit/src/${f}`).matchAll(/(?:source|process\.env)\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!)),
 );
-/** Node.js's own variables, which images set. */
-const NODE_VARS = new Set(['NODE_ENV', 'NODE_OPTIONS']);
+/** Node.js's own variables, and glibc malloc's (SERVICE_MALLOC_ENV), which images set. */
+const NODE_VARS = new Set(['NODE_ENV', 'NODE_OPTIONS', ...Object.keys(SERVICE_MALLOC_ENV)]);
 
 /** Variables every adapter's config reads through the kit's shared fragment. */
 const ADAPTER_VARS = new Set(Object.keys(adapterEnv));
@@ -128,6 +128,8 @@ describe('deploy/', () => {
       expect(read('deploy/Dockerfile')).toMatch(/RUN node --import tsx apps\/launcher\/src\/build\.ts/);
       // Every image runs with the heap flags npm start gives every service.
       expect(/^\s*NODE_OPTIONS="([^"]*)"/m.exec(read('deploy/Dockerfile'))?.[1]).toBe(`--enable-source-maps ${SERVICE_HEAP_FLAGS}`);
+      // And with the malloc settings npm start gives every service.
+      for (const [k, v] of Object.entries(SERVICE_MALLOC_ENV)) expect(new RegExp(`^\\s*${k}=(\\S+)`, 'm').exec(read('deploy/Dockerfile'))?.[1], k).toBe(v);
       expect(stages.get('api')!.expose.sort()).toEqual([3003, 50051]);
     });
 
@@ -302,6 +304,7 @@ describe('deploy/', () => {
           for (const kv of assignments) expect(readsVar(s as Service, kv.split('=')[0]!), `${unit}: ${kv}`).toBe(true);
           // The heap flags npm start gives every service (docs/performance.md, "Memory at 15,000 guests").
           expect(assignments, unit).toContain(`NODE_OPTIONS=${SERVICE_HEAP_FLAGS}`);
+          for (const [k, v] of Object.entries(SERVICE_MALLOC_ENV)) expect(assignments, unit).toContain(`${k}=${v}`);
         }
       }
     });

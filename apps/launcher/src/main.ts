@@ -10,7 +10,7 @@ import { startDemoUpstreams, type SimulatedUpstream } from './demo-upstreams.js'
 import { portFree, startLocalNats } from './local-nats.js';
 import { prettyLine } from './pretty-log.js';
 import { waitForAdapters, waitForHealth } from './readiness.js';
-import { serviceNodeOptions } from './node-options.js';
+import { SERVICE_MALLOC_ENV, serviceNodeOptions } from './node-options.js';
 import { ServiceProcess } from './service-process.js';
 import { configuredUpstreams, notConfigured } from './upstreams.js';
 
@@ -87,7 +87,7 @@ async function main() {
   );
 
   const run = (name: string) => {
-    const s = new ServiceProcess({ name, entry: path.join(ROOT, `dist/${name}.mjs`), env: { ...env, NATS_URL: busUrl(name), NODE_OPTIONS: serviceNodeOptions(source.NODE_OPTIONS) } }, log);
+    const s = new ServiceProcess({ name, entry: path.join(ROOT, `dist/${name}.mjs`), env: { ...SERVICE_MALLOC_ENV, ...env, NATS_URL: busUrl(name), NODE_OPTIONS: serviceNodeOptions(source.NODE_OPTIONS) } }, log);
     s.start();
     return s;
   };

@@ -16,6 +16,17 @@
 export const SERVICE_HEAP_FLAGS = '--max-semi-space-size=4 --max-old-space-size=192';
 
 /**
+ * glibc's malloc settings every service is started with: allocations of 1 MiB and more are
+ * mapped on their own and unmapped when freed. By default glibc raises that threshold as large
+ * blocks are freed (up to 32 MiB), after which such blocks come from its heap, which seldom
+ * shrinks: the proxmox-adapter's resident memory at 15,000 guests then stays ~8–27 MB higher
+ * (docs/performance.md, branch w9-mem; no CPU per command the benchmark could separate).
+ * A variable of the same name in the environment wins. The same value is in deploy/'s
+ * Dockerfile and systemd units; tests/src/deploy.test.ts checks that they agree.
+ */
+export const SERVICE_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '1048576' };
+
+/**
  * NODE_OPTIONS for a service the launcher starts: the heap flags first, then whatever
  * NODE_OPTIONS the launcher was given, so that a flag set there (`NODE_OPTIONS=--max-old-space-size=512
  * npm start`) wins: V8 takes the last of a repeated flag.
