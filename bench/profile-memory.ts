@@ -134,13 +134,14 @@ try {
       `api ${mb(p.rssKb)} (peak ${mb(p.peakKb)}), proxmox-adapter ${mb(a.rssKb)} (peak ${mb(a.peakKb)}), together ${mb(p.rssKb + a.rssKb)}\n`,
   );
   for (const s of [api, adapter]) process.stdout.write(`  ${s.name}: ${smaps(s.child.pid!)}\n`);
-  const t0 = performance.now();
-  const end = together([api.child.pid!, adapter.child.pid!]);
-  if (framesReadable)
+  if (framesReadable) {
+    const t0 = performance.now();
+    const end = together([api.child.pid!, adapter.child.pid!]);
     process.stdout.write(
-    `at the end, api + proxmox-adapter: RSS sum ${mb(end.rssKb)}, PSS sum ${mb(end.pssKb)}, pages in RAM counted once ${mb(end.unionKb)} ` +
-      `(api ${mb(end.framesKb[0]!)}, proxmox-adapter ${mb(end.framesKb[1]!)} of distinct frames; ${mb(end.bothKb)} mapped by both; read in ${(performance.now() - t0).toFixed(0)} ms)\n`,
-  );
+      `at the end, api + proxmox-adapter: RSS sum ${mb(end.rssKb)}, PSS sum ${mb(end.pssKb)}, pages in RAM counted once ${mb(end.unionKb)} ` +
+        `(api ${mb(end.framesKb[0]!)}, proxmox-adapter ${mb(end.framesKb[1]!)} of distinct frames; ${mb(end.bothKb)} mapped by both; read in ${(performance.now() - t0).toFixed(0)} ms)\n`,
+    );
+  }
   if (snapDir) {
     for (const s of [adapter, api]) {
       const before = readdirSync(snapDir).length;
