@@ -100,6 +100,13 @@ export async function submitCommand(
   hooks.onStored?.(record);
   // The record is requestedRecord(command, store.by, createdAtMs) at this revision: the adapter
   // that takes the command first can accept it without reading it back.
+  //
+  // The publish waits for the create's answer on purpose (not sent in the same flush): the
+  // revision is only known from that answer (a KV revision is the bucket stream's sequence, which
+  // every writer moves), and without it the adapter reads the record back before its accept (one
+  // round trip there for the one saved here). And a create the server refuses (a full bucket, a
+  // timeout) must leave nothing queued: a command published beside it would be stored by the
+  // adapter as requested (#recreate) and run, while its client was told it failed.
   await publishCommand(bus, command, revision !== undefined && now === command.createdAtMs ? { [HEADERS.recordRevision]: String(revision), [HEADERS.recordBy]: store.by } : {});
   markStage(bus, id, 'api.published');
   return { record, duplicate: false };
