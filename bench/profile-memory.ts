@@ -6,18 +6,28 @@
  * it then writes a heap snapshot of each (V8's --heapsnapshot-signal) into that directory;
  * `node --import tsx bench/heap-top.ts <file>` lists what takes the room. It also prints what the
  * two keep in RAM together, each page counted once (together(), from their pagemaps; root only).
+ *
+ * PROFILE_FANOUT=100 first runs bench/run.ts's SSE fan-out (100 clients, each read to its ~10 MB
+ * snapshot, then 500 updates/s for 3 s; the api's CPU, the latencies) and prints the api's RSS
+ * until 20 s after the clients closed. PROFILE_MEM_LOG=1 starts the api with bench/mem-log.mjs and
+ * prints, beside each of those RSS, its split: V8's heap (used / committed, per space), external
+ * (array buffers), the rest (malloc, threads, code), the collections so far. PROFILE_GC_AFTER=1
+ * (with PROFILE_NODE_FLAGS=--expose-gc) has the api run a full collection 0.5 s after the close.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { connectBus, StatePublisher } from '@molten/bus';
+import type { Guest } from '@molten/contracts';
+import { createLogger } from '@molten/kit';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
 import { buildServices } from '@molten/launcher/build-services';
 import { canReadPageFrames, together } from './page-frames.js';
-import { ROOT, runService, type Service } from './processes.js';
+import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { startSimProcess } from './sim-handle.js';
 import { openSse } from './sse-client.js';
-import { mb } from './stats.js';
+import { mb, summary } from './stats.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 150);
 const PER_NODE = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
@@ -25,6 +35,10 @@ const SECONDS = Number(process.env.PROFILE_SECONDS ?? 20);
 const SSE_CLIENTS = Number(process.env.PROFILE_SSE_CLIENTS ?? 1);
 const TOKEN = 'bench-operator-token-0123456789abcdef';
 const snapDir = process.env.BENCH_HEAPSNAP;
+/** PROFILE_FANOUT=<n>: bench/run.ts's SSE fan-out (n clients, each its snapshot, then 500 updates/s for 3 s) before the window. */
+const FANOUT = Number(process.env.PROFILE_FANOUT ?? 0);
+/** PROFILE_MEM_LOG=1: the api runs with bench/mem-log.mjs, which splits its memory (V8 heap, external, the rest). */
+const memLog = process.env.PROFILE_MEM_LOG === '1' ? path.join(os.tmpdir(), `molten-memlog-${process.pid}.json`) : undefined;
 
 /** Resident memory by kind of mapping: malloc's heap, big anonymous regions (V8's heap, malloc arenas), code and the rest. */
 function smaps(pid: number): string {
@@ -70,7 +84,8 @@ const sse: { close(): void }[] = [];
 try {
   if (process.env.BENCH_NO_BUILD !== '1') await buildServices(ROOT);
   const adapter = runService('proxmox-adapter', 'dist/proxmox-adapter.mjs', { ...env, ...envOf(process.env.PROFILE_ENV_PROXMOX_ADAPTER) }, flags);
-  const api = runService('api', 'dist/api.mjs', { ...env, ...envOf(process.env.PROFILE_ENV_API) }, flags);
+  const memEnv: Record<string, string> = memLog ? { MEM_LOG: memLog, NODE_OPTIONS: `--import ${path.join(ROOT, 'bench/mem-log.mjs')} ${process.env.PROFILE_API_NODE_OPTIONS ?? ''}`.trim() } : {};
+  const api = runService('api', 'dist/api.mjs', { ...env, ...memEnv, ...envOf(process.env.PROFILE_ENV_API) }, flags);
   services.push(adapter, api);
   const started = performance.now();
   const get = (p: string) => fetch(`http://127.0.0.1:${apiPort}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
@@ -93,6 +108,7 @@ try {
   );
   const listedAfter = performance.now() - started;
   for (let i = 0; i < SSE_CLIENTS; i++) sse.push(await openSse(`http://127.0.0.1:${apiPort}/api/events`, TOKEN, () => {}));
+  if (FANOUT > 0) await fanOut(api, apiPort);
   // PROFILE_SAMPLE_S=<n>: the breakdown every n seconds while the polls go on.
   const every = Number(process.env.PROFILE_SAMPLE_S ?? 0) * 1000;
   // RSS every second over the window: one sample says more about when the last full collection
@@ -152,6 +168,7 @@ try {
     }
   }
 } finally {
+  if (memLog) rmSync(memLog, { force: true });
   for (const c of sse) c.close();
   for (const s of services.reverse()) await s.stop();
   await sim.close();
@@ -159,3 +176,81 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(0);
+
+/** The api's memory split from bench/mem-log.mjs (PROFILE_MEM_LOG=1), in MB. */
+function split(): string {
+  if (!memLog || !existsSync(memLog)) return '';
+  let m: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces: Record<string, [number, number]>; gcs: Record<string, number> };
+  try {
+    m = JSON.parse(readFileSync(memLog, 'utf8'));
+  } catch {
+    return ''; // read while it was being written
+  }
+  const f = (b: number) => (b / 1e6).toFixed(1);
+  const spaces = Object.entries(m.spaces).filter(([, [size]]) => size > 1e6).map(([k, [size, used]]) => `${k} ${f(used)}/${f(size)}`).join(', ');
+  return `heap ${f(m.heapUsed)} used / ${f(m.heapTotal)} committed (${spaces}); external ${f(m.external)} (array buffers ${f(m.arrayBuffers)}); rest ${f(m.rss - m.heapTotal - m.external)}; gcs ${JSON.stringify(m.gcs)}`;
+}
+
+/**
+ * bench/run.ts's SSE fan-out: FANOUT clients connect, each read to its snapshot, then 500 guest
+ * updates/s for 3 s; then the clients close and the api's RSS is printed over the next 20 s.
+ */
+async function fanOut(api: Service, port: number): Promise<void> {
+  const pid = api.child.pid!;
+  const line = (what: string) => {
+    const r = api.rss();
+    process.stdout.write(`  api ${what}: RSS ${mb(r.rssKb)} (peak ${mb(r.peakKb)}) ${split()}\n`);
+  };
+  line('before the fan-out');
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  const latencies: number[] = [];
+  const clients: { close(): void }[] = [];
+  let snapshots = 0;
+  for (let i = 0; i < FANOUT; i++) {
+    clients.push(
+      await openSse(`http://127.0.0.1:${port}/api/events`, TOKEN, (e) => {
+        if (e.event === 'snapshot') snapshots++;
+        if (e.event !== 'guest' || !e.data.includes('"scope":"fanout"')) return;
+        const m = /"name":"fan-(\d+(?:\.\d+)?)"/.exec(e.data);
+        if (m) latencies.push(e.at - Number(m[1]));
+      }),
+    );
+  }
+  await waitFor(() => snapshots >= FANOUT, { timeoutMs: 120_000, intervalMs: 100, message: 'every fan-out client has its snapshot' });
+  const snapshotsIn = performance.now() - t0;
+  line(`with ${FANOUT} clients, every snapshot read (${(snapshotsIn / 1000).toFixed(1)} s)`);
+  const bus = await connectBus({ servers: nats.url, name: 'bench-publisher', log: createLogger('bench', { level: 'warn' }) });
+  const pub = new StatePublisher(bus, 'proxmox', 'fanout');
+  const perSecond = 500;
+  const seconds = 3;
+  const fanStart = performance.now();
+  for (let i = 0; i < seconds * perSecond; i++) {
+    const wait = fanStart + (i * 1000) / perSecond - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const g: Guest = {
+      cluster: 'fanout', vmid: 100 + (i % 500), name: `fan-${performance.now().toFixed(2)}`, node: 'pve1', type: 'qemu', status: 'running',
+      qmpstatus: 'running', cpu: Math.random(), maxcpu: 2, mem: 1, maxmem: 2, disk: 0, maxdisk: 1, uptime: i, tags: [], template: false,
+      netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
+    };
+    void pub.put('qemu', String(g.vmid), g);
+  }
+  const expected = seconds * perSecond * FANOUT;
+  await waitFor(() => latencies.length >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {});
+  const f = summary(latencies);
+  const cpu = cpuMs(pid) - cpu0;
+  line('after the updates');
+  for (const c of clients) c.close();
+  await bus.close();
+  const closed = performance.now();
+  // PROFILE_GC_AFTER=1 (with PROFILE_NODE_FLAGS=--expose-gc and PROFILE_MEM_LOG=1): a full collection in the api once the clients closed.
+  if (process.env.PROFILE_GC_AFTER === '1') setTimeout(() => api.child.kill('SIGWINCH'), 500);
+  process.stdout.write(
+    `fan-out: snapshots to ${FANOUT} clients in ${(snapshotsIn / 1000).toFixed(1)} s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms publish → client (${f.n}/${expected}), api CPU ${cpu.toFixed(0)} ms\n`,
+  );
+  for (const at of [0, 1, 2, 5, 10, 20]) {
+    const wait = closed + at * 1000 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    line(`${at} s after the clients closed`);
+  }
+}
