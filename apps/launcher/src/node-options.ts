@@ -21,6 +21,8 @@ export const SERVICE_HEAP_FLAGS = '--max-semi-space-size=4 --max-old-space-size=
  * blocks are freed (up to 32 MiB), after which such blocks come from its heap, which seldom
  * shrinks: the proxmox-adapter's resident memory at 15,000 guests then stays ~8–27 MB higher
  * (docs/performance.md, branch w9-mem; no CPU per command the benchmark could separate).
+ * The api writes its SSE snapshots in blocks of at least that size (SNAPSHOT_BLOCK_BYTES in
+ * services/api/src/sse/snapshot-share.ts), so that they too are unmapped when freed (branch w10-fanmem).
  * A variable of the same name in the environment wins. The same value is in deploy/'s
  * Dockerfile and systemd units; tests/src/deploy.test.ts checks that they agree.
  */

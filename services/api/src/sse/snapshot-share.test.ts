@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventHub } from './event-hub.js';
-import { SnapshotShare } from './snapshot-share.js';
+import { SnapshotShare, blocks } from './snapshot-share.js';
 
 /** A snapshot's parts as its text. */
 const text = (parts: readonly Uint8Array[]) => Buffer.concat(parts).toString('utf8');
@@ -54,7 +54,7 @@ describe('SnapshotShare', () => {
 });
 
 describe('SnapshotShare.parts', () => {
-  it('encodes each part as it is built, and shares the bytes like a text', () => {
+  it('encodes the parts as they are built, and shares the bytes like a text', () => {
     const hub = new EventHub();
     const share = new SnapshotShare(() => hub.generation, 1_000, () => 0);
     let builds = 0;
@@ -64,12 +64,27 @@ describe('SnapshotShare.parts', () => {
       yield '"ü✓"}\n\n';
     };
     const parts = share.parts('viewer', build);
-    expect(parts).toHaveLength(2);
+    expect(parts).toHaveLength(1);
     expect(text(parts)).toBe('id: 1\nevent: snapshot\ndata: {"a":"ü✓"}\n\n');
     expect(share.parts('viewer', build)).toBe(parts);
     expect(builds).toBe(1);
     hub.publish(1, 'guest', { vmid: 100 });
     expect(share.parts('viewer', build)).not.toBe(parts);
     expect(builds).toBe(2);
+  });
+});
+
+describe('blocks', () => {
+  it('writes the texts in blocks of at least the size given, the last one excepted', () => {
+    const texts = ['ü'.repeat(300), 'a'.repeat(500), 'b'.repeat(100), '✓'.repeat(400), 'c'.repeat(50)];
+    const out = blocks(texts, 1_000);
+    expect(out.map((b) => b.byteLength)).toEqual([600 + 500, 100 + 1_200, 50]);
+    expect(text(out)).toBe(texts.join(''));
+  });
+
+  it('gives no block for no text, and one block for texts under the size', () => {
+    expect(blocks([], 1_000)).toEqual([]);
+    expect(text(blocks(['x', 'y'], 1_000))).toBe('xy');
+    expect(blocks(['x', 'y'], 1_000)).toHaveLength(1);
   });
 });
