@@ -79,7 +79,7 @@ export class ControlPlane {
     this.#timers.push(setInterval(() => void this.#deadlines.sweep(), this.o.sweepEveryMs ?? 500));
     // Also without heartbeats (every adapter gone): ages on screen keep growing, stale turns on.
     this.#timers.push(setInterval(() => this.feed.health(), this.o.heartbeatMs));
-    this.#timers.push(setInterval(() => this.feed.hub.ephemeral('ping', { at: new Date().toISOString() }), 15_000));
+    this.#timers.push(setInterval(() => this.feed.hub.ephemeral('ping', { at: new Date().toISOString() }, { stateless: true }), 15_000));
   }
 
   async stop(): Promise<void> {

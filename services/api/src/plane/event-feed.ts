@@ -37,7 +37,7 @@ export class EventFeed implements Events {
     private readonly o: EventFeedOptions,
   ) {
     this.hub = new EventHub(o.hub);
-    this.#snapshots = new SnapshotShare(() => this.hub.generation);
+    this.#snapshots = new SnapshotShare(this.hub);
   }
 
   /** Publishes what an event changed (or only moves the sequence on, when nothing shows). */
@@ -72,7 +72,7 @@ export class EventFeed implements Events {
     clearTimeout(this.#healthTimer);
     this.#healthTimer = undefined;
     this.#lastHealthAt = Date.now();
-    if (this.hub.clientCount > 0) this.hub.ephemeral('health', this.liveness.health());
+    if (this.hub.clientCount > 0) this.hub.ephemeral('health', this.liveness.health(), { stateless: true });
   }
 
   /**

@@ -34,7 +34,7 @@ export class EventHub {
   #pending: string[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #lastSeq = 0;
-  #generation = 0;
+  #liveChanges = 0;
   /** Events written in total (for metrics). */
   published = 0;
 
@@ -51,15 +51,18 @@ export class EventHub {
     return this.#clients.size;
   }
 
-  /** Moves on with every event, resumable or live-only, and every sequence marked: what a client is told changed. */
-  get generation(): number {
-    return this.#generation;
+  /**
+   * Moves on with every live-only event that tells a client of a change a snapshot holds (a
+   * command read back from the store, an approval): what a client cannot get from the ring (see
+   * SnapshotShare).
+   */
+  get liveChanges(): number {
+    return this.#liveChanges;
   }
 
-  /** Marks the sequence the current state corresponds to (after hydration). */
+  /** Marks the sequence the current state corresponds to (after hydration; an event that shows nothing). */
   setSeq(seq: number): void {
     this.#lastSeq = Math.max(this.#lastSeq, seq);
-    this.#generation++;
   }
 
   /** A resumable event: it carries the events stream's sequence as its id. */
@@ -70,8 +73,12 @@ export class EventHub {
     this.#queue(text);
   }
 
-  /** A live-only event (health, keep-alive): no id, not replayed. */
-  ephemeral(event: string, data: unknown): void {
+  /**
+   * A live-only event: no id, not replayed. `stateless`: it says nothing a snapshot holds (a
+   * keep-alive; health, which a new client is sent on its own).
+   */
+  ephemeral(event: string, data: unknown, o: { stateless?: boolean } = {}): void {
+    if (!o.stateless) this.#liveChanges++;
     this.#queue(frame(event, data));
   }
 
@@ -115,7 +122,6 @@ export class EventHub {
   }
 
   #queue(text: string): void {
-    this.#generation++;
     this.#pending.push(text);
     if (this.#pending.length >= 500) this.flush();
     else this.#timer ??= this.#flushMs > 0 ? setTimeout(() => this.flush(), this.#flushMs) : setImmediate(() => this.flush());
