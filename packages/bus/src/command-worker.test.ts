@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/nats-core';
 import { CommandRecord, CommandStatus, HEADERS, STREAMS, commandKey, commandStatusName, subjects } from '@molten/contracts';
-import { testLogger, waitFor } from '@molten/testkit';
+import { capturingLogger, testLogger, waitFor } from '@molten/testkit';
 import { CommandStore } from './command-store.js';
 import { submitCommand, submittedRecord } from './command-submit.js';
 import { CommandWorker, commandConsumerName, commandsPulled, type CommandHandler } from './command-worker.js';
@@ -306,6 +306,51 @@ describe('command worker', () => {
       await waitFor(() => started.length === 8, { message: 'the rest run as slots free up' });
     } finally {
       release();
+      await w.stop();
+    }
+  });
+
+  it('pulls again when a pull passes its expiry with no word from the server, not only once its heartbeats are missed', async () => {
+    // nats-server 2.9 drops an expired pull without its 408 when a command comes in just before
+    // its expiry timer runs; here the worker's connection loses every 408 instead, which leaves
+    // the worker in the same state: a pull the server no longer has, and no word of it.
+    const wbus = await fx.connect('w-silent');
+    const nc = wbus.nc as unknown as { subscribe: (subject: string, opts?: { callback?: (err: unknown, m: { headers?: { code?: number } }) => void }) => unknown };
+    const subscribe = nc.subscribe.bind(nc);
+    let swallowed = 0;
+    nc.subscribe = (subject, opts) => {
+      const cb = opts?.callback;
+      if (!cb) return subscribe(subject, opts);
+      return subscribe(subject, {
+        ...opts,
+        callback: (err, m) => {
+          if (!err && m.headers?.code === 408) swallowed++;
+          else cb(err, m);
+        },
+      });
+    };
+    const received: number[] = [];
+    const handler: CommandHandler = {
+      async execute(ctx) {
+        const p = ctx.command.payload;
+        received.push(p?.$case === 'power' ? p.value.vmid : 0);
+        return { status: 'succeeded', message: 'done' };
+      },
+      resume: async () => ({ status: 'succeeded', message: 'done' }),
+    };
+    const { log, lines } = capturingLogger('w-silent', 'info');
+    const heartbeatsMissed = () => lines.filter((l) => /heartbeats missed/i.test(JSON.stringify(l.err ?? ''))).length;
+    const w = new CommandWorker(wbus, { domain: 'proxmox', scope: 'silent', instance: 'w-silent', handler, log });
+    await w.start();
+    try {
+      await waitFor(() => swallowed > 0, { message: "the first pull's expiry (its 408 lost)" });
+      const { record } = await submit('silent', 140);
+      await succeeded(record.command!.id, { message: 'the command ran' });
+      expect(received).toEqual([140]);
+      // Taken by a pull made right after the lost one's expiry; before, the worker waited for
+      // two missed heartbeats (2 s) to notice the pull was gone, and only then pulled again.
+      expect(heartbeatsMissed()).toBe(0);
+    } finally {
       await w.stop();
     }
   });

@@ -121,6 +121,15 @@ export const DEFAULT_COMMAND_ACK_WAIT_MS = 5_000;
  */
 const PULL_EXPIRES_MS = 5_000;
 const PULL_HEARTBEAT_MS = 1_000;
+/**
+ * How long past its expiry a pull still open here is taken as over. The server ends a pull at
+ * its expiry with a 408, except that nats-server 2.9 drops an expired pull without a word when a
+ * message comes in before its expiry timer has run (a window of a millisecond or so, wider on a
+ * busy machine): the message then waits for the next pull, which only the missed heartbeats
+ * (2 s) would have started. By now the server has ended the pull either way (it got it no later
+ * than it was sent), so the next one is taken at once.
+ */
+const PULL_OVERDUE_MS = 250;
 
 /** What becomes of a delivery once this replica is done with it. */
 type Disposition = { ack: true } | { ack: false; delayMs?: number };
@@ -183,6 +192,8 @@ export class CommandWorker {
   readonly #store: CommandStore;
   readonly #o: Required<Omit<CommandWorkerOptions, 'handler' | 'log'>> & Pick<CommandWorkerOptions, 'handler' | 'log'>;
   #messages: ConsumerMessages | undefined;
+  /** Pulls given up on past their expiry (see PULL_OVERDUE_MS), closed a moment later. */
+  readonly #overdue = new Set<ConsumerMessages>();
   #running = false;
   #loop: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<void>>();
@@ -210,7 +221,7 @@ export class CommandWorker {
   async start(): Promise<void> {
     await this.#ensureConsumer();
     this.#running = true;
-    this.#offReconnect = this.bus.onReconnect(() => void this.#messages?.close().catch(() => {}));
+    this.#offReconnect = this.bus.onReconnect(() => this.#closePulls());
     let pulling!: () => void;
     const firstPull = new Promise<void>((r) => (pulling = r));
     this.#loop = this.#consume(pulling).finally(pulling);
@@ -243,7 +254,7 @@ export class CommandWorker {
   async stop(timeoutMs = 5_000): Promise<void> {
     this.#running = false;
     this.#offReconnect?.();
-    await this.#messages?.close().catch(() => {});
+    await this.#closePulls();
     const all = Promise.allSettled([...this.#inflight]);
     const timedOut = await Promise.race([all.then(() => false), sleep(timeoutMs).then(() => true)]);
     if (timedOut) {
@@ -270,11 +281,16 @@ export class CommandWorker {
           expires: PULL_EXPIRES_MS,
           idle_heartbeat: PULL_HEARTBEAT_MS,
         });
-        // The pull goes out when the iteration below starts.
+        const pull = this.#messages;
+        // The pull goes out when its iteration starts.
         setImmediate(pulling);
-        for await (const m of this.#messages) {
-          const p = this.#handle(m).finally(() => this.#inflight.delete(p));
-          this.#inflight.add(p);
+        const taken = this.#take(pull);
+        let overdueTimer: NodeJS.Timeout | undefined;
+        const overdue = new Promise<'overdue'>((r) => (overdueTimer = setTimeout(() => r('overdue'), PULL_EXPIRES_MS + PULL_OVERDUE_MS)));
+        try {
+          if ((await Promise.race([taken, overdue])) === 'overdue') this.#giveUp(pull, taken);
+        } finally {
+          clearTimeout(overdueTimer);
         }
         backoff.reset();
       } catch (err) {
@@ -296,6 +312,44 @@ export class CommandWorker {
         await sleep(backoff.next());
       }
     }
+  }
+
+  /**
+   * Starts every command a pull delivers. One given up on (overdue) still starts what it
+   * delivers, a command the server sent it just before it ended, while a slot is free; one past
+   * the bound goes back to the stream at once, for the next pull.
+   */
+  async #take(pull: ConsumerMessages): Promise<void> {
+    for await (const m of pull) {
+      if (this.#overdue.has(pull) && this.#inflight.size >= this.#o.concurrency) {
+        m.nak();
+        continue;
+      }
+      const p = this.#handle(m).finally(() => this.#inflight.delete(p));
+      this.#inflight.add(p);
+    }
+  }
+
+  /**
+   * A pull past its expiry with no word from the server (see PULL_OVERDUE_MS): the worker pulls
+   * again now, and this one is closed a moment later, once anything the server sent it before it
+   * ended has arrived (unsubscribing at once could drop such a command until its ack wait).
+   */
+  #giveUp(pull: ConsumerMessages, taken: Promise<void>): void {
+    this.#overdue.add(pull);
+    this.#o.log.debug('command pull past its expiry without an answer; pulling again');
+    const timer = setTimeout(() => void pull.close().catch(() => {}), PULL_HEARTBEAT_MS / 2);
+    void taken
+      .catch((err: unknown) => this.#o.log.debug({ err }, 'overdue command pull ended'))
+      .finally(() => {
+        clearTimeout(timer);
+        this.#overdue.delete(pull);
+      });
+  }
+
+  /** Closes the current pull and any overdue one still open. */
+  async #closePulls(): Promise<void> {
+    await Promise.all([this.#messages, ...this.#overdue].map((p) => p?.close().catch(() => {})));
   }
 
   async #handle(m: JsMsg): Promise<void> {
