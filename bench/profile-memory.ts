@@ -17,8 +17,6 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectBus, StatePublisher } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
 import { createLogger } from '@molten/kit';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
@@ -27,7 +25,8 @@ import { canReadPageFrames, together } from './page-frames.js';
 import { ROOT, cpuMs, runService, type Service } from './processes.js';
 import { startSimProcess } from './sim-handle.js';
 import { openSse } from './sse-client.js';
-import { mb, summary } from './stats.js';
+import { sseFanOut } from './sse-fanout.js';
+import { mb } from './stats.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 150);
 const PER_NODE = Number(process.env.BENCH_GUESTS_PER_NODE ?? 100);
@@ -203,50 +202,24 @@ async function fanOut(api: Service, port: number): Promise<void> {
   };
   line('before the fan-out');
   const cpu0 = cpuMs(pid);
-  const t0 = performance.now();
-  const latencies: number[] = [];
-  const clients: { close(): void }[] = [];
-  let snapshots = 0;
-  for (let i = 0; i < FANOUT; i++) {
-    clients.push(
-      await openSse(`http://127.0.0.1:${port}/api/events`, TOKEN, (e) => {
-        if (e.event === 'snapshot') snapshots++;
-        if (e.event !== 'guest' || !e.data.includes('"scope":"fanout"')) return;
-        const m = /"name":"fan-(\d+(?:\.\d+)?)"/.exec(e.data);
-        if (m) latencies.push(e.at - Number(m[1]));
-      }),
-    );
-  }
-  await waitFor(() => snapshots >= FANOUT, { timeoutMs: 120_000, intervalMs: 100, message: 'every fan-out client has its snapshot' });
-  const snapshotsIn = performance.now() - t0;
-  line(`with ${FANOUT} clients, every snapshot read (${(snapshotsIn / 1000).toFixed(1)} s)`);
-  const bus = await connectBus({ servers: nats.url, name: 'bench-publisher', log: createLogger('bench', { level: 'warn' }) });
-  const pub = new StatePublisher(bus, 'proxmox', 'fanout');
-  const perSecond = 500;
-  const seconds = 3;
-  const fanStart = performance.now();
-  for (let i = 0; i < seconds * perSecond; i++) {
-    const wait = fanStart + (i * 1000) / perSecond - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const g: Guest = {
-      cluster: 'fanout', vmid: 100 + (i % 500), name: `fan-${performance.now().toFixed(2)}`, node: 'pve1', type: 'qemu', status: 'running',
-      qmpstatus: 'running', cpu: Math.random(), maxcpu: 2, mem: 1, maxmem: 2, disk: 0, maxdisk: 1, uptime: i, tags: [], template: false,
-      netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
-    };
-    void pub.put('qemu', String(g.vmid), g);
-  }
-  const expected = seconds * perSecond * FANOUT;
-  await waitFor(() => latencies.length >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {});
-  const f = summary(latencies);
+  const fan = await sseFanOut({
+    eventsUrl: `http://127.0.0.1:${port}/api/events`,
+    token: TOKEN,
+    natsUrl: nats.url,
+    clients: FANOUT,
+    seconds: 3,
+    log: createLogger('bench', { level: 'warn' }),
+    onSnapshots: (took) => line(`with ${FANOUT} clients, every snapshot read (${(took / 1000).toFixed(1)} s)`),
+  });
+  const f = fan.latency;
   const cpu = cpuMs(pid) - cpu0;
   line('after the updates');
-  for (const c of clients) c.close();
-  await bus.close();
+  await fan.close();
   const closed = performance.now();
   // PROFILE_GC_AFTER=1 (with PROFILE_NODE_FLAGS=--expose-gc and PROFILE_MEM_LOG=1): a full collection in the api once the clients closed.
   if (process.env.PROFILE_GC_AFTER === '1') setTimeout(() => api.child.kill('SIGWINCH'), 500);
   process.stdout.write(
-    `fan-out: snapshots to ${FANOUT} clients in ${(snapshotsIn / 1000).toFixed(1)} s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms publish → client (${f.n}/${expected}), api CPU ${cpu.toFixed(0)} ms\n`,
+    `fan-out: snapshots to ${FANOUT} clients in ${(fan.snapshotsMs / 1000).toFixed(1)} s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms publish → client (${f.n}/${fan.expected}), api CPU ${cpu.toFixed(0)} ms\n`,
   );
   for (const at of [0, 1, 2, 5, 10, 20]) {
     const wait = closed + at * 1000 - performance.now();

@@ -20,8 +20,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectBus, StatePublisher } from '@molten/bus';
-import type { Guest } from '@molten/contracts';
+import { connectBus } from '@molten/bus';
 import { createLogger } from '@molten/kit';
 import { DEMO_TOKEN } from '@molten/simulators/pve';
 import { NatsServer, freePort, waitFor } from '@molten/testkit';
@@ -33,6 +32,7 @@ import { startMcpSimProcess, startSimProcess } from './sim-handle.js';
 import { traceStages } from './stage-trace.js';
 import { COMMAND_PATH_ENV, benchCommandPath } from './command-path.js';
 import { EventWaiters, openSse } from './sse-client.js';
+import { sseFanOut } from './sse-fanout.js';
 import { mb, ms, summary } from './stats.js';
 import { measurePollCpu, pollCpuLines } from './poll-cpu.js';
 
@@ -290,45 +290,12 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
 
     // SSE fan-out: 100 clients while 500 guest updates/s arrive.
     const CLIENTS = 100;
-    const latencies: number[] = [];
-    const clients = [];
-    let snapshots = 0;
-    for (let i = 0; i < CLIENTS; i++) {
-      clients.push(
-        await openSse(`${base}/api/events`, TOKEN, (e) => {
-          if (e.event === 'snapshot') snapshots++;
-          if (e.event !== 'guest' || !e.data.includes('"scope":"fanout"')) return;
-          const m = /"name":"fan-(\d+(?:\.\d+)?)"/.exec(e.data);
-          if (m) latencies.push(e.at - Number(m[1]));
-        }),
-      );
-    }
-    // Every client has its snapshot first (at 15,000 guests 100 × 10 MB, read by this one process).
-    await waitFor(() => snapshots >= CLIENTS, { timeoutMs: 120_000, intervalMs: 100, message: 'every fan-out client has its snapshot' });
-    const bus = await connectBus({ servers: nats.url, name: 'bench-publisher', log });
-    const pub = new StatePublisher(bus, 'proxmox', 'fanout');
-    const seconds = quick ? 3 : 6;
     const perSecond = 500;
-    const fanStart = performance.now();
-    for (let i = 0; i < seconds * perSecond; i++) {
-      const at = fanStart + (i * 1000) / perSecond;
-      const wait = at - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const g: Guest = {
-        cluster: 'fanout', vmid: 100 + (i % 500), name: `fan-${performance.now().toFixed(2)}`, node: 'pve1', type: 'qemu', status: 'running',
-        qmpstatus: 'running', cpu: Math.random(), maxcpu: 2, mem: 1, maxmem: 2, disk: 0, maxdisk: 1, uptime: i, tags: [], template: false,
-        netin: 0, netout: 0, diskread: 0, diskwrite: 0, imprecise: [],
-      };
-      void pub.put('qemu', String(g.vmid), g);
-    }
-    const expected = seconds * perSecond * CLIENTS;
-    // Every delivery, or what came within 15 s (a client the api dropped as too slow gets no more).
-    await waitFor(() => latencies.length >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {});
-    const f = summary(latencies);
+    const fan = await sseFanOut({ eventsUrl: `${base}/api/events`, token: TOKEN, natsUrl: nats.url, clients: CLIENTS, seconds: quick ? 3 : 6, perSecond, log });
+    const f = fan.latency;
     figures.fanout = f;
-    report(`SSE fan-out            p50 ${fl(f.p50)}, p99 ${fl(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${expected} deliveries)`);
-    for (const c of clients) c.close();
-    await bus.close();
+    report(`SSE fan-out            p50 ${fl(f.p50)}, p99 ${fl(f.p99)} publish → client, ${CLIENTS} clients × ${perSecond} updates/s (${f.n}/${fan.expected} deliveries)`);
+    await fan.close();
 
     // Memory after all of the above (100 SSE clients' snapshots included).
     const a = adapter.rss();
