@@ -166,6 +166,9 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
 
     // Command overhead at 100 commands/s, instant tasks.
     const guests = (await sim.guests()).filter((g) => !g.lock && !g.template && !g.hastate && g.qmpstatus !== 'paused');
+    // The i-th guest to act on, wrapping round on a small cluster (the sections below take guests
+    // past the 100/s run's; at --nodes 5 there are fewer than that).
+    const guest = (i: number) => guests[i % guests.length]!;
     const rate = 100;
     const count = quick ? 300 : 1_000;
     const overhead: number[] = [];
@@ -176,7 +179,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const started = performance.now();
     const runs: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const g = guests[i % guests.length]!;
+      const g = guest(i);
       const at = started + (i * 1000) / rate;
       runs.push(
         (async () => {
@@ -228,7 +231,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const calm: number[] = [];
     const calmIds: string[] = [];
     for (let i = 0; i < (quick ? 20 : 50); i++) {
-      const g = guests[count + 60 + i]!;
+      const g = guest(count + 60 + i);
       const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
@@ -251,7 +254,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const withTask: number[] = [];
     const taskIds: string[] = [];
     for (let i = 0; i < (quick ? 10 : 30); i++) {
-      const g = guests[count + 20 + i]!;
+      const g = guest(count + 20 + i);
       const action = (await sim.status(g.vmid)) === 'running' ? 'stop' : 'start';
       const t0 = performance.now();
       const res = await call(`/api/vms/${g.vmid}/${action}`, { method: 'POST', body: '{}' });
@@ -277,7 +280,7 @@ async function benchSize(NODES: number, quick: boolean): Promise<Figures> {
     const delays: number[] = [];
     const samples = quick ? 8 : 30;
     for (let i = 0; i < samples; i++) {
-      const g = guests[count + 200 + i]!;
+      const g = guest(count + 200 + i);
       const to = (await sim.status(g.vmid)) === 'running' ? 'stopped' : 'running';
       const seen = waitEvent(`guest:${g.vmid}:${to}`, 15_000);
       const t0 = await sim.setStatus(g.vmid, to);
