@@ -139,4 +139,18 @@ describe("npm start's local nats-server across restarts", () => {
       await nats.stop();
     }
   });
+
+  it("never listens on a port another service of the stack is configured to use, though it is free", async () => {
+    const dir = tempDir();
+    const theApis = await freePort();
+    const nats = await startLocalNats(dir, capturingLogger('molten', 'debug').log, { port: theApis, avoid: [theApis] });
+    try {
+      const port = Number(new URL(nats.url).port);
+      expect(port).toBeGreaterThan(0);
+      expect(port).not.toBe(theApis);
+      await as(nats, 'api');
+    } finally {
+      await nats.stop();
+    }
+  });
 });

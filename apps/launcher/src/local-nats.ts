@@ -28,7 +28,7 @@ export interface LocalNats {
  * passwords generated into the data directory, listens on 127.0.0.1 only, and serves no
  * monitoring port. Its store is under the data directory.
  */
-export async function startLocalNats(dataDir: string, log: Logger, opts: { port?: number; natsConf?: string } = {}): Promise<LocalNats> {
+export async function startLocalNats(dataDir: string, log: Logger, opts: { port?: number; natsConf?: string; avoid?: readonly number[] } = {}): Promise<LocalNats> {
   const bin = findExecutable('nats-server');
   if (!bin) throw new Error(NATS_SERVER_MISSING);
   const conf = readDeployNatsConf(opts.natsConf);
@@ -41,12 +41,21 @@ export async function startLocalNats(dataDir: string, log: Logger, opts: { port?
   const start = (port: number) => runNats(bin, writeServerConf(dataDir, conf.file, port), env, log);
   // 4222 is NATS's own port, so URLs look familiar; when something has it, the server picks a
   // free port itself (-1), which leaves no moment for another process to take it first.
+  // A port the stack's other services are configured to listen on (the api's, gRPC's) is never
+  // taken, though it is free now: the kernel may hand it out as a free port, and the service
+  // that starts next would find it in use.
+  const avoid = new Set(opts.avoid ?? []);
   const preferred = opts.port ?? 4222;
   let server: RunningNats;
   try {
-    server = await start(preferred > 0 && (await portFree(preferred)) ? preferred : -1);
+    server = await start(preferred > 0 && !avoid.has(preferred) && (await portFree(preferred)) ? preferred : -1);
   } catch (err) {
     if (!(err instanceof PortTaken)) throw err;
+    server = await start(-1);
+  }
+  for (let tries = 1; avoid.has(server.port); tries++) {
+    await stopChild(server.child, NATS_STOP_BOUND_MS);
+    if (tries === 5) throw new Error(`the local nats-server was given port ${server.port} five times, which another service of the stack is configured to use`);
     server = await start(-1);
   }
   const url = `nats://127.0.0.1:${server.port}`;

@@ -58,7 +58,7 @@ async function main() {
     nats = { url: external };
     busUrl = () => external;
   } else {
-    const local = await startLocalNats(dir, log);
+    const local = await startLocalNats(dir, log, { avoid: [port, grpcPort] });
     shutdown.add('nats-server', () => local.stop());
     nats = { url: local.url, localStore: local.store, passwordsFile: local.passwordsFile };
     busUrl = (service) => local.urlFor(service);
