@@ -153,7 +153,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const times: number[] = [];
       const ids: string[] = [];
       const failures: string[] = [];
-      const [before, pollsBefore, busBefore] = [cpu(), await polls(), await messages()];
+      const [before, pollsBefore, busBefore, requestsBefore] = [cpu(), await polls(), await messages(), await sim.requestCounts()];
       const started = performance.now();
       const all: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
@@ -200,7 +200,10 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       }
       await Promise.all(all);
       const elapsed = performance.now() - started;
-      const [after, pollsAfter, busAfter] = [cpu(), await polls(), await messages()];
+      const [after, pollsAfter, busAfter, requestsAfter] = [cpu(), await polls(), await messages(), await sim.requestCounts()];
+      // Proxmox requests per command other than the polls (a POST, its task's status reads, the
+      // guest's re-read: 3 when the first status read finds the task ended).
+      const requests = (requestsAfter.total - requestsBefore.total - (requestsAfter.resources - requestsBefore.resources)) / count;
       const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
       const adapter = (after.adapter - before.adapter - idle.adapterPerPoll * (pollsAfter - pollsBefore)) / count;
       const extraPolls = pollsAfter - pollsBefore - elapsed / pollMs;
@@ -208,7 +211,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const msgs = (k: 'api' | 'adapter', d: 'sent' | 'received') =>
         (busAfter[k][d] - busBefore[k][d] - (k === 'api' ? idle.bus.api[d] * elapsed : idle.bus.adapter[d] * (pollsAfter - pollsBefore))) / count;
       const busPerCommand = { api: { sent: msgs('api', 'sent'), received: msgs('api', 'received') }, adapter: { sent: msgs('adapter', 'sent'), received: msgs('adapter', 'received') } };
-      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter, adapterWithPolls: per('adapter') }, extraPolls, bus: busPerCommand };
+      return { ...summary(times), ids, failures, cpu: { api: per('api'), adapter, adapterWithPolls: per('adapter') }, extraPolls, bus: busPerCommand, requests };
     };
 
     // The api's own HTTP floor: a POST it refuses after authentication, without the bus (a vmid
@@ -240,7 +243,7 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
         results.push(res);
         for (const f of res.failures.slice(0, 3)) report(`    not measured: ${f}`);
         report(
-          `  ${rate} commands/s, run ${r + 1}: p50 ${fl(res.p50)}, p99 ${fl(res.p99)} (${res.n} of ${count} commands, instant tasks); CPU per command: api ${res.cpu.api.toFixed(2)} ms, proxmox-adapter ${res.cpu.adapter.toFixed(2)} ms (${res.cpu.adapterWithPolls.toFixed(2)} ms with the ${Math.max(0, Math.round(res.extraPolls))} polls more that commands in flight bring)`,
+          `  ${rate} commands/s, run ${r + 1}: p50 ${fl(res.p50)}, p99 ${fl(res.p99)} (${res.n} of ${count} commands, instant tasks); CPU per command: api ${res.cpu.api.toFixed(2)} ms, proxmox-adapter ${res.cpu.adapter.toFixed(2)} ms (${res.cpu.adapterWithPolls.toFixed(2)} ms with the ${Math.max(0, Math.round(res.extraPolls))} polls more that commands in flight bring); ${res.requests.toFixed(2)} Proxmox requests per command besides the polls`,
         );
       }
       const cpuApi = results.map((x) => x.cpu.api);

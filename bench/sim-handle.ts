@@ -1,9 +1,15 @@
 import type { GuestView, PveSimulatorOptions } from '@molten/simulators/pve';
 import { forkChild } from './child-handle.js';
 
-/** A handle on the simulator running in sim-process.ts, in its own process. */
+/**
+ * A handle on the simulator running in sim-process.ts, in its own process. Its request log keeps
+ * every request of a bench (the simulator's default keeps the last 10,000): the benches count
+ * polls and requests per command as differences of counts over the log, which a log that drops
+ * its oldest entries turns into nonsense once it is full (a whole `npm run bench` makes tens of
+ * thousands of requests).
+ */
 export async function startSimProcess(options: PveSimulatorOptions) {
-  const child = await forkChild(new URL('./sim-process.ts', import.meta.url), { SIM_OPTIONS: JSON.stringify(options) });
+  const child = await forkChild(new URL('./sim-process.ts', import.meta.url), { SIM_OPTIONS: JSON.stringify({ requestLogLimit: 5_000_000, ...options }) });
   const { call } = child;
   const info = await call<{ url: string; caFile?: string }>('info');
   return {
