@@ -153,7 +153,9 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       const times: number[] = [];
       const ids: string[] = [];
       const failures: string[] = [];
-      const [before, pollsBefore, busBefore, requestsBefore] = [cpu(), await polls(), await messages(), await sim.requestCounts()];
+      // One read of the simulator's counts gives the polls (`resources`) and every other request.
+      const [before, requestsBefore, busBefore] = [cpu(), await sim.requestCounts(), await messages()];
+      const pollsBefore = requestsBefore.resources;
       const started = performance.now();
       const all: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
@@ -200,10 +202,11 @@ export async function benchCommandPath(ctx: CommandPathContext): Promise<void> {
       }
       await Promise.all(all);
       const elapsed = performance.now() - started;
-      const [after, pollsAfter, busAfter, requestsAfter] = [cpu(), await polls(), await messages(), await sim.requestCounts()];
+      const [after, requestsAfter, busAfter] = [cpu(), await sim.requestCounts(), await messages()];
+      const pollsAfter = requestsAfter.resources;
       // Proxmox requests per command other than the polls (a POST, its task's status reads, the
       // guest's re-read: 3 when the first status read finds the task ended).
-      const requests = (requestsAfter.total - requestsBefore.total - (requestsAfter.resources - requestsBefore.resources)) / count;
+      const requests = (requestsAfter.total - requestsBefore.total - (pollsAfter - pollsBefore)) / count;
       const per = (k: 'api' | 'adapter') => (after[k] - before[k] - idle[k] * elapsed) / count;
       const adapter = (after.adapter - before.adapter - idle.adapterPerPoll * (pollsAfter - pollsBefore)) / count;
       const extraPolls = pollsAfter - pollsBefore - elapsed / pollMs;
